@@ -1,0 +1,1 @@
+"""Seeded phantom cohorts whose ground truth depends on the clinical note."""

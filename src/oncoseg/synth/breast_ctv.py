@@ -1,0 +1,340 @@
+"""Breast radiotherapy CTV phantom: a chest CT whose target depends on the clinical note.
+
+The ground-truth CTV follows :func:`ctv_components` (the rule table below). The image is
+rendered from the anatomy seed, the surgery and its side, and surgical clips only; nodal
+status never changes a voxel of the image, so a vision-only model cannot know it.
+
+Rule table (documented in docs/phantoms.md):
+
+============  =============================================================
+surgery       BCS -> ipsilateral breast; total mastectomy -> ipsilateral chest wall
+N0            no nodal regions
+N1mi          nodal regions only when T3/T4 (micrometastasis alone is treated as N0)
+N1, N2, N3    axilla + supraclavicular fossa + internal mammary chain, ipsilateral
+laterality    ``both`` targets both sides with the same rules
+============  =============================================================
+
+Example:
+    >>> import numpy as np
+    >>> c = BreastClinical(55, "left", "T2", "N2", "M0", "BCS", True, "IDC", clips=False)
+    >>> sorted(ctv_components(c))
+    ['axilla_left', 'breast_left', 'imn_left', 'scf_left']
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from oncoseg.synth.cohort import CohortSpec
+from oncoseg.synth.phantom import (
+    Grid,
+    ScannerProfile,
+    apply_scanner,
+    case_rng,
+    draw,
+    ellipsoid,
+    elliptic_cylinder,
+    make_grid,
+    rod,
+    side_sign,
+    smooth_noise,
+)
+
+LABELS = {"background": 0, "ctv": 1}
+REGION_NAMES = [f"{r}_{s}" for r in ("breast", "chestwall", "axilla", "scf", "imn")
+                for s in ("left", "right")]
+REGIONS = {name: i + 1 for i, name in enumerate(REGION_NAMES)}  # region map values
+NODAL_REGIONS = ("axilla", "scf", "imn")
+N_STAGES = ("N0", "N1mi", "N1", "N2", "N3")
+
+SITES: dict[str, ScannerProfile] = {
+    "internal": ScannerProfile(noise_sd=12.0, offset=0.0, scale=1.0, blur_mm=1.0,
+                               thickness_mm=1.5, fov_xy_mm=(420.0, 450.0),
+                               fov_z_mm=(320.0, 340.0)),
+    "external": ScannerProfile(noise_sd=28.0, offset=25.0, scale=1.06, blur_mm=2.2,
+                               thickness_mm=3.5, fov_xy_mm=(460.0, 500.0),
+                               fov_z_mm=(290.0, 310.0)),
+}
+
+# Case mix per site (proportions; the external site has more N0 and more BCS).
+CASE_MIX: dict[str, dict[str, dict[str, float]]] = {
+    "internal": {
+        "laterality": {"left": 0.50, "right": 0.47, "both": 0.03},
+        "surgery": {"BCS": 0.62, "mastectomy": 0.38},
+        "n_stage": {"N0": 0.40, "N1mi": 0.08, "N1": 0.30, "N2": 0.14, "N3": 0.08},
+        "t_stage": {"T1": 0.40, "T2": 0.42, "T3": 0.12, "T4": 0.06},
+        "pathology": {"IDC": 0.82, "ILC": 0.11, "DCIS": 0.07},
+    },
+    "external": {
+        "laterality": {"left": 0.50, "right": 0.48, "both": 0.02},
+        "surgery": {"BCS": 0.80, "mastectomy": 0.20},
+        "n_stage": {"N0": 0.58, "N1mi": 0.07, "N1": 0.22, "N2": 0.09, "N3": 0.04},
+        "t_stage": {"T1": 0.50, "T2": 0.38, "T3": 0.08, "T4": 0.04},
+        "pathology": {"IDC": 0.82, "ILC": 0.11, "DCIS": 0.07},
+    },
+}
+CLINICAL_FIELDS = ["age", "laterality", "t_stage", "n_stage", "m_stage", "surgery",
+                   "chemotherapy", "pathology", "clips"]
+
+HU = {"air": -1000.0, "fat": -100.0, "soft": 40.0, "muscle": 50.0, "lung": -840.0,
+      "heart": 42.0, "liver": 60.0, "bone": 750.0, "marrow": 300.0, "cord": 25.0,
+      "gland": 30.0, "skin": 35.0, "clip": 2500.0}
+
+
+@dataclass(frozen=True)
+class BreastClinical:
+    """The clinical fields of one breast case (one row of clinical.csv)."""
+
+    age: int
+    laterality: str  # left | right | both
+    t_stage: str  # Tis | T1 | T2 | T3 | T4
+    n_stage: str  # N0 | N1mi | N1 | N2 | N3
+    m_stage: str  # M0
+    surgery: str  # BCS | mastectomy
+    chemotherapy: bool
+    pathology: str  # IDC | ILC | DCIS
+    clips: bool  # surgical clips in the tumour bed (BCS only); visible on CT
+
+    def __post_init__(self) -> None:
+        if self.laterality not in ("left", "right", "both"):
+            raise ValueError(f"laterality must be left/right/both, got {self.laterality!r}")
+        if self.n_stage not in N_STAGES:
+            raise ValueError(f"n_stage must be one of {N_STAGES}, got {self.n_stage!r}")
+        if self.surgery not in ("BCS", "mastectomy"):
+            raise ValueError(f"surgery must be BCS or mastectomy, got {self.surgery!r}")
+
+    @property
+    def sides(self) -> tuple[str, ...]:
+        return ("left", "right") if self.laterality == "both" else (self.laterality,)
+
+    def row(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["chemotherapy"] = "yes" if self.chemotherapy else "no"
+        out["clips"] = "yes" if self.clips else "no"
+        return out
+
+
+def nodal_irradiation(c: BreastClinical) -> bool:
+    """Whether the regional nodes are part of the CTV (the rule table)."""
+    if c.n_stage == "N1mi":
+        return c.t_stage in ("T3", "T4")
+    return c.n_stage != "N0"
+
+
+def ctv_components(c: BreastClinical) -> set[str]:
+    """Names of the regions (see ``REGIONS``) whose union is the CTV."""
+    parts: set[str] = set()
+    for side in c.sides:
+        parts.add(f"breast_{side}" if c.surgery == "BCS" else f"chestwall_{side}")
+        if nodal_irradiation(c):
+            parts.update(f"{r}_{side}" for r in NODAL_REGIONS)
+    return parts
+
+
+def sample_clinical(rng: np.random.Generator, site: str) -> BreastClinical:
+    """Draw one case's clinical fields from the site's case mix."""
+    mix = CASE_MIX[site]
+    pathology = draw(rng, mix["pathology"])
+    t_stage, n_stage = draw(rng, mix["t_stage"]), draw(rng, mix["n_stage"])
+    if pathology == "DCIS":
+        t_stage, n_stage = "Tis", "N0"
+    surgery = draw(rng, mix["surgery"])
+    positive = n_stage not in ("N0", "N1mi")
+    chemo = bool(rng.random() < 0.15 + 0.5 * positive + 0.2 * (t_stage in ("T3", "T4")))
+    return BreastClinical(
+        age=int(np.clip(round(rng.normal(56, 11)), 28, 89)),
+        laterality=draw(rng, mix["laterality"]),
+        t_stage=t_stage, n_stage=n_stage, m_stage="M0", surgery=surgery,
+        chemotherapy=chemo, pathology=pathology,
+        clips=bool(surgery == "BCS" and rng.random() < 0.6),
+    )
+
+
+@dataclass(frozen=True)
+class Anatomy:
+    """Patient-specific anatomy (mm), drawn from the anatomy seed only."""
+
+    body: tuple[float, float]  # torso semi-axes LR, AP
+    wall: float  # thickness of soft tissue over the ribs, anterior
+    breast: tuple[float, float, float]  # breast radii LR, AP (depth), SI
+    breast_x: float  # |x| of breast centre
+    breast_z: float
+    clav_z: float
+    heart: tuple[float, float, float]
+    asym: float  # right/left breast size ratio
+
+
+def sample_anatomy(rng: np.random.Generator) -> Anatomy:
+    a, b = rng.uniform(150, 180), rng.uniform(100, 125)
+    return Anatomy(
+        body=(a, b), wall=rng.uniform(16, 24),
+        breast=(rng.uniform(60, 78), rng.uniform(30, 60), rng.uniform(52, 68)),
+        breast_x=rng.uniform(0.45, 0.55) * a, breast_z=rng.uniform(-45, -20),
+        clav_z=rng.uniform(95, 110), heart=(rng.uniform(-30, -15), rng.uniform(5, 20),
+                                            rng.uniform(-55, -35)),
+        asym=rng.uniform(0.92, 1.08),
+    )
+
+
+def _regions(g: Grid, an: Anatomy, body: np.ndarray, inner: np.ndarray, skin5: np.ndarray,
+             breasts: dict[str, np.ndarray]) -> np.ndarray:
+    """The compartment map (values from ``REGIONS``), independent of the clinical fields."""
+    a, b = an.body
+    cage = elliptic_cylinder(g, (0.0, 0.0), (a - an.wall - 8, b - an.wall - 8))
+    regions = np.zeros(g.x.shape, np.uint8)
+    rb, _, rz = an.breast
+    for side in ("left", "right"):
+        s = side_sign(side)
+        foot = (((g.x - s * an.breast_x) / (rb + 12)) ** 2 + ((g.z - an.breast_z) / (rz + 12)) ** 2
+                <= 1.0) & (g.y > 0.2 * b) & (s * g.x > 0)
+        regions[foot & ~cage & inner & ~breasts[side]] = REGIONS[f"chestwall_{side}"]
+        regions[breasts[side] & skin5] = REGIONS[f"breast_{side}"]
+        ax = ellipsoid(g, (s * (a - 28), 0.15 * b, an.breast_z + rz + 30), (26, 34, 32))
+        regions[ax & inner & ~cage & (regions == 0)] = REGIONS[f"axilla_{side}"]
+        scf = ellipsoid(g, (s * 55, 0.2 * b, an.clav_z + 30), (24, 22, 19))
+        regions[scf & inner & (regions == 0)] = REGIONS[f"scf_{side}"]
+        imn = elliptic_cylinder(g, (s * 28, b - an.wall - 16), (7, 7),
+                                (an.breast_z - 30, an.clav_z - 5))
+        regions[imn & (regions == 0)] = REGIONS[f"imn_{side}"]
+    return regions
+
+
+def _tissue(g: Grid, an: Anatomy, rng: np.random.Generator, breasts_present: dict[str, bool],
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """True HU image plus body, inner-body and 5 mm-inside-skin masks and the breast masks."""
+    a, b = an.body
+    rb, rd, rz = an.breast
+    torso = elliptic_cylinder(g, (0.0, 0.0), (a, b))
+    breasts = {}
+    for side in ("left", "right"):
+        k = an.asym if side == "right" else 1.0
+        c = (side_sign(side) * an.breast_x, b * 0.93, an.breast_z)
+        mound = ellipsoid(g, c, (rb * k, rd * k, rz * k)) & (g.y > 0.3 * b)
+        breasts[side] = mound & ~torso if breasts_present[side] else np.zeros_like(torso)
+    body = torso | breasts["left"] | breasts["right"]
+    shrink = {}
+    for mm in (3.0, 5.0):
+        t = elliptic_cylinder(g, (0.0, 0.0), (a - mm, b - mm))
+        for side in ("left", "right"):
+            if breasts_present[side]:
+                k = an.asym if side == "right" else 1.0
+                c = (side_sign(side) * an.breast_x, b * 0.93, an.breast_z)
+                t |= ellipsoid(g, c, (rb * k - mm, rd * k - mm, rz * k - mm)) & (g.y > 0.3 * b)
+        shrink[mm] = t & body
+    img = np.full(g.x.shape, HU["air"], np.float32)
+    img[body] = HU["skin"]
+    img[shrink[3.0]] = HU["fat"]
+    muscle = elliptic_cylinder(g, (0.0, 0.0), (a - an.wall * 0.6, b - an.wall * 0.6))
+    img[muscle] = HU["muscle"]
+    for side in ("left", "right"):  # fibroglandular tissue, denser towards the nipple
+        tex = smooth_noise(rng, g.x.shape, 1.2)
+        gland = breasts[side] & shrink[5.0] & (tex > 0.3)
+        img[gland] = HU["gland"]
+    _skeleton_and_organs(g, an, img)
+    return img, body, shrink[3.0], shrink[5.0], breasts
+
+
+def _skeleton_and_organs(g: Grid, an: Anatomy, img: np.ndarray) -> None:
+    a, b = an.body
+    ca, cb = a - an.wall - 8, b - an.wall - 8  # inner surface of the rib cage
+    inside = elliptic_cylinder(g, (0.0, 0.0), (ca, cb))
+    img[inside] = HU["soft"]
+    for side in ("left", "right"):
+        s = side_sign(side)
+        lung = ellipsoid(g, (s * 0.5 * ca, -0.05 * cb, -25.0), (0.5 * ca, 0.92 * cb, an.clav_z + 32))
+        img[lung & inside & (g.z > -140)] = HU["lung"]
+    img[ellipsoid(g, an.heart, (50, 42, 48)) & inside] = HU["heart"]
+    img[ellipsoid(g, (0.35 * ca, 0.0, -150), (0.7 * ca, 0.8 * cb, 60)) & inside] = HU["liver"]
+    img[elliptic_cylinder(g, (0.0, 0.25 * cb), (9, 9), (an.clav_z - 60, np.inf))] = HU["air"]
+    img[elliptic_cylinder(g, (0.0, -cb + 25), (19, 17))] = HU["marrow"]
+    img[elliptic_cylinder(g, (0.0, -cb - 2), (8, 8))] = HU["cord"]
+    img[elliptic_cylinder(g, (0.0, -cb - 12), (5, 9))] = HU["bone"]
+    ring = elliptic_cylinder(g, (0.0, 0.0), (ca + 8, cb + 8)) & ~inside
+    # ribs slope down from the spine to the front, so an axial slice cuts short arcs
+    phase = g.z - an.breast_z + 0.45 * (g.y + cb) + 12.0 * np.abs(g.x) / ca
+    ribs = ring & (np.mod(phase, 26.0) < 9.0) & (np.abs(g.x) > 22)
+    img[ribs] = HU["bone"]
+    img[elliptic_cylinder(g, (0.0, cb + 4), (16, 6), (an.breast_z - 60, an.clav_z))] = HU["bone"]
+    for side in ("left", "right"):
+        s = side_sign(side)
+        clav = rod(g, (s * 18, cb + 6, an.clav_z), (s * (a - 35), 0.2 * b, an.clav_z + 12), 7.0)
+        img[clav] = HU["bone"]
+
+
+def render(anatomy_seed: int, c: BreastClinical, site: str = "internal", size: int = 64,
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Render one case.
+
+    Args:
+        anatomy_seed: fixes the patient's anatomy, textures, clip positions and scanner noise.
+        c: clinical fields; only ``surgery``, ``laterality`` and ``clips`` reach the image.
+        site: a key of ``SITES``.
+        size: voxels per axis.
+
+    Returns:
+        ``(image int16 HU, label uint8, regions uint8, affine 4x4)``, arrays of shape (S, S, S).
+    """
+    if site not in SITES:
+        raise ValueError(f"site must be one of {sorted(SITES)}, got {site!r}")
+    profile = SITES[site]
+    rng = case_rng(anatomy_seed, 1)
+    an = sample_anatomy(rng)
+    fov_xy, fov_z = rng.uniform(*profile.fov_xy_mm), rng.uniform(*profile.fov_z_mm)
+    g = make_grid(size, (fov_xy, fov_xy * 0.75, fov_z), (0.0, 0.1 * an.body[1], 15.0))
+    removed = set(c.sides) if c.surgery == "mastectomy" else set()
+    present = {s: s not in removed for s in ("left", "right")}
+    true_hu, body, inner, skin5, breasts = _tissue(g, an, case_rng(anatomy_seed, 2), present)
+    full = {s: _tissue_breast_only(g, an, s) for s in ("left", "right")}
+    regions = _regions(g, an, body, inner, skin5, {s: full[s] & present[s] for s in full})
+    if c.clips:
+        _add_clips(g, an, c, breasts, true_hu, case_rng(anatomy_seed, 3))
+    image = apply_scanner(true_hu, g.spacing, profile, case_rng(anatomy_seed, 4))
+    image = np.clip(np.round(image), -1024, 3071).astype(np.int16)
+    label = np.isin(regions, [REGIONS[n] for n in ctv_components(c)]).astype(np.uint8)
+    return image, label, regions, g.affine
+
+
+def _tissue_breast_only(g: Grid, an: Anatomy, side: str) -> np.ndarray:
+    a, b = an.body
+    rb, rd, rz = an.breast
+    k = an.asym if side == "right" else 1.0
+    torso = elliptic_cylinder(g, (0.0, 0.0), (a, b))
+    c = (side_sign(side) * an.breast_x, b * 0.93, an.breast_z)
+    return ellipsoid(g, c, (rb * k, rd * k, rz * k)) & (g.y > 0.3 * b) & ~torso
+
+
+def _add_clips(g: Grid, an: Anatomy, c: BreastClinical, breasts: dict[str, np.ndarray],
+               img: np.ndarray, rng: np.random.Generator) -> None:
+    """3–5 surgical clips around a tumour bed inside the (first) treated breast."""
+    side = c.sides[0]
+    idx = np.argwhere(breasts[side])
+    if len(idx) == 0:
+        return
+    centre = idx[rng.integers(len(idx))]
+    for _ in range(int(rng.integers(3, 6))):
+        p = np.clip(centre + rng.integers(-2, 3, 3), 0, np.array(img.shape) - 1)
+        img[tuple(p)] = HU["clip"]
+
+
+def counterfactual(c: BreastClinical, **changes: Any) -> BreastClinical:
+    """The same case with some clinical fields changed (e.g. ``n_stage="N2"``)."""
+    return replace(c, **changes)
+
+
+def _render_for_cohort(anatomy_seed: int, c: BreastClinical, site: str, size: int,
+                       ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray | None, np.ndarray]:
+    image, label, regions, affine = render(anatomy_seed, c, site, size)
+    return [image], label, regions, affine
+
+
+def cohort_spec() -> CohortSpec:
+    """The breast_ctv generator, for :func:`oncoseg.synth.cohort.write_cohort`."""
+    from oncoseg.synth.breast_notes import make_note
+
+    return CohortSpec(task="breast_ctv", prefix="bctv", channel_names={"0": "CT"},
+                      labels=LABELS, clinical_fields=CLINICAL_FIELDS, sites=tuple(SITES),
+                      sample_clinical=sample_clinical, render=_render_for_cohort,
+                      make_note=make_note, region_names=REGIONS)

@@ -1,0 +1,1 @@
+"""Clinical notes: cleaning, de-identification, templates, text encoders and their cache."""
