@@ -13,10 +13,14 @@ from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-app = typer.Typer(help="Note-guided segmentation of tumours and radiotherapy targets.",
-                  no_args_is_help=True, pretty_exceptions_show_locals=False)
-synth_app = typer.Typer(help="Generate phantom cohorts (the embedded default data).",
-                        no_args_is_help=True)
+app = typer.Typer(
+    help="Note-guided segmentation of tumours and radiotherapy targets.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+synth_app = typer.Typer(
+    help="Generate phantom cohorts (the embedded default data).", no_args_is_help=True
+)
 dataset_app = typer.Typer(help="Inspect and validate datasets.", no_args_is_help=True)
 app.add_typer(synth_app, name="synth")
 app.add_typer(dataset_app, name="dataset")
@@ -36,23 +40,49 @@ class NoteStyle(str, Enum):
 
 @app.callback()
 def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging.")) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s",
-                        handlers=[RichHandler(console=console, show_path=False)])
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(message)s",
+        handlers=[RichHandler(console=console, show_path=False)],
+    )
 
 
-def _synth(task: str, out: Path, cases: int, test_cases: int, site: Site, note_style: NoteStyle,
-           size: int, seed: int, overwrite: bool) -> None:
+def _synth(
+    task: str,
+    out: Path,
+    cases: int,
+    test_cases: int,
+    site: Site,
+    note_style: NoteStyle,
+    size: int,
+    seed: int,
+    overwrite: bool,
+) -> None:
     from oncoseg.synth import brain_tumor, breast_ctv
     from oncoseg.synth.cohort import write_cohort
 
     spec = (breast_ctv if task == "breast_ctv" else brain_tumor).cohort_spec()
-    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console) as bar:
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
         t = bar.add_task(f"{task} ({site.value})", total=cases + test_cases)
         try:
-            write_cohort(out, spec, cases=cases, test_cases=test_cases, site=site.value,
-                         style=note_style.value, size=size, seed=seed, overwrite=overwrite,
-                         progress=lambda n: bar.advance(t, n))
+            write_cohort(
+                out,
+                spec,
+                cases=cases,
+                test_cases=test_cases,
+                site=site.value,
+                style=note_style.value,
+                size=size,
+                seed=seed,
+                overwrite=overwrite,
+                progress=lambda n: bar.advance(t, n),
+            )
         except (FileExistsError, ValueError) as exc:
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from exc
@@ -68,17 +98,31 @@ _OVER = typer.Option(False, "--overwrite", help="Replace OUT if it exists.")
 
 
 @synth_app.command("breast-ctv")
-def synth_breast(out: Path, cases: int = _CASES, test_cases: int = _TEST, site: Site = _SITE,
-                 note_style: NoteStyle = _STYLE, size: int = _SIZE, seed: int = _SEED,
-                 overwrite: bool = _OVER) -> None:
+def synth_breast(
+    out: Path,
+    cases: int = _CASES,
+    test_cases: int = _TEST,
+    site: Site = _SITE,
+    note_style: NoteStyle = _STYLE,
+    size: int = _SIZE,
+    seed: int = _SEED,
+    overwrite: bool = _OVER,
+) -> None:
     """Breast CTV phantoms: the target depends on side, surgery and nodal status in the note."""
     _synth("breast_ctv", out, cases, test_cases, site, note_style, size, seed, overwrite)
 
 
 @synth_app.command("brain-tumor")
-def synth_brain(out: Path, cases: int = _CASES, test_cases: int = _TEST, site: Site = _SITE,
-                note_style: NoteStyle = _STYLE, size: int = _SIZE, seed: int = _SEED,
-                overwrite: bool = _OVER) -> None:
+def synth_brain(
+    out: Path,
+    cases: int = _CASES,
+    test_cases: int = _TEST,
+    site: Site = _SITE,
+    note_style: NoteStyle = _STYLE,
+    size: int = _SIZE,
+    seed: int = _SEED,
+    overwrite: bool = _OVER,
+) -> None:
     """Brain MRI phantoms (T1, T1ce, T2, FLAIR): the note names the target lesion."""
     _synth("brain_tumor", out, cases, test_cases, site, note_style, size, seed, overwrite)
 
@@ -90,8 +134,16 @@ def dataset_check(root: Path, as_json: bool = typer.Option(False, "--json")) -> 
 
     report = check_dataset(root)
     if as_json:
-        typer.echo(json.dumps({"ok": report.ok, "problems": [str(p) for p in report.problems],
-                               "summary": report.summary}, indent=2))
+        typer.echo(
+            json.dumps(
+                {
+                    "ok": report.ok,
+                    "problems": [str(p) for p in report.problems],
+                    "summary": report.summary,
+                },
+                indent=2,
+            )
+        )
     else:
         _print_report(report)
     if not report.ok:
@@ -115,16 +167,21 @@ def _print_report(report: object) -> None:
     table.add_row("channels", ", ".join(f"{k}: {v}" for k, v in s["channels"].items()))
     for name, d in s["label_volume_ml"].items():
         if d:
-            table.add_row(f"{name} (ml)", f"median {d['median']:.0f} "
-                                          f"[{d['min']:.0f}–{d['max']:.0f}]")
+            table.add_row(
+                f"{name} (ml)", f"median {d['median']:.0f} [{d['min']:.0f}–{d['max']:.0f}]"
+            )
     n = s["note_chars"]
     table.add_row("note length (chars)", f"median {n['median']:.0f} [{n['min']}–{n['max']}]")
     out.print(table)
 
 
 @app.command("show")
-def show(root: Path, case: str, out: Path = typer.Option(None, "-o", "--out"),
-         split: str = typer.Option("Tr", help="Tr or Ts.")) -> None:
+def show(
+    root: Path,
+    case: str,
+    out: Path = typer.Option(None, "-o", "--out"),
+    split: str = typer.Option("Tr", help="Tr or Ts."),
+) -> None:
     """Write a PNG of a case: axial/coronal slices, label outlined, note beside it."""
     from oncoseg.data.dataset import DatasetFormatError
     from oncoseg.eval.figures import render_case_png
@@ -140,8 +197,9 @@ def show(root: Path, case: str, out: Path = typer.Option(None, "-o", "--out"),
 
 
 @app.command("demo")
-def demo(out: Path = typer.Option(Path("runs/demo"), "-o", "--out"),
-         size: int = typer.Option(64)) -> None:
+def demo(
+    out: Path = typer.Option(Path("runs/demo"), "-o", "--out"), size: int = typer.Option(64)
+) -> None:
     """The main job on the embedded phantoms; writes OUT/report.md."""
     from oncoseg.eval.demo import run_demo
 

@@ -102,15 +102,25 @@ def _load(path: Path, report: CheckReport, what: str) -> Image | None:
         return None
 
 
-def _check_case(root: Path, case: str, split: str, info: DatasetInfo, report: CheckReport,
-                stats: dict[str, list[float]]) -> None:
-    images = [_load(image_path(root, case, c, split), report, f"channel {c:04d}")
-              for c in range(info.num_channels)]
+def _check_case(
+    root: Path,
+    case: str,
+    split: str,
+    info: DatasetInfo,
+    report: CheckReport,
+    stats: dict[str, list[float]],
+) -> None:
+    images = [
+        _load(image_path(root, case, c, split), report, f"channel {c:04d}")
+        for c in range(info.num_channels)
+    ]
     ref = next((im for im in images if im is not None), None)
     for c, im in enumerate(images):
         if im is not None and ref is not None and not same_geometry(im, ref):
-            report.add(image_path(root, case, c, split),
-                       f"geometry differs from channel 0000 (shape {im.shape} vs {ref.shape})")
+            report.add(
+                image_path(root, case, c, split),
+                f"geometry differs from channel 0000 (shape {im.shape} vs {ref.shape})",
+            )
     lp = label_path(root, case, split)
     if split == "Tr" or lp.exists():
         label = _load(lp, report, "label")
@@ -121,12 +131,21 @@ def _check_case(root: Path, case: str, split: str, info: DatasetInfo, report: Ch
         stats["note_chars"].append(len(note.strip()))
 
 
-def _check_label(lp: Path, label: Image, ref: Image | None, info: DatasetInfo,
-                 report: CheckReport, stats: dict[str, list[float]]) -> None:
+def _check_label(
+    lp: Path,
+    label: Image,
+    ref: Image | None,
+    info: DatasetInfo,
+    report: CheckReport,
+    stats: dict[str, list[float]],
+) -> None:
     if ref is not None and not same_geometry(label, ref):
-        report.add(lp, f"label geometry (shape {label.shape}, spacing "
-                       f"{tuple(round(s, 3) for s in label.spacing)}) does not match the image "
-                       f"(shape {ref.shape}, spacing {tuple(round(s, 3) for s in ref.spacing)})")
+        report.add(
+            lp,
+            f"label geometry (shape {label.shape}, spacing "
+            f"{tuple(round(s, 3) for s in label.spacing)}) does not match the image "
+            f"(shape {ref.shape}, spacing {tuple(round(s, 3) for s in ref.spacing)})",
+        )
     arr = np.asarray(label.array)
     if not np.issubdtype(arr.dtype, np.integer) and not np.all(arr == np.round(arr)):
         report.add(lp, f"label has non-integer values (dtype {arr.dtype})")
@@ -134,8 +153,11 @@ def _check_label(lp: Path, label: Image, ref: Image | None, info: DatasetInfo,
     values = {int(v) for v in np.unique(arr)}
     allowed = set(info.labels.values())
     if values - allowed:
-        report.add(lp, f"label values {sorted(values - allowed)} are not in dataset.json "
-                       f"labels {sorted(allowed)}")
+        report.add(
+            lp,
+            f"label values {sorted(values - allowed)} are not in dataset.json "
+            f"labels {sorted(allowed)}",
+        )
     voxel_ml = float(np.prod(label.spacing)) / 1000.0
     for name, v in info.labels.items():
         if v != 0:
@@ -162,8 +184,11 @@ def _check_splits(root: Path, train_ids: list[str], report: CheckReport) -> None
         for key in ("train", "val"):
             missing = sorted(set(fold[key]) - known)
             if missing:
-                report.add(path, f"fold {i} {key}: cases not in imagesTr/labelsTr: "
-                                 f"{missing[:5]}{' ...' if len(missing) > 5 else ''}")
+                report.add(
+                    path,
+                    f"fold {i} {key}: cases not in imagesTr/labelsTr: "
+                    f"{missing[:5]}{' ...' if len(missing) > 5 else ''}",
+                )
 
 
 def check_dataset(root: str | os.PathLike[str]) -> CheckReport:
@@ -188,23 +213,32 @@ def check_dataset(root: str | os.PathLike[str]) -> CheckReport:
         if split == "Tr":
             train_ids = ids
     if counts["Tr"] != info.num_training:
-        report.add(r / "dataset.json", f"numTraining is {info.num_training} but imagesTr/"
-                                       f"labelsTr hold {counts['Tr']} cases")
+        report.add(
+            r / "dataset.json",
+            f"numTraining is {info.num_training} but imagesTr/labelsTr hold {counts['Tr']} cases",
+        )
     _check_splits(r, train_ids, report)
     report.summary = _summary(info, counts, stats)
     return report
 
 
-def _summary(info: DatasetInfo, counts: dict[str, int], stats: dict[str, list[float]],
-             ) -> dict[str, Any]:
+def _summary(
+    info: DatasetInfo,
+    counts: dict[str, int],
+    stats: dict[str, list[float]],
+) -> dict[str, Any]:
     def describe(xs: list[float]) -> dict[str, float]:
         if not xs:
             return {}
         return {"min": min(xs), "median": statistics.median(xs), "max": max(xs)}
 
     return {
-        "task": info.task, "site": info.site, "training_cases": counts["Tr"],
-        "test_cases": counts["Ts"], "channels": info.channel_names, "labels": info.labels,
+        "task": info.task,
+        "site": info.site,
+        "training_cases": counts["Tr"],
+        "test_cases": counts["Ts"],
+        "channels": info.channel_names,
+        "labels": info.labels,
         "label_volume_ml": {k[3:]: describe(v) for k, v in stats.items() if k.startswith("ml_")},
         "note_chars": describe(stats["note_chars"]),
     }

@@ -84,7 +84,9 @@ class DatasetInfo:
         if not isinstance(channels, dict) or not channels:
             raise DatasetFormatError(f"{source}: 'channel_names' must be a non-empty object")
         if sorted(int(k) for k in channels) != list(range(len(channels))):
-            raise DatasetFormatError(f"{source}: 'channel_names' keys must be '0'..'{len(channels) - 1}'")
+            raise DatasetFormatError(
+                f"{source}: 'channel_names' keys must be '0'..'{len(channels) - 1}'"
+            )
         known = set(REQUIRED_KEYS) | {"task", "site", "notes_dir"}
         return cls(
             channel_names={str(k): str(v) for k, v in channels.items()},
@@ -236,7 +238,7 @@ def read_splits(root: str | os.PathLike[str]) -> list[dict[str, list[str]]]:
     )
     if not ok:
         raise DatasetFormatError(f"{path}: expected a list of {{'train': [...], 'val': [...]}}")
-    return splits  # type: ignore[no-any-return]
+    return splits
 
 
 def dataset_hash(root: str | os.PathLike[str]) -> str:

@@ -35,9 +35,17 @@ def run_demo(out: str | os.PathLike[str], size: int = 64, seed: int = 0) -> Path
     rows, timings, hashes = [], {}, {}
     for name, gen, n_tr, n_ts, site, style in COHORTS:
         t0 = time.perf_counter()
-        ds = write_cohort(root / "data" / name, gen.cohort_spec(), cases=max(n_tr, 1),
-                          test_cases=n_ts, site=site, style=style, size=size, seed=seed,
-                          overwrite=True)
+        ds = write_cohort(
+            root / "data" / name,
+            gen.cohort_spec(),
+            cases=n_tr,
+            test_cases=n_ts,
+            site=site,
+            style=style,
+            size=size,
+            seed=seed,
+            overwrite=True,
+        )
         timings[name] = time.perf_counter() - t0
         report = check_dataset(ds)
         if not report.ok:
@@ -48,16 +56,24 @@ def run_demo(out: str | os.PathLike[str], size: int = 64, seed: int = 0) -> Path
             png = render_case_png(ds, case, root / "figures" / f"{case}.png", split=split)
             rows.append((name, case, png.relative_to(root)))
         log.info("%s: %d cases in %.1f s", name, n_tr + n_ts, timings[name])
-    meta = provenance(config={"size": size, "seed": seed, "cohorts": [c[0] for c in COHORTS]},
-                      data_hash=hashes)
+    meta = provenance(
+        config={"size": size, "seed": seed, "cohorts": [c[0] for c in COHORTS]}, data_hash=hashes
+    )
     write_json(root / "provenance.json", meta)
-    lines = ["# oncoseg demo report", "",
-             f"Command `{meta['command']}`, commit `{meta['commit']}`, {meta['created_utc']}.", "",
-             "## Cohorts", "", "| cohort | site | train | test | seconds | data hash |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "# oncoseg demo report",
+        "",
+        f"Command `{meta['command']}`, commit `{meta['commit']}`, {meta['created_utc']}.",
+        "",
+        "## Cohorts",
+        "",
+        "| cohort | site | train | test | seconds | data hash |",
+        "|---|---|---|---|---|---|",
+    ]
     for name, _gen, n_tr, n_ts, site, _style in COHORTS:
-        lines.append(f"| {name} | {site} | {max(n_tr, 1)} | {n_ts} | {timings[name]:.1f} | "
-                     f"`{hashes[name]}` |")
+        lines.append(
+            f"| {name} | {site} | {n_tr} | {n_ts} | {timings[name]:.1f} | `{hashes[name]}` |"
+        )
     lines += ["", "## Cases", ""]
     lines += [f"![{case}]({png})" for _name, case, png in rows]
     lines += ["", "Model training and evaluation are added to this report as they land."]

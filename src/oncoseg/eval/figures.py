@@ -50,9 +50,8 @@ def coronal(vol: np.ndarray, j: int) -> np.ndarray:
 
 
 def _centre(mask: np.ndarray) -> tuple[int, int, int]:
-    if mask.any():
-        return tuple(int(round(v)) for v in np.argwhere(mask).mean(axis=0))  # type: ignore[return-value]
-    return tuple(s // 2 for s in mask.shape)  # type: ignore[return-value]
+    c = np.argwhere(mask).mean(axis=0) if mask.any() else np.array(mask.shape) / 2
+    return int(round(c[0])), int(round(c[1])), int(round(c[2]))
 
 
 def _window(vol: np.ndarray, modality: str) -> tuple[float, float]:
@@ -62,8 +61,11 @@ def _window(vol: np.ndarray, modality: str) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
-def slice_panels(image: Image, masks: Sequence[Image], modality: str = "CT",
-                 ) -> list[tuple[str, np.ndarray, list[np.ndarray], float, tuple[float, float]]]:
+def slice_panels(
+    image: Image,
+    masks: Sequence[Image],
+    modality: str = "CT",
+) -> list[tuple[str, np.ndarray, list[np.ndarray], float, tuple[float, float]]]:
     """Three panels (two axial levels through the first mask and a coronal view).
 
     Returns:
@@ -85,20 +87,32 @@ def slice_panels(image: Image, masks: Sequence[Image], modality: str = "CT",
     panels = []
     for title, k in (("axial (centre)", ck), ("axial (upper)", k_hi)):
         panels.append((title, axial(vol, k), [axial(m, k) for m in ms], sp[1] / sp[0], win))
+    if ref.any():  # the deeper (posterior) part of the mask shows its anatomical context
+        cj = int(np.percentile(np.nonzero(ref)[1], 25))
     panels.append(("coronal", coronal(vol, cj), [coronal(m, cj) for m in ms], sp[2] / sp[0], win))
     return panels
 
 
-def render_png(image: Image, masks: Sequence[Image], note: str, out: str | os.PathLike[str], *,
-               title: str = "", modality: str = "CT", mask_names: Sequence[str] = ("label",),
-               ) -> Path:
+def render_png(
+    image: Image,
+    masks: Sequence[Image],
+    note: str,
+    out: str | os.PathLike[str],
+    *,
+    title: str = "",
+    modality: str = "CT",
+    mask_names: Sequence[str] = ("label",),
+) -> Path:
     """Write a PNG of slices with each mask outlined in its colour and the note on the right."""
     panels = slice_panels(image, masks, modality)
-    fig, axes = plt.subplots(1, len(panels) + 1, figsize=(4.0 * (len(panels) + 1), 4.4),
-                             gridspec_kw={"width_ratios": [1] * len(panels) + [1.1]})
+    fig, axes = plt.subplots(
+        1,
+        len(panels) + 1,
+        figsize=(4.0 * (len(panels) + 1), 4.4),
+        gridspec_kw={"width_ratios": [1] * len(panels) + [1.1]},
+    )
     for ax, (ptitle, sl, msl, aspect, win) in zip(axes, panels, strict=False):
-        ax.imshow(sl, cmap="gray", vmin=win[0], vmax=win[1], aspect=aspect,
-                  interpolation="nearest")
+        ax.imshow(sl, cmap="gray", vmin=win[0], vmax=win[1], aspect=aspect, interpolation="nearest")
         for m, colour in zip(msl, CONTOUR_COLOURS, strict=False):
             if m.any():
                 ax.contour(m.astype(float), levels=[0.5], colors=[colour], linewidths=1.2)
@@ -108,11 +122,20 @@ def render_png(image: Image, masks: Sequence[Image], note: str, out: str | os.Pa
         ax.axis("off")
     text_ax = axes[-1]
     text_ax.axis("off")
-    legend = "  ".join(f"{n}: {c}" for n, c in zip(mask_names, ("red", "green", "blue"),
-                                                     strict=False))
+    legend = "  ".join(
+        f"{n}: {c}" for n, c in zip(mask_names, ("red", "green", "blue"), strict=False)
+    )
     wrapped = "\n".join(textwrap.fill(p, 44) for p in note.strip().splitlines() if p.strip())
-    text_ax.text(0.0, 1.0, f"{title}\n\nNote:\n{wrapped}\n\nContours — {legend}",
-                 va="top", ha="left", fontsize=8.5, family="monospace", wrap=True)
+    text_ax.text(
+        0.0,
+        1.0,
+        f"{title}\n\nNote:\n{wrapped}\n\nContours — {legend}",
+        va="top",
+        ha="left",
+        fontsize=8.5,
+        family="monospace",
+        wrap=True,
+    )
     fig.tight_layout()
     out_path = Path(out)
     with atomic_path(out_path) as tmp:
@@ -121,8 +144,13 @@ def render_png(image: Image, masks: Sequence[Image], note: str, out: str | os.Pa
     return out_path
 
 
-def render_case_png(root: str | os.PathLike[str], case_id: str, out: str | os.PathLike[str],
-                    split: str = "Tr", channel: int | None = None) -> Path:
+def render_case_png(
+    root: str | os.PathLike[str],
+    case_id: str,
+    out: str | os.PathLike[str],
+    split: str = "Tr",
+    channel: int | None = None,
+) -> Path:
     """Picture of one dataset case: its image (a chosen channel), label and note."""
     info = read_info(root)
     case = read_case(root, case_id, split)
@@ -131,6 +159,11 @@ def render_case_png(root: str | os.PathLike[str], case_id: str, out: str | os.Pa
         names = [v.upper() for v in info.channel_names.values()]
         channel = names.index("FLAIR") if "FLAIR" in names else 0
     masks = [case.label] if case.label is not None else []
-    return render_png(case.images[channel], masks, case.note, out,
-                      title=f"{case_id} ({info.task}, {info.site})",
-                      modality=info.channel_names[str(channel)] if modality != "CT" else "CT")
+    return render_png(
+        case.images[channel],
+        masks,
+        case.note,
+        out,
+        title=f"{case_id} ({info.task}, {info.site})",
+        modality=info.channel_names[str(channel)] if modality != "CT" else "CT",
+    )

@@ -35,24 +35,57 @@ from oncoseg.text.templates import brain_prompt, raw_note
 
 LABELS = {"background": 0, "target": 1}
 CHANNELS = {"0": "T1", "1": "T1ce", "2": "T2", "3": "FLAIR"}
-CLINICAL_FIELDS = ["age", "hemisphere", "lobe", "grade", "history", "nontarget",
-                   "nontarget_hemisphere", "nontarget_lobe"]
+CLINICAL_FIELDS = [
+    "age",
+    "hemisphere",
+    "lobe",
+    "grade",
+    "history",
+    "nontarget",
+    "nontarget_hemisphere",
+    "nontarget_lobe",
+]
 # Lobe centres in head coordinates (|x| mm from midline, y anterior, z superior).
-LOBES = {"frontal": (32.0, 42.0, 18.0), "parietal": (35.0, -22.0, 35.0),
-         "temporal": (48.0, 8.0, -18.0), "occipital": (25.0, -62.0, 8.0)}
+LOBES = {
+    "frontal": (32.0, 42.0, 18.0),
+    "parietal": (35.0, -22.0, 35.0),
+    "temporal": (48.0, 8.0, -18.0),
+    "occipital": (25.0, -62.0, 8.0),
+}
 # Tissue intensities per channel (T1, T1ce, T2, FLAIR), arbitrary units.
-TISSUE = {"scalp": (0.9, 0.9, 0.6, 0.6), "skull": (0.08, 0.08, 0.08, 0.08),
-          "csf": (0.15, 0.15, 1.0, 0.1), "gm": (0.45, 0.47, 0.55, 0.5),
-          "wm": (0.65, 0.66, 0.35, 0.4), "oedema": (0.42, 0.42, 0.85, 0.85),
-          "rim": (0.45, 1.0, 0.6, 0.6), "necrosis": (0.22, 0.22, 0.92, 0.5),
-          "lgg": (0.35, 0.37, 0.8, 0.8), "meningioma": (0.45, 0.95, 0.5, 0.5)}
+TISSUE = {
+    "scalp": (0.9, 0.9, 0.6, 0.6),
+    "skull": (0.08, 0.08, 0.08, 0.08),
+    "csf": (0.15, 0.15, 1.0, 0.1),
+    "gm": (0.45, 0.47, 0.55, 0.5),
+    "wm": (0.65, 0.66, 0.35, 0.4),
+    "oedema": (0.42, 0.42, 0.85, 0.85),
+    "rim": (0.45, 1.0, 0.6, 0.6),
+    "necrosis": (0.22, 0.22, 0.92, 0.5),
+    "lgg": (0.35, 0.37, 0.8, 0.8),
+    "meningioma": (0.45, 0.95, 0.5, 0.5),
+}
 SITES: dict[str, ScannerProfile] = {
-    "internal": ScannerProfile(noise_sd=0.02, offset=0.0, scale=1.0, blur_mm=0.8,
-                               thickness_mm=1.0, fov_xy_mm=(200.0, 215.0),
-                               fov_z_mm=(180.0, 190.0), bias=0.04),
-    "external": ScannerProfile(noise_sd=0.045, offset=0.03, scale=0.9, blur_mm=1.6,
-                               thickness_mm=3.0, fov_xy_mm=(225.0, 240.0),
-                               fov_z_mm=(170.0, 180.0), bias=0.09),
+    "internal": ScannerProfile(
+        noise_sd=0.02,
+        offset=0.0,
+        scale=1.0,
+        blur_mm=0.8,
+        thickness_mm=1.0,
+        fov_xy_mm=(200.0, 215.0),
+        fov_z_mm=(180.0, 190.0),
+        bias=0.04,
+    ),
+    "external": ScannerProfile(
+        noise_sd=0.045,
+        offset=0.03,
+        scale=0.9,
+        blur_mm=1.6,
+        thickness_mm=3.0,
+        fov_xy_mm=(225.0, 240.0),
+        fov_z_mm=(170.0, 180.0),
+        bias=0.09,
+    ),
 }
 CASE_MIX = {"internal": {"high": 0.7, "low": 0.3}, "external": {"high": 0.6, "low": 0.4}}
 NONTARGET_SHARE = 0.4
@@ -101,12 +134,20 @@ def _paint(img: np.ndarray, mask: np.ndarray, tissue: str) -> None:
 def _head(g: Grid, rng: np.random.Generator, img: np.ndarray) -> np.ndarray:
     """Scalp, skull, CSF, grey and white matter, ventricles; returns the brain mask."""
     r = np.array([68.0, 88.0, 72.0]) * rng.uniform(0.93, 1.07, 3)
-    for tissue, shrink in (("scalp", 0.0), ("skull", 5.0), ("csf", 11.0), ("gm", 13.0),
-                           ("wm", 17.0)):
-        _paint(img, ellipsoid(g, (0, 0, 0), tuple(r - shrink)), tissue)  # type: ignore[arg-type]
-    brain = ellipsoid(g, (0, 0, 0), tuple(r - 13.0))  # type: ignore[arg-type]
-    folds = brain & ~ellipsoid(g, (0, 0, 0), tuple(r - 24.0)) & (  # type: ignore[arg-type]
-        smooth_noise(rng, g.x.shape, 1.0) > 0.4)
+    for tissue, shrink in (
+        ("scalp", 0.0),
+        ("skull", 5.0),
+        ("csf", 11.0),
+        ("gm", 13.0),
+        ("wm", 17.0),
+    ):
+        _paint(img, ellipsoid(g, (0, 0, 0), tuple(r - shrink)), tissue)
+    brain = ellipsoid(g, (0, 0, 0), tuple(r - 13.0))
+    folds = (
+        brain
+        & ~ellipsoid(g, (0, 0, 0), tuple(r - 24.0))
+        & (smooth_noise(rng, g.x.shape, 1.0) > 0.4)
+    )
     _paint(img, folds, "gm")
     _paint(img, brain & (np.abs(g.x) < 1.5), "csf")  # falx
     w = rng.uniform(0.8, 1.3)
@@ -115,8 +156,9 @@ def _head(g: Grid, rng: np.random.Generator, img: np.ndarray) -> np.ndarray:
     return brain
 
 
-def _glioma(g: Grid, c: BrainClinical, rng: np.random.Generator, img: np.ndarray,
-            brain: np.ndarray) -> np.ndarray:
+def _glioma(
+    g: Grid, c: BrainClinical, rng: np.random.Generator, img: np.ndarray, brain: np.ndarray
+) -> np.ndarray:
     centre = _lesion_centre(c.lobe, c.hemisphere, rng)
     rad = rng.uniform(10, 18)
     core = ellipsoid(g, tuple(centre), tuple(rad * rng.uniform(0.8, 1.2, 3))) & brain
@@ -131,8 +173,14 @@ def _glioma(g: Grid, c: BrainClinical, rng: np.random.Generator, img: np.ndarray
     return core | oedema
 
 
-def _nontarget(g: Grid, c: BrainClinical, rng: np.random.Generator, img: np.ndarray,
-               brain: np.ndarray, target: np.ndarray) -> None:
+def _nontarget(
+    g: Grid,
+    c: BrainClinical,
+    rng: np.random.Generator,
+    img: np.ndarray,
+    brain: np.ndarray,
+    target: np.ndarray,
+) -> None:
     centre = _lesion_centre(c.nontarget_lobe, c.nontarget_hemisphere, rng)
     if c.nontarget == "meningioma":  # extra-axial: pushed to the brain surface
         direction = centre / np.linalg.norm(centre)
@@ -144,8 +192,12 @@ def _nontarget(g: Grid, c: BrainClinical, rng: np.random.Generator, img: np.ndar
         _paint(img, ellipsoid(g, tuple(centre), (rad * 0.6,) * 3) & brain & ~target, "csf")
 
 
-def render(anatomy_seed: int, c: BrainClinical, site: str = "internal", size: int = 64,
-           ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray | None, np.ndarray]:
+def render(
+    anatomy_seed: int,
+    c: BrainClinical,
+    site: str = "internal",
+    size: int = 64,
+) -> tuple[list[np.ndarray], np.ndarray, np.ndarray | None, np.ndarray]:
     """Render one case: four float32 channels, the uint8 label, no region map, the affine."""
     if site not in SITES:
         raise ValueError(f"site must be one of {sorted(SITES)}, got {site!r}")
@@ -159,23 +211,36 @@ def render(anatomy_seed: int, c: BrainClinical, site: str = "internal", size: in
     if c.nontarget:
         _nontarget(g, c, case_rng(anatomy_seed, 4), img, brain, target)
     noise_rng = case_rng(anatomy_seed, 5)
-    channels = [np.clip(apply_scanner(img[k], g.spacing, profile, noise_rng), 0, None) * 1000.0
-                for k in range(4)]
+    channels = [
+        np.clip(apply_scanner(img[k], g.spacing, profile, noise_rng), 0, None) * 1000.0
+        for k in range(4)
+    ]
     return [ch.astype(np.float32) for ch in channels], target.astype(np.uint8), None, g.affine
 
 
 def narrative_note(c: BrainClinical, rng: np.random.Generator) -> str:
-    grade = {"high": ("high-grade glioma", "glioblastoma, WHO grade 4", "HGG"),
-             "low": ("low-grade glioma", "diffuse astrocytoma, WHO grade 2", "LGG")}[c.grade]
+    grade = {
+        "high": ("high-grade glioma", "glioblastoma, WHO grade 4", "HGG"),
+        "low": ("low-grade glioma", "diffuse astrocytoma, WHO grade 2", "LGG"),
+    }[c.grade]
     g = grade[int(rng.integers(3))]
     lines = [f"{c.age}-year-old with a {c.hemisphere} {c.lobe} {g}, {c.history}."]
     if c.nontarget:
-        what = {"meningioma": "known stable meningioma", "treated_metastasis":
-                "previously treated metastasis, no active disease"}[c.nontarget]
-        lines.append(f"Also a {what} in the {c.nontarget_hemisphere} {c.nontarget_lobe} "
-                     f"region; not a target.")
-    lines.append(["Target: the glioma only.", "Plan: radiotherapy to the glioma.",
-                  "Referred for radical RT."][int(rng.integers(3))])
+        what = {
+            "meningioma": "known stable meningioma",
+            "treated_metastasis": "previously treated metastasis, no active disease",
+        }[c.nontarget]
+        lines.append(
+            f"Also a {what} in the {c.nontarget_hemisphere} {c.nontarget_lobe} "
+            f"region; not a target."
+        )
+    lines.append(
+        [
+            "Target: the glioma only.",
+            "Plan: radiotherapy to the glioma.",
+            "Referred for radical RT.",
+        ][int(rng.integers(3))]
+    )
     return " ".join(lines)
 
 
@@ -191,6 +256,14 @@ def make_note(c: BrainClinical, style: str, rng: np.random.Generator) -> str:
 
 def cohort_spec() -> CohortSpec:
     """The brain_tumor generator, for :func:`oncoseg.synth.cohort.write_cohort`."""
-    return CohortSpec(task="brain_tumor", prefix="brain", channel_names=CHANNELS, labels=LABELS,
-                      clinical_fields=CLINICAL_FIELDS, sites=tuple(SITES),
-                      sample_clinical=sample_clinical, render=render, make_note=make_note)
+    return CohortSpec(
+        task="brain_tumor",
+        prefix="brain",
+        channel_names=CHANNELS,
+        labels=LABELS,
+        clinical_fields=CLINICAL_FIELDS,
+        sites=tuple(SITES),
+        sample_clinical=sample_clinical,
+        render=render,
+        make_note=make_note,
+    )

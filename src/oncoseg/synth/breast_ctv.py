@@ -44,19 +44,32 @@ from oncoseg.synth.phantom import (
 )
 
 LABELS = {"background": 0, "ctv": 1}
-REGION_NAMES = [f"{r}_{s}" for r in ("breast", "chestwall", "axilla", "scf", "imn")
-                for s in ("left", "right")]
+REGION_NAMES = [
+    f"{r}_{s}" for r in ("breast", "chestwall", "axilla", "scf", "imn") for s in ("left", "right")
+]
 REGIONS = {name: i + 1 for i, name in enumerate(REGION_NAMES)}  # region map values
 NODAL_REGIONS = ("axilla", "scf", "imn")
 N_STAGES = ("N0", "N1mi", "N1", "N2", "N3")
 
 SITES: dict[str, ScannerProfile] = {
-    "internal": ScannerProfile(noise_sd=12.0, offset=0.0, scale=1.0, blur_mm=1.0,
-                               thickness_mm=1.5, fov_xy_mm=(420.0, 450.0),
-                               fov_z_mm=(320.0, 340.0)),
-    "external": ScannerProfile(noise_sd=28.0, offset=25.0, scale=1.06, blur_mm=2.2,
-                               thickness_mm=3.5, fov_xy_mm=(460.0, 500.0),
-                               fov_z_mm=(290.0, 310.0)),
+    "internal": ScannerProfile(
+        noise_sd=12.0,
+        offset=0.0,
+        scale=1.0,
+        blur_mm=1.0,
+        thickness_mm=1.5,
+        fov_xy_mm=(420.0, 450.0),
+        fov_z_mm=(320.0, 340.0),
+    ),
+    "external": ScannerProfile(
+        noise_sd=28.0,
+        offset=25.0,
+        scale=1.06,
+        blur_mm=2.2,
+        thickness_mm=3.5,
+        fov_xy_mm=(460.0, 500.0),
+        fov_z_mm=(290.0, 310.0),
+    ),
 }
 
 # Case mix per site (proportions; the external site has more N0 and more BCS).
@@ -76,12 +89,33 @@ CASE_MIX: dict[str, dict[str, dict[str, float]]] = {
         "pathology": {"IDC": 0.82, "ILC": 0.11, "DCIS": 0.07},
     },
 }
-CLINICAL_FIELDS = ["age", "laterality", "t_stage", "n_stage", "m_stage", "surgery",
-                   "chemotherapy", "pathology", "clips"]
+CLINICAL_FIELDS = [
+    "age",
+    "laterality",
+    "t_stage",
+    "n_stage",
+    "m_stage",
+    "surgery",
+    "chemotherapy",
+    "pathology",
+    "clips",
+]
 
-HU = {"air": -1000.0, "fat": -100.0, "soft": 40.0, "muscle": 50.0, "lung": -840.0,
-      "heart": 42.0, "liver": 60.0, "bone": 750.0, "marrow": 300.0, "cord": 25.0,
-      "gland": 30.0, "skin": 35.0, "clip": 2500.0}
+HU = {
+    "air": -1000.0,
+    "fat": -100.0,
+    "soft": 40.0,
+    "muscle": 50.0,
+    "lung": -840.0,
+    "heart": 42.0,
+    "liver": 60.0,
+    "bone": 750.0,
+    "marrow": 300.0,
+    "cord": 25.0,
+    "gland": 30.0,
+    "skin": 35.0,
+    "clip": 2500.0,
+}
 
 
 @dataclass(frozen=True)
@@ -147,8 +181,12 @@ def sample_clinical(rng: np.random.Generator, site: str) -> BreastClinical:
     return BreastClinical(
         age=int(np.clip(round(rng.normal(56, 11)), 28, 89)),
         laterality=draw(rng, mix["laterality"]),
-        t_stage=t_stage, n_stage=n_stage, m_stage="M0", surgery=surgery,
-        chemotherapy=chemo, pathology=pathology,
+        t_stage=t_stage,
+        n_stage=n_stage,
+        m_stage="M0",
+        surgery=surgery,
+        chemotherapy=chemo,
+        pathology=pathology,
         clips=bool(surgery == "BCS" and rng.random() < 0.6),
     )
 
@@ -170,17 +208,25 @@ class Anatomy:
 def sample_anatomy(rng: np.random.Generator) -> Anatomy:
     a, b = rng.uniform(150, 180), rng.uniform(100, 125)
     return Anatomy(
-        body=(a, b), wall=rng.uniform(16, 24),
+        body=(a, b),
+        wall=rng.uniform(16, 24),
         breast=(rng.uniform(60, 78), rng.uniform(30, 60), rng.uniform(52, 68)),
-        breast_x=rng.uniform(0.45, 0.55) * a, breast_z=rng.uniform(-45, -20),
-        clav_z=rng.uniform(95, 110), heart=(rng.uniform(-30, -15), rng.uniform(5, 20),
-                                            rng.uniform(-55, -35)),
+        breast_x=rng.uniform(0.45, 0.55) * a,
+        breast_z=rng.uniform(-45, -20),
+        clav_z=rng.uniform(95, 110),
+        heart=(rng.uniform(-30, -15), rng.uniform(5, 20), rng.uniform(-55, -35)),
         asym=rng.uniform(0.92, 1.08),
     )
 
 
-def _regions(g: Grid, an: Anatomy, body: np.ndarray, inner: np.ndarray, skin5: np.ndarray,
-             breasts: dict[str, np.ndarray]) -> np.ndarray:
+def _regions(
+    g: Grid,
+    an: Anatomy,
+    body: np.ndarray,
+    inner: np.ndarray,
+    skin5: np.ndarray,
+    breasts: dict[str, np.ndarray],
+) -> np.ndarray:
     """The compartment map (values from ``REGIONS``), independent of the clinical fields."""
     a, b = an.body
     cage = elliptic_cylinder(g, (0.0, 0.0), (a - an.wall - 8, b - an.wall - 8))
@@ -188,22 +234,33 @@ def _regions(g: Grid, an: Anatomy, body: np.ndarray, inner: np.ndarray, skin5: n
     rb, _, rz = an.breast
     for side in ("left", "right"):
         s = side_sign(side)
-        foot = (((g.x - s * an.breast_x) / (rb + 12)) ** 2 + ((g.z - an.breast_z) / (rz + 12)) ** 2
-                <= 1.0) & (g.y > 0.2 * b) & (s * g.x > 0)
+        foot = (
+            (
+                ((g.x - s * an.breast_x) / (rb + 12)) ** 2 + ((g.z - an.breast_z) / (rz + 12)) ** 2
+                <= 1.0
+            )
+            & (g.y > 0.2 * b)
+            & (s * g.x > 0)
+        )
         regions[foot & ~cage & inner & ~breasts[side]] = REGIONS[f"chestwall_{side}"]
         regions[breasts[side] & skin5] = REGIONS[f"breast_{side}"]
         ax = ellipsoid(g, (s * (a - 28), 0.15 * b, an.breast_z + rz + 30), (26, 34, 32))
         regions[ax & inner & ~cage & (regions == 0)] = REGIONS[f"axilla_{side}"]
         scf = ellipsoid(g, (s * 55, 0.2 * b, an.clav_z + 30), (24, 22, 19))
         regions[scf & inner & (regions == 0)] = REGIONS[f"scf_{side}"]
-        imn = elliptic_cylinder(g, (s * 28, b - an.wall - 16), (7, 7),
-                                (an.breast_z - 30, an.clav_z - 5))
+        imn = elliptic_cylinder(
+            g, (s * 28, b - an.wall - 16), (7, 7), (an.breast_z - 30, an.clav_z - 5)
+        )
         regions[imn & (regions == 0)] = REGIONS[f"imn_{side}"]
     return regions
 
 
-def _tissue(g: Grid, an: Anatomy, rng: np.random.Generator, breasts_present: dict[str, bool],
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+def _tissue(
+    g: Grid,
+    an: Anatomy,
+    rng: np.random.Generator,
+    breasts_present: dict[str, bool],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """True HU image plus body, inner-body and 5 mm-inside-skin masks and the breast masks."""
     a, b = an.body
     rb, rd, rz = an.breast
@@ -244,7 +301,9 @@ def _skeleton_and_organs(g: Grid, an: Anatomy, img: np.ndarray) -> None:
     img[inside] = HU["soft"]
     for side in ("left", "right"):
         s = side_sign(side)
-        lung = ellipsoid(g, (s * 0.5 * ca, -0.05 * cb, -25.0), (0.5 * ca, 0.92 * cb, an.clav_z + 32))
+        lung = ellipsoid(
+            g, (s * 0.5 * ca, -0.05 * cb, -25.0), (0.5 * ca, 0.92 * cb, an.clav_z + 32)
+        )
         img[lung & inside & (g.z > -140)] = HU["lung"]
     img[ellipsoid(g, an.heart, (50, 42, 48)) & inside] = HU["heart"]
     img[ellipsoid(g, (0.35 * ca, 0.0, -150), (0.7 * ca, 0.8 * cb, 60)) & inside] = HU["liver"]
@@ -264,8 +323,12 @@ def _skeleton_and_organs(g: Grid, an: Anatomy, img: np.ndarray) -> None:
         img[clav] = HU["bone"]
 
 
-def render(anatomy_seed: int, c: BreastClinical, site: str = "internal", size: int = 64,
-           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def render(
+    anatomy_seed: int,
+    c: BreastClinical,
+    site: str = "internal",
+    size: int = 64,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Render one case.
 
     Args:
@@ -306,8 +369,14 @@ def _tissue_breast_only(g: Grid, an: Anatomy, side: str) -> np.ndarray:
     return ellipsoid(g, c, (rb * k, rd * k, rz * k)) & (g.y > 0.3 * b) & ~torso
 
 
-def _add_clips(g: Grid, an: Anatomy, c: BreastClinical, breasts: dict[str, np.ndarray],
-               img: np.ndarray, rng: np.random.Generator) -> None:
+def _add_clips(
+    g: Grid,
+    an: Anatomy,
+    c: BreastClinical,
+    breasts: dict[str, np.ndarray],
+    img: np.ndarray,
+    rng: np.random.Generator,
+) -> None:
     """3–5 surgical clips around a tumour bed inside the (first) treated breast."""
     side = c.sides[0]
     idx = np.argwhere(breasts[side])
@@ -324,8 +393,12 @@ def counterfactual(c: BreastClinical, **changes: Any) -> BreastClinical:
     return replace(c, **changes)
 
 
-def _render_for_cohort(anatomy_seed: int, c: BreastClinical, site: str, size: int,
-                       ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray | None, np.ndarray]:
+def _render_for_cohort(
+    anatomy_seed: int,
+    c: BreastClinical,
+    site: str,
+    size: int,
+) -> tuple[list[np.ndarray], np.ndarray, np.ndarray | None, np.ndarray]:
     image, label, regions, affine = render(anatomy_seed, c, site, size)
     return [image], label, regions, affine
 
@@ -334,7 +407,15 @@ def cohort_spec() -> CohortSpec:
     """The breast_ctv generator, for :func:`oncoseg.synth.cohort.write_cohort`."""
     from oncoseg.synth.breast_notes import make_note
 
-    return CohortSpec(task="breast_ctv", prefix="bctv", channel_names={"0": "CT"},
-                      labels=LABELS, clinical_fields=CLINICAL_FIELDS, sites=tuple(SITES),
-                      sample_clinical=sample_clinical, render=_render_for_cohort,
-                      make_note=make_note, region_names=REGIONS)
+    return CohortSpec(
+        task="breast_ctv",
+        prefix="bctv",
+        channel_names={"0": "CT"},
+        labels=LABELS,
+        clinical_fields=CLINICAL_FIELDS,
+        sites=tuple(SITES),
+        sample_clinical=sample_clinical,
+        render=_render_for_cohort,
+        make_note=make_note,
+        region_names=REGIONS,
+    )

@@ -47,8 +47,9 @@ class CohortSpec:
     clinical_fields: list[str]
     sites: tuple[str, ...]
     sample_clinical: Callable[[np.random.Generator, str], Any]
-    render: Callable[[int, Any, str, int], tuple[list[np.ndarray], np.ndarray,
-                                                  np.ndarray | None, np.ndarray]]
+    render: Callable[
+        [int, Any, str, int], tuple[list[np.ndarray], np.ndarray, np.ndarray | None, np.ndarray]
+    ]
     make_note: Callable[[Any, str, np.random.Generator], str]
     region_names: dict[str, int] | None = None
 
@@ -65,8 +66,9 @@ def site_code(site: str) -> int:
     return zlib.crc32(site.encode())
 
 
-def plan_cases(spec: CohortSpec, n: int, site: str, style: str, seed: int,
-               start: int = 0) -> list[GeneratedCase]:
+def plan_cases(
+    spec: CohortSpec, n: int, site: str, style: str, seed: int, start: int = 0
+) -> list[GeneratedCase]:
     """Case ids, anatomy seeds, clinical fields and notes, without rendering any image."""
     if site not in spec.sites:
         raise ValueError(f"site must be one of {spec.sites}, got {site!r}")
@@ -82,21 +84,38 @@ def plan_cases(spec: CohortSpec, n: int, site: str, style: str, seed: int,
 
 def _render_case(spec: CohortSpec, g: GeneratedCase, site: str, size: int) -> Case:
     images, label, regions, affine = spec.render(g.anatomy_seed, g.clinical, site, size)
-    return Case(case_id=g.case_id, images=[Image(a, affine) for a in images],
-                label=Image(label, affine), note=g.note + "\n",
-                regions=Image(regions, affine) if regions is not None else None)
+    return Case(
+        case_id=g.case_id,
+        images=[Image(a, affine) for a in images],
+        label=Image(label, affine),
+        note=g.note + "\n",
+        regions=Image(regions, affine) if regions is not None else None,
+    )
 
 
-def write_cohort(out: str | os.PathLike[str], spec: CohortSpec, *, cases: int, test_cases: int = 0,
-                 site: str = "internal", style: str = "prompt", size: int = 64, seed: int = 0,
-                 folds: int = 5, overwrite: bool = False,
-                 progress: Callable[[int], None] | None = None) -> Path:
+def write_cohort(
+    out: str | os.PathLike[str],
+    spec: CohortSpec,
+    *,
+    cases: int,
+    test_cases: int = 0,
+    site: str = "internal",
+    style: str = "prompt",
+    size: int = 64,
+    seed: int = 0,
+    folds: int = 5,
+    overwrite: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> Path:
     """Generate ``cases`` training and ``test_cases`` held-out cases into ``out``."""
     final = Path(out)
     if final.exists() and any(final.iterdir()) and not overwrite:
         raise FileExistsError(f"{final}: exists and is not empty (pass overwrite to replace it)")
-    if cases < 1:
-        raise ValueError(f"cases must be at least 1, got {cases}")
+    if cases < 0 or test_cases < 0 or cases + test_cases < 1:
+        raise ValueError(
+            f"need cases >= 0, test_cases >= 0 and at least one case in all, "
+            f"got cases={cases}, test_cases={test_cases}"
+        )
     work = final.with_name(final.name + ".partial")
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -106,21 +125,45 @@ def write_cohort(out: str | os.PathLike[str], spec: CohortSpec, *, cases: int, t
     for split, group in (("Tr", train), ("Ts", test)):
         for g in group:
             write_case(work, _render_case(spec, g, site, size), split)
-            rows.append({"case": g.case_id, "split": split, "anatomy_seed": g.anatomy_seed,
-                         **g.clinical.row()})
+            rows.append(
+                {
+                    "case": g.case_id,
+                    "split": split,
+                    "anatomy_seed": g.anatomy_seed,
+                    **g.clinical.row(),
+                }
+            )
             if progress is not None:
                 progress(1)
     fields = ["case", "split", "anatomy_seed", *spec.clinical_fields]
     write_clinical_csv(work, rows, fields)
-    extra: dict[str, Any] = {"numTest": test_cases, "note_style": style, "size": size,
-                             "seed": seed, "generator": f"oncoseg.synth ({spec.task})"}
+    extra: dict[str, Any] = {
+        "numTest": test_cases,
+        "note_style": style,
+        "size": size,
+        "seed": seed,
+        "generator": f"oncoseg.synth ({spec.task})",
+    }
     if spec.region_names is not None:
         extra["regions"] = spec.region_names
-    write_info(work, DatasetInfo(channel_names=spec.channel_names, labels=spec.labels,
-                                 num_training=cases, task=spec.task, site=site, extra=extra))
+    write_info(
+        work,
+        DatasetInfo(
+            channel_names=spec.channel_names,
+            labels=spec.labels,
+            num_training=cases,
+            task=spec.task,
+            site=site,
+            extra=extra,
+        ),
+    )
     ids = [g.case_id for g in train]
-    write_json(work / "splits.json", kfold_splits(ids, min(folds, len(ids)), seed)
-               if len(ids) >= 2 else [{"train": ids, "val": []}])
+    write_json(
+        work / "splits.json",
+        kfold_splits(ids, min(folds, len(ids)), seed)
+        if len(ids) >= 2
+        else [{"train": ids, "val": []}],
+    )
     if final.exists():
         shutil.rmtree(final)
     os.replace(work, final)

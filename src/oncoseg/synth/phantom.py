@@ -39,7 +39,9 @@ class Grid:
         return float(s[0]), float(s[1]), float(s[2])
 
 
-def make_grid(size: int, fov_mm: tuple[float, float, float], center_mm: tuple[float, float, float]) -> Grid:
+def make_grid(
+    size: int, fov_mm: tuple[float, float, float], center_mm: tuple[float, float, float]
+) -> Grid:
     """A ``size``³ grid covering ``fov_mm`` (LR, AP, SI) centred on ``center_mm``, LPS order."""
     if size < 16:
         raise ValueError(f"size must be at least 16 voxels, got {size}")
@@ -51,33 +53,45 @@ def make_grid(size: int, fov_mm: tuple[float, float, float], center_mm: tuple[fl
     xs = affine[0, 3] + affine[0, 0] * idx
     ys = affine[1, 3] + affine[1, 1] * idx
     zs = affine[2, 3] + affine[2, 2] * idx
-    x, y, z = np.meshgrid(xs.astype(np.float32), ys.astype(np.float32), zs.astype(np.float32),
-                          indexing="ij")
+    x, y, z = np.meshgrid(
+        xs.astype(np.float32), ys.astype(np.float32), zs.astype(np.float32), indexing="ij"
+    )
     return Grid(x=x, y=y, z=z, affine=affine)
 
 
-def ellipsoid(g: Grid, center: tuple[float, float, float], radii: tuple[float, float, float]) -> np.ndarray:
+def ellipsoid(
+    g: Grid, center: tuple[float, float, float], radii: tuple[float, float, float]
+) -> np.ndarray:
     """Boolean mask of an axis-aligned ellipsoid (mm)."""
     cx, cy, cz = center
     rx, ry, rz = radii
     return ((g.x - cx) / rx) ** 2 + ((g.y - cy) / ry) ** 2 + ((g.z - cz) / rz) ** 2 <= 1.0
 
 
-def elliptic_cylinder(g: Grid, center_xy: tuple[float, float], radii_xy: tuple[float, float],
-                      z_range: tuple[float, float] = (-np.inf, np.inf)) -> np.ndarray:
+def elliptic_cylinder(
+    g: Grid,
+    center_xy: tuple[float, float],
+    radii_xy: tuple[float, float],
+    z_range: tuple[float, float] = (-np.inf, np.inf),
+) -> np.ndarray:
     """Boolean mask of an elliptic cylinder along z between ``z_range`` (mm)."""
     inside = ((g.x - center_xy[0]) / radii_xy[0]) ** 2 + ((g.y - center_xy[1]) / radii_xy[1]) ** 2
     return (inside <= 1.0) & (g.z >= z_range[0]) & (g.z <= z_range[1])
 
 
-def rod(g: Grid, start: tuple[float, float, float], end: tuple[float, float, float],
-        radius: float) -> np.ndarray:
+def rod(
+    g: Grid, start: tuple[float, float, float], end: tuple[float, float, float], radius: float
+) -> np.ndarray:
     """Boolean mask of a capsule (a rod with round ends) from ``start`` to ``end`` (mm)."""
     p0, p1 = np.array(start, np.float32), np.array(end, np.float32)
     d = p1 - p0
     t = ((g.x - p0[0]) * d[0] + (g.y - p0[1]) * d[1] + (g.z - p0[2]) * d[2]) / float(d @ d)
     t = np.clip(t, 0.0, 1.0)
-    dist2 = (g.x - p0[0] - t * d[0]) ** 2 + (g.y - p0[1] - t * d[1]) ** 2 + (g.z - p0[2] - t * d[2]) ** 2
+    dist2 = (
+        (g.x - p0[0] - t * d[0]) ** 2
+        + (g.y - p0[1] - t * d[1]) ** 2
+        + (g.z - p0[2] - t * d[2]) ** 2
+    )
     return dist2 <= radius**2
 
 
@@ -112,11 +126,18 @@ class ScannerProfile:
     bias: float = 0.0
 
 
-def apply_scanner(true_img: np.ndarray, spacing: tuple[float, float, float],
-                  profile: ScannerProfile, rng: np.random.Generator) -> np.ndarray:
+def apply_scanner(
+    true_img: np.ndarray,
+    spacing: tuple[float, float, float],
+    profile: ScannerProfile,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """Blur (PSF and slice thickness), bias, scale/offset and noise; returns float32."""
-    sigma = (profile.blur_mm / spacing[0], profile.blur_mm / spacing[1],
-             profile.thickness_mm / spacing[2])
+    sigma = (
+        profile.blur_mm / spacing[0],
+        profile.blur_mm / spacing[1],
+        profile.thickness_mm / spacing[2],
+    )
     img = ndimage.gaussian_filter(true_img.astype(np.float32), sigma)
     if profile.bias > 0:
         img = img * (1.0 + profile.bias * smooth_noise(rng, img.shape, img.shape[0] / 4))

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from oncoseg.synth import brain_tumor, breast_ctv
+from oncoseg.synth.cohort import write_cohort
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def breast_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small valid breast_ctv dataset (32³, 8 training + 2 test cases). Do not modify."""
+    out = tmp_path_factory.mktemp("ds") / "breast"
+    return write_cohort(
+        out, breast_ctv.cohort_spec(), cases=8, test_cases=2, size=32, style="narrative", seed=3
+    )
+
+
+@pytest.fixture(scope="session")
+def brain_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("ds") / "brain"
+    return write_cohort(out, brain_tumor.cohort_spec(), cases=4, size=32, seed=1)

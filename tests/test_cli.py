@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from oncoseg.cli import app
+
+runner = CliRunner()
+
+
+def test_synth_check_show(tmp_path: Path) -> None:
+    out = tmp_path / "ds"
+    res = runner.invoke(
+        app,
+        [
+            "synth",
+            "breast-ctv",
+            str(out),
+            "--cases",
+            "4",
+            "--test-cases",
+            "1",
+            "--site",
+            "external",
+            "--note-style",
+            "narrative",
+            "--size",
+            "32",
+            "--seed",
+            "2",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    info = json.loads((out / "dataset.json").read_text())
+    assert info["site"] == "external" and info["numTraining"] == 4 and info["numTest"] == 1
+    res = runner.invoke(app, ["dataset", "check", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["summary"]["training_cases"] == 4
+    png = tmp_path / "case.png"
+    res = runner.invoke(app, ["show", str(out), "bctv_ext_0000", "-o", str(png)])
+    assert res.exit_code == 0 and png.stat().st_size > 10_000
+
+
+def test_check_exit_code_and_messages(tmp_path: Path, breast_dataset: Path) -> None:
+    res = runner.invoke(app, ["dataset", "check", str(tmp_path)])
+    assert res.exit_code == 1 and "dataset.json" in res.output
+    res = runner.invoke(app, ["synth", "brain-tumor", str(breast_dataset), "--cases", "1"])
+    assert res.exit_code == 2 and "not empty" in res.output
+    res = runner.invoke(app, ["show", str(breast_dataset), "no_such_case"])
+    assert res.exit_code == 2 and "no_such_case" in res.output
+
+
+def test_brain_cli(tmp_path: Path) -> None:
+    res = runner.invoke(
+        app,
+        [
+            "synth",
+            "brain-tumor",
+            str(tmp_path / "b"),
+            "--cases",
+            "2",
+            "--size",
+            "32",
+            "--note-style",
+            "prompt",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    note = (tmp_path / "b" / "notesTr" / "brain_int_0000.txt").read_text()
+    assert "glioma" in note and ("left" in note or "right" in note)
+
+
+def test_200_breast_cases_at_64_under_two_minutes(tmp_path: Path) -> None:
+    t0 = time.perf_counter()
+    res = runner.invoke(app, ["synth", "breast-ctv", str(tmp_path / "big"), "--cases", "200"])
+    elapsed = time.perf_counter() - t0
+    assert res.exit_code == 0, res.output
+    assert len(list((tmp_path / "big" / "labelsTr").iterdir())) == 200
+    assert elapsed < 120, f"{elapsed:.1f} s"
+
+
+@pytest.mark.parametrize("size", [128])
+def test_larger_sizes_work(tmp_path: Path, size: int) -> None:
+    res = runner.invoke(
+        app, ["synth", "breast-ctv", str(tmp_path / "l"), "--cases", "1", "--size", str(size)]
+    )
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["dataset", "check", str(tmp_path / "l"), "--json"])
+    assert res.exit_code == 0
