@@ -23,7 +23,9 @@ synth_app = typer.Typer(
 )
 dataset_app = typer.Typer(help="Inspect and validate datasets.", no_args_is_help=True)
 app.add_typer(synth_app, name="synth")
+bench_app = typer.Typer(help="Measure speed on this machine.", no_args_is_help=True)
 app.add_typer(dataset_app, name="dataset")
+app.add_typer(bench_app, name="bench")
 console = Console(stderr=True)
 
 
@@ -205,6 +207,18 @@ def demo(
 
     report = run_demo(out, size=size)
     typer.echo(str(report))
+
+
+@bench_app.command("text")
+def bench_text(
+    out: Path = typer.Option(Path("docs/results/text"), "-o", "--out"),
+    repeats: int = typer.Option(5),
+) -> None:
+    """Load times, per-note encode time, prefix vs suffix training step (SmolLM2, MiniLM)."""
+    from oncoseg.text.bench import run_text_benchmark
+
+    meta = run_text_benchmark(out, repeats=repeats)
+    typer.echo(json.dumps(meta["results"], indent=2))
 
 
 def main() -> None:

@@ -21,7 +21,8 @@ _MONTH = (
     r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
     r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
 )
-_NAME_WORD = r"[A-Z][a-zA-Z'\-]+\b"
+# a capitalised word of unicode letters, with O'Neil / Smith-Jones forms
+_NAME_WORD = r"[A-ZÀ-ÖØ-Þ](?:[^\W\d_]+|'[A-Z][^\W\d_]+)(?:['\-][^\W\d_]+)*\b"
 _NAME = rf"(?:{_NAME_WORD}\.?\s+)?(?:[A-Z]\.\s*)?{_NAME_WORD}(?:[ \-]{_NAME_WORD})?"
 _TITLES = r"(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Doctor|Sister|Nurse)\.?"
 _LABELS = (
@@ -60,6 +61,7 @@ RULES: list[tuple[str, re.Pattern[str], int]] = [
         ),
         1,
     ),
+    ("PHONE", re.compile(r"(?<![\w+])\+\d{1,3}(?:[\s.\-]\d{1,5}){2,5}\b"), 0),  # international
     (
         "PHONE",
         re.compile(
@@ -77,10 +79,27 @@ RULES: list[tuple[str, re.Pattern[str], int]] = [
         ),
         0,
     ),
+    (
+        "ADDRESS",
+        re.compile(
+            rf"\b\d{{1,5}},?\s+(?:Rue|Avenue|Boulevard|Via|Viale|Calle|Plaza|Piazza|"
+            rf"Rua|Praça|Chemin|Place)\s+(?:[\w']+\s+){{0,3}}{_NAME_WORD}"
+            rf"(?:,?\s*\d{{4,5}}\s+{_NAME_WORD})?"
+        ),
+        0,
+    ),  # continental style
     ("ADDRESS", re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b"), 0),  # UK postcode
     ("ADDRESS", re.compile(r"\b[A-Z]{2}\s+\d{5}(?:-\d{4})?\b"), 0),  # US state + ZIP
     ("NAME", re.compile(rf"\b{_TITLES}\s+({_NAME})"), 1),
     ("NAME", re.compile(rf"\b{_LABELS}\s*[:\-]\s*({_NAME})"), 1),
+    (
+        "NAME",
+        re.compile(
+            rf"\b(?:[Ss]on|[Dd]aughter|[Hh]usband|[Ww]ife|[Pp]artner|[Bb]rother|"
+            rf"[Ss]ister|[Mm]other|[Ff]ather|[Cc]arer|[Ff]riend)\s+({_NAME})"
+        ),
+        1,
+    ),
     (
         "NAME",
         re.compile(rf"\b(?:Signed|Dictated|Seen|Reviewed|Discussed\s+with)\s+by\s+({_NAME})"),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import logging
 import os
 import shutil
@@ -130,7 +131,14 @@ def _save_atomically(model: Any, tok: Any, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
     try:
-        model.save_pretrained(tmp, safe_serialization=True)
+        # save_pretrained refuses GGUF-loaded models; the weights are plain float tensors,
+        # so write them and a config without the quantisation marker ourselves
+        from safetensors.torch import save_model
+
+        config = model.config.to_dict()
+        config.pop("quantization_config", None)
+        (tmp / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+        save_model(model, str(tmp / "model.safetensors"))
         tok.save_pretrained(tmp)
         os.replace(tmp, target)
         log.info("cached dequantised weights in %s", target)
