@@ -1,0 +1,71 @@
+"""Residual 3D U-Net from MONAI blocks whose every encoder level can be fused with a note.
+
+Encoder: ``UnetResBlock`` per level (the first at full resolution, then stride 2); the
+last level is the bottleneck. Decoder: ``UnetrUpBlock`` (transposed conv + residual block
+on the concatenated skip). A fusion module (see :mod:`oncoseg.models.fusion`) acts on each
+encoder level's output before it is used as a skip connection or decoded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from monai.networks.blocks import UnetOutBlock, UnetResBlock, UnetrUpBlock
+from torch import Tensor, nn
+
+
+class ResUNet(nn.Module):
+    """Residual U-Net.
+
+    Args:
+        spatial_dims: 3 for volumes (2 works for slices).
+        in_channels: image channels (1 for CT, 4 for BraTS-style MRI).
+        out_channels: classes including background.
+        channels: feature channels per level, e.g. (16, 32, 64, 128, 256).
+        fusions: one module per level (same length as ``channels``), or ``None``.
+        norm: MONAI norm name.
+    """
+
+    def __init__(self, *, spatial_dims: int = 3, in_channels: int, out_channels: int,
+                 channels: Sequence[int] = (16, 32, 64, 128, 256),
+                 fusions: Sequence[nn.Module] | None = None, norm: str = "instance") -> None:
+        super().__init__()
+        if in_channels < 1 or out_channels < 2:
+            raise ValueError(f"need in_channels >= 1 and out_channels >= 2 (background + "
+                             f"classes), got {in_channels} and {out_channels}")
+        if len(channels) < 2:
+            raise ValueError(f"channels needs at least 2 levels, got {tuple(channels)}")
+        if fusions is not None and len(fusions) != len(channels):
+            raise ValueError(f"need one fusion per level ({len(channels)}), got {len(fusions)}")
+        self.channels = tuple(channels)
+        self.encoder = nn.ModuleList()
+        prev = in_channels
+        for i, ch in enumerate(channels):
+            self.encoder.append(UnetResBlock(spatial_dims, prev, ch, kernel_size=3,
+                                             stride=1 if i == 0 else 2, norm_name=norm))
+            prev = ch
+        self.fusions = nn.ModuleList(fusions) if fusions is not None else None
+        self.decoder = nn.ModuleList(
+            UnetrUpBlock(spatial_dims, channels[i], channels[i - 1], kernel_size=3,
+                         upsample_kernel_size=2, norm_name=norm, res_block=True)
+            for i in range(len(channels) - 1, 0, -1))
+        self.head = UnetOutBlock(spatial_dims, channels[0], out_channels)
+
+    @property
+    def divisor(self) -> int:
+        """Input sizes must be multiples of this."""
+        return int(2 ** (len(self.channels) - 1))
+
+    def forward(self, image: Tensor, context: Tensor | None = None) -> Tensor:
+        """Logits (B, out_channels, D, H, W) for image (B, in_channels, D, H, W)."""
+        skips = []
+        x = image
+        for i, block in enumerate(self.encoder):
+            x = block(x)
+            if self.fusions is not None and context is not None:
+                x = self.fusions[i](x, context)  # note-guided features at this level
+            skips.append(x)
+        x = skips.pop()  # the bottleneck
+        for up in self.decoder:
+            x = up(x, skips.pop())
+        return self.head(x)

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from oncoseg.models.fusion import FUSIONS, build_fusion
+from oncoseg.models.multimodal import ModelConfig, build_model
+from oncoseg.models.unet import ResUNet
+from oncoseg.text.encoders import PromptConfig, PromptTunedLM
+from tests.text.tiny import ByteTokenizer, tiny_llama
+
+NOTES = ["N2, total mastectomy, left side", "N0, breast conserving surgery, right side"]
+
+
+class CountingEncoder(torch.nn.Module):
+    """A trainable stand-in text encoder that counts calls."""
+
+    out_dim, num_tokens = 12, 2
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+        self.table = torch.nn.Parameter(torch.randn(256, 12))
+
+    def encode(self, notes: list[str]) -> torch.Tensor:
+        self.calls += 1
+        ids = [[ord(c) % 256 for c in n[:2]] for n in notes]
+        return torch.stack([self.table[torch.tensor(i)] for i in ids])  # B x 2 x 12
+
+
+@pytest.mark.parametrize("fusion", FUSIONS)
+@pytest.mark.parametrize("in_channels", [1, 4])
+def test_every_fusion_shapes_and_gradients(fusion: str, in_channels: int) -> None:
+    enc = CountingEncoder()
+    model = build_model(ModelConfig(preset="tiny", fusion=fusion, in_channels=in_channels,
+                                    out_channels=3), enc)
+    x = torch.randn(2, in_channels, 32, 32, 32)
+    out = model(x, notes=NOTES)
+    assert out.shape == (2, 3, 32, 32, 32)
+    out.mean().backward()
+    missing = [n for n, p in model.named_parameters() if p.requires_grad and
+               (p.grad is None or p.grad.abs().sum() == 0)]
+    assert not missing
+    assert enc.calls == (0 if fusion == "none" else 1)
+
+
+def test_none_never_calls_the_text_encoder_and_needs_none() -> None:
+    model = build_model(ModelConfig(preset="tiny", fusion="none"), None)
+    assert model(torch.randn(1, 1, 16, 16, 16), notes=["ignored"]).shape == (1, 2, 16, 16, 16)
+    assert not any("text" in n for n, _ in model.named_parameters())
+
+
+def test_note_changes_the_output_and_lm_stays_frozen() -> None:
+    enc = PromptTunedLM(tiny_llama(), ByteTokenizer(), config=PromptConfig(position="suffix"))
+    model = build_model(ModelConfig(preset="tiny", fusion="two_way"), enc)
+    x = torch.randn(1, 1, 16, 16, 16)
+    a = model(x, notes=["N0, left side"])
+    b = model(x, notes=["N2, right side"])
+    assert (a - b).abs().max() > 1e-4
+    (a.sum() + b.sum()).backward()
+    lm_grads = [p.grad for n, p in model.named_parameters() if ".lm." in n]
+    assert lm_grads and all(g is None for g in lm_grads)
+    assert model.text_encoder is not None and enc.prompts.grad is not None
+
+
+@pytest.mark.parametrize("size", [(32, 48, 16), (64, 32, 32)])
+def test_anisotropic_sizes(size: tuple[int, int, int]) -> None:
+    net = ResUNet(in_channels=1, out_channels=2, channels=(8, 16, 32, 64))
+    assert net(torch.randn(1, 1, *size)).shape == (1, 2, *size)
+    assert net.divisor == 8
+
+
+def test_invalid_arguments() -> None:
+    with pytest.raises(ValueError, match="out_channels"):
+        ResUNet(in_channels=1, out_channels=1)
+    with pytest.raises(ValueError, match="one fusion per level"):
+        ResUNet(in_channels=1, out_channels=2, channels=(8, 16), fusions=[])
+    with pytest.raises(ValueError, match="fusion must be one of"):
+        build_fusion("attention", channels=8, context_dim=4, num_tokens=1)
+    with pytest.raises(ValueError, match="needs a text encoder"):
+        build_model(ModelConfig(preset="tiny", fusion="gated"), None)
+    with pytest.raises(ValueError, match="preset"):
+        build_model(ModelConfig(preset="huge", fusion="none"), None)
+    with pytest.raises(ValueError, match="divisible"):
+        build_fusion("two_way", channels=6, context_dim=4, num_tokens=1)
+    model = build_model(ModelConfig(preset="tiny", fusion="concat"), CountingEncoder())
+    with pytest.raises(ValueError, match="reads the note"):
+        model(torch.randn(1, 1, 16, 16, 16))
+
+
+def test_paper_preset_channels() -> None:
+    model = build_model(ModelConfig(preset="paper", fusion="none"), None)
+    assert model.unet.channels == (48, 48, 96, 192, 384)
