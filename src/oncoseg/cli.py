@@ -212,7 +212,7 @@ def demo(
 @bench_app.command("text")
 def bench_text(
     out: Path = typer.Option(Path("docs/results/text"), "-o", "--out"),
-    repeats: int = typer.Option(5),
+    repeats: int = typer.Option(9),
 ) -> None:
     """Load times, per-note encode time, prefix vs suffix training step (SmolLM2, MiniLM)."""
     from oncoseg.text.bench import run_text_benchmark

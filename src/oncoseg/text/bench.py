@@ -132,6 +132,10 @@ def _markdown(meta: dict[str, Any]) -> str:
         "|---|---|",
     ]
     lines += [f"| {name} | {v:.3f} |" for name, v in rows]
+    minima = ", ".join(f"{p} b{b} {r[f'train_step_{p}_b{b}_min_s']:.3f} s"
+                       for b in (2, 8) for p in ("prefix", "suffix"))
+    lines += ["", "Prefix and suffix steps are timed interleaved, because this VM's timings "
+                  f"drift by up to 2x between runs; fastest steps: {minima}."]
     lines += [
         "",
         f"Suffix prompts make a training step {r['suffix_speedup_b2']:.2f}x faster "

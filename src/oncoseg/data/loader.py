@@ -1,0 +1,86 @@
+"""Load dataset cases as model-ready arrays and iterate batches with MONAI augmentation.
+
+Every case is reoriented to the model's voxel order (LPS), normalised per channel and kept
+with its note. Training batches get a random crop to the patch size (when the volume is
+larger), random intensity scale/shift and noise, and left-right flips only for
+vision-only models (a flip would contradict the side written in the note).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from monai import transforms as mt
+
+from oncoseg.data.dataset import read_case, read_info
+from oncoseg.data.normalize import normalize_channels
+from oncoseg.io.orientation import spacing_in_orientation, to_orientation
+
+
+@dataclass
+class Sample:
+    case_id: str
+    image: np.ndarray  # C x D x H x W float32, model orientation
+    label: np.ndarray | None  # 1 x D x H x W int64
+    note: str
+    spacing: tuple[float, ...]
+
+
+def load_sample(root: str | os.PathLike[str], case_id: str, split: str = "Tr") -> Sample:
+    info = read_info(root)
+    case = read_case(root, case_id, split)
+    modalities = [info.channel_names[str(c)] for c in range(info.num_channels)]
+    affine = case.images[0].affine
+    arrays = []
+    for img in case.images:
+        arr, t = to_orientation(np.asarray(img.array), affine)
+        arrays.append(arr)
+    label = None
+    if case.label is not None:
+        lab, _ = to_orientation(np.asarray(case.label.array), affine)
+        label = lab[None].astype(np.int64)
+    return Sample(case_id, normalize_channels(arrays, modalities), label, case.note,
+                  spacing_in_orientation(affine, t))
+
+
+def load_samples(root: str | os.PathLike[str], case_ids: Sequence[str], split: str = "Tr",
+                 ) -> list[Sample]:
+    return [load_sample(Path(root), c, split) for c in case_ids]
+
+
+def train_transform(patch_size: Sequence[int], *, flips: bool, augment: bool) -> mt.Compose:
+    """MONAI dictionary transforms for one training sample (keys image, label)."""
+    steps: list[mt.Transform] = [
+        mt.SpatialPadd(keys=("image", "label"), spatial_size=tuple(patch_size)),
+        mt.RandSpatialCropd(keys=("image", "label"), roi_size=tuple(patch_size),
+                            random_size=False),
+    ]
+    if augment:
+        steps += [mt.RandScaleIntensityd(keys="image", factors=0.1, prob=0.5),
+                  mt.RandShiftIntensityd(keys="image", offsets=0.05, prob=0.5),
+                  mt.RandGaussianNoised(keys="image", std=0.02, prob=0.3)]
+        if flips:
+            steps.append(mt.RandFlipd(keys=("image", "label"), spatial_axis=0, prob=0.5))
+    return mt.Compose(steps)
+
+
+def batches(samples: Sequence[Sample], batch_size: int, transform: mt.Compose,
+            rng: np.random.Generator, *, rank: int = 0, world: int = 1,
+            ) -> Iterator[tuple[torch.Tensor, torch.Tensor, list[str]]]:
+    """One epoch of shuffled batches ``(image B x C x ..., label B x 1 x ..., notes)``.
+
+    With ``world`` > 1 each rank takes every ``world``-th batch of the same permutation.
+    """
+    order = rng.permutation(len(samples))
+    n_batches = len(order) // batch_size
+    for b in range(rank, n_batches, world):
+        idx = order[b * batch_size:(b + 1) * batch_size]
+        items = [transform({"image": samples[i].image, "label": samples[i].label}) for i in idx]
+        image = torch.stack([torch.as_tensor(np.asarray(it["image"])) for it in items])
+        label = torch.stack([torch.as_tensor(np.asarray(it["label"])) for it in items])
+        yield image.float(), label.long(), [samples[i].note for i in idx]

@@ -1,0 +1,1 @@
+"""Training: configs, data pipeline, the loop, checkpoints, distributed training."""

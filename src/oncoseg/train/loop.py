@@ -1,0 +1,208 @@
+"""The training loop: DiceCE, AdamW + warm-up/cosine, bf16 autocast, validation Dice,
+best/last checkpoints, resume, seeds, and DDP when started by ``torchrun``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from monai.losses import DiceCELoss
+from monai.metrics import DiceMetric
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from oncoseg.data.dataset import dataset_hash, list_cases, read_info, read_splits
+from oncoseg.data.loader import Sample, batches, load_samples, train_transform
+from oncoseg.io.atomic import write_json, write_text
+from oncoseg.models.multimodal import NoteGuidedSegmenter, build_model
+from oncoseg.models.sliding import segment_volume
+from oncoseg.provenance import provenance
+from oncoseg.text.factory import build_text_encoder
+from oncoseg.train.checkpoint import load_checkpoint, restore_model, save_checkpoint
+from oncoseg.train.config import RunConfig, dump_config, to_dict
+
+log = logging.getLogger(__name__)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def build_from_config(cfg: RunConfig, device: torch.device) -> NoteGuidedSegmenter:
+    """The model a run config describes (text encoder only when fusion needs one)."""
+    info = read_info(cfg.data.dataset)
+    cfg.model.in_channels = info.num_channels
+    cfg.model.out_channels = len(info.labels)
+    text = build_text_encoder(cfg.text) if cfg.model.fusion != "none" else None
+    return build_model(cfg.model, text).to(device)
+
+
+def split_cases(cfg: RunConfig) -> tuple[list[str], list[str]]:
+    cases = list_cases(cfg.data.dataset)
+    if cfg.data.fold < 0:
+        return cases, []
+    splits = read_splits(cfg.data.dataset)
+    if cfg.data.fold >= len(splits):
+        raise ValueError(f"data.fold {cfg.data.fold} not in splits.json ({len(splits)} folds)")
+    return splits[cfg.data.fold]["train"], splits[cfg.data.fold]["val"]
+
+
+def _lr_lambda(warmup: int, total: int) -> Any:
+    def f(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
+    return f
+
+
+def validate(model: NoteGuidedSegmenter, samples: list[Sample], cfg: RunConfig,
+             device: torch.device) -> float:
+    """Mean foreground Dice over ``samples`` (full volumes, sliding window)."""
+    metric = DiceMetric(include_background=False, reduction="mean")
+    model.eval()
+    k = cfg.model.out_channels
+    with torch.no_grad():
+        for s in samples:
+            probs = segment_volume(model, torch.as_tensor(s.image)[None].to(device), s.note,
+                                   roi_size=cfg.data.patch_size, bf16=cfg.train.bf16,
+                                   sw_batch_size=cfg.train.sw_batch_size)
+            pred = torch.nn.functional.one_hot(probs.argmax(1), k).permute(0, 4, 1, 2, 3)
+            assert s.label is not None
+            gt = torch.nn.functional.one_hot(torch.as_tensor(s.label)[None, 0].to(device), k)
+            metric(pred, gt.permute(0, 4, 1, 2, 3))
+    model.train()
+    agg = metric.aggregate()
+    assert isinstance(agg, torch.Tensor)
+    return float(agg.item())
+
+
+def _ddp() -> tuple[int, int]:
+    if "RANK" in os.environ and "WORLD_SIZE" in os.environ and not dist.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        dist.init_process_group(backend)
+    if dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def train(cfg: RunConfig, *, resume: bool = False) -> Path:
+    """Train as configured; returns the run directory."""
+    rank, world = _ddp()
+    seed_everything(cfg.train.seed + rank)
+    device = pick_device(cfg.train.device)
+    if device.type == "cuda" and world > 1:
+        device = torch.device("cuda", rank % torch.cuda.device_count())
+    out = Path(cfg.out)
+    model = build_from_config(cfg, device)
+    train_ids, val_ids = split_cases(cfg)
+    train_s = load_samples(cfg.data.dataset, train_ids)
+    val_s = load_samples(cfg.data.dataset, val_ids) if rank == 0 else []
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
+    steps_per_epoch = max(1, len(train_s) // cfg.train.batch_size // world)
+    total = steps_per_epoch * cfg.train.epochs
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg.train.warmup_steps, total))
+    state = {"epoch": 0, "step": 0, "best_dice": -1.0}
+    if resume:
+        ckpt = load_checkpoint(out / "last.pt")
+        restore_model(model, ckpt["model"], str(out / "last.pt"))
+        opt.load_state_dict(ckpt["optimizer"])
+        sched.load_state_dict(ckpt["scheduler"])
+        state = {k: ckpt[k] for k in state}
+        log.info("resumed %s at epoch %d", out, state["epoch"])
+    net: torch.nn.Module = model
+    if world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=False)
+    if rank == 0:
+        _write_run_files(cfg, out, train_ids, val_ids, resume)
+    loss_fn = DiceCELoss(to_onehot_y=True, softmax=True, lambda_dice=1.0, lambda_ce=1.0)
+    transform = train_transform(cfg.data.patch_size, flips=not model.uses_text,
+                                augment=cfg.train.augment)
+    model.train()
+    _epochs(cfg, model, net, opt, sched, loss_fn, transform, train_s, val_s, state, out,
+            device, rank, world)
+    if world > 1:
+        dist.barrier()
+    return out
+
+
+def _epochs(cfg: RunConfig, model: NoteGuidedSegmenter, net: torch.nn.Module,
+            opt: torch.optim.Optimizer, sched: Any, loss_fn: Any, transform: Any,
+            train_s: list[Sample], val_s: list[Sample], state: dict[str, Any], out: Path,
+            device: torch.device, rank: int, world: int) -> None:
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
+               TimeElapsedColumn())
+    with Progress(*columns, disable=rank != 0) as bar:
+        task = bar.add_task("train", total=cfg.train.epochs, completed=state["epoch"], info="")
+        for epoch in range(state["epoch"], cfg.train.epochs):
+            rng = np.random.default_rng([cfg.train.seed, epoch])  # same order on every rank
+            t0, losses = time.perf_counter(), []
+            for image, label, notes in batches(train_s, cfg.train.batch_size, transform, rng,
+                                               rank=rank, world=world):
+                image, label = image.to(device), label.to(device)
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.train.bf16):
+                    context = model.encode_notes(notes)
+                    logits = net(image, context=context)
+                loss = loss_fn(logits.float(), label)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+                losses.append(float(loss.item()))
+                state["step"] += 1
+            state["epoch"] = epoch + 1
+            record: dict[str, Any] = {"epoch": epoch + 1, "step": state["step"],
+                                      "loss": float(np.mean(losses)) if losses else None,
+                                      "lr": sched.get_last_lr()[0],
+                                      "seconds": time.perf_counter() - t0}
+            if rank == 0:
+                _end_of_epoch(cfg, model, opt, sched, val_s, state, record, out, device)
+                bar.update(task, advance=1, info=f"loss {record['loss']:.3f} "
+                           f"val {record.get('val_dice', float('nan')):.3f} "
+                           f"{record['seconds'] / max(1, len(losses)):.2f} s/step")
+
+
+def _end_of_epoch(cfg: RunConfig, model: NoteGuidedSegmenter, opt: Any, sched: Any,
+                  val_s: list[Sample], state: dict[str, Any], record: dict[str, Any],
+                  out: Path, device: torch.device) -> None:
+    is_last = state["epoch"] == cfg.train.epochs
+    if val_s and (state["epoch"] % cfg.train.val_every == 0 or is_last):
+        record["val_dice"] = validate(model, val_s, cfg, device)
+        if record["val_dice"] > state["best_dice"]:
+            state["best_dice"] = record["val_dice"]
+            save_checkpoint(out / "best.pt", model, epoch=state["epoch"],
+                            val_dice=state["best_dice"])
+    elif not val_s:
+        save_checkpoint(out / "best.pt", model, epoch=state["epoch"])
+    save_checkpoint(out / "last.pt", model, optimizer=opt.state_dict(),
+                    scheduler=sched.state_dict(), **state)
+    with (out / "metrics.jsonl").open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record) + "\n")
+    log.info("epoch %(epoch)d loss %(loss).4f", record)
+
+
+def _write_run_files(cfg: RunConfig, out: Path, train_ids: list[str], val_ids: list[str],
+                     resume: bool) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    if not resume and (out / "metrics.jsonl").exists():
+        (out / "metrics.jsonl").unlink()
+    write_text(out / "config.yaml", dump_config(cfg))
+    write_json(out / "provenance.json", provenance(
+        config=to_dict(cfg), data_hash=dataset_hash(cfg.data.dataset),
+        train_cases=train_ids, val_cases=val_ids, torch=torch.__version__))
