@@ -209,6 +209,58 @@ def demo(
     typer.echo(str(report))
 
 
+@app.command("train")
+def train_cmd(
+    config: Path = typer.Argument(None, help="YAML run config (optional)."),
+    set_: list[str] = typer.Option([], "--set", help="Override: section.key=value."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from OUT/last.pt."),
+) -> None:
+    """Train a model; the run directory keeps config, provenance, metrics, checkpoints."""
+    from oncoseg.train.config import ConfigError, load_config
+    from oncoseg.train.loop import train
+
+    try:
+        cfg = load_config(config, set_)
+        if not cfg.data.dataset:
+            raise ConfigError("data.dataset is required (set it in the YAML or --set)")
+        out = train(cfg, resume=resume)
+    except (ConfigError, FileNotFoundError, ValueError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    typer.echo(str(out))
+
+
+@app.command("predict")
+def predict_cmd(
+    model: Path = typer.Option(..., "--model", "-m", help="Training run folder."),
+    image: list[Path] = typer.Option(..., "-i", "--image", help="One per channel, in order."),
+    note: Path = typer.Option(None, "-n", "--note", help="Clinical note (UTF-8)."),
+    out: Path = typer.Option(..., "-o", "--out", help="Output folder."),
+    checkpoint: str = typer.Option("best"),
+    device: str = typer.Option("auto"),
+) -> None:
+    """Segment one case; the mask keeps the input's exact geometry (NIfTI)."""
+    from oncoseg.eval.inference import Predictor
+    from oncoseg.io.image import ImageReadError, load_image, save_image
+
+    try:
+        predictor = Predictor.from_run(model, checkpoint=checkpoint, device=device)
+        images = [load_image(p) for p in image]
+        text = ""
+        if predictor.uses_text:
+            if note is None:
+                raise ValueError("this model reads the clinical note: pass -n NOTE.txt")
+            text = note.read_text(encoding="utf-8")
+        mask = predictor.predict(images, text)
+    except (FileNotFoundError, ImageReadError, ValueError, UnicodeDecodeError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    name = image[0].name.replace("_0000", "").split(".")[0]
+    target = out / f"{name}.nii.gz"
+    save_image(mask, target)
+    typer.echo(str(target))
+
+
 @bench_app.command("text")
 def bench_text(
     out: Path = typer.Option(Path("docs/results/text"), "-o", "--out"),
@@ -223,3 +275,7 @@ def bench_text(
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

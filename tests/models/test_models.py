@@ -32,28 +32,32 @@ class CountingEncoder(torch.nn.Module):
 @pytest.mark.parametrize("in_channels", [1, 4])
 def test_every_fusion_shapes_and_gradients(fusion: str, in_channels: int) -> None:
     enc = CountingEncoder()
-    model = build_model(ModelConfig(preset="tiny", fusion=fusion, in_channels=in_channels,
-                                    out_channels=3), enc)
+    model = build_model(
+        ModelConfig(preset="tiny", fusion=fusion, in_channels=in_channels, out_channels=3), enc
+    )
     x = torch.randn(2, in_channels, 32, 32, 32)
     out = model(x, notes=NOTES)
     assert out.shape == (2, 3, 32, 32, 32)
     out.mean().backward()
-    missing = [n for n, p in model.named_parameters() if p.requires_grad and
-               (p.grad is None or p.grad.abs().sum() == 0)]
+    missing = [
+        n
+        for n, p in model.named_parameters()
+        if p.requires_grad and (p.grad is None or p.grad.abs().sum() == 0)
+    ]
     assert not missing
     assert enc.calls == (0 if fusion == "none" else 1)
 
 
 def test_none_never_calls_the_text_encoder_and_needs_none() -> None:
     model = build_model(ModelConfig(preset="tiny", fusion="none"), None)
-    assert model(torch.randn(1, 1, 16, 16, 16), notes=["ignored"]).shape == (1, 2, 16, 16, 16)
+    assert model(torch.randn(1, 1, 32, 32, 32), notes=["ignored"]).shape == (1, 2, 32, 32, 32)
     assert not any("text" in n for n, _ in model.named_parameters())
 
 
 def test_note_changes_the_output_and_lm_stays_frozen() -> None:
     enc = PromptTunedLM(tiny_llama(), ByteTokenizer(), config=PromptConfig(position="suffix"))
     model = build_model(ModelConfig(preset="tiny", fusion="two_way"), enc)
-    x = torch.randn(1, 1, 16, 16, 16)
+    x = torch.randn(1, 1, 32, 32, 32)
     a = model(x, notes=["N0, left side"])
     b = model(x, notes=["N2, right side"])
     assert (a - b).abs().max() > 1e-4
@@ -85,7 +89,7 @@ def test_invalid_arguments() -> None:
         build_fusion("two_way", channels=6, context_dim=4, num_tokens=1)
     model = build_model(ModelConfig(preset="tiny", fusion="concat"), CountingEncoder())
     with pytest.raises(ValueError, match="reads the note"):
-        model(torch.randn(1, 1, 16, 16, 16))
+        model(torch.randn(1, 1, 32, 32, 32))
 
 
 def test_paper_preset_channels() -> None:

@@ -44,12 +44,20 @@ def load_sample(root: str | os.PathLike[str], case_id: str, split: str = "Tr") -
     if case.label is not None:
         lab, _ = to_orientation(np.asarray(case.label.array), affine)
         label = lab[None].astype(np.int64)
-    return Sample(case_id, normalize_channels(arrays, modalities), label, case.note,
-                  spacing_in_orientation(affine, t))
+    return Sample(
+        case_id,
+        normalize_channels(arrays, modalities),
+        label,
+        case.note,
+        spacing_in_orientation(affine, t),
+    )
 
 
-def load_samples(root: str | os.PathLike[str], case_ids: Sequence[str], split: str = "Tr",
-                 ) -> list[Sample]:
+def load_samples(
+    root: str | os.PathLike[str],
+    case_ids: Sequence[str],
+    split: str = "Tr",
+) -> list[Sample]:
     return [load_sample(Path(root), c, split) for c in case_ids]
 
 
@@ -57,21 +65,28 @@ def train_transform(patch_size: Sequence[int], *, flips: bool, augment: bool) ->
     """MONAI dictionary transforms for one training sample (keys image, label)."""
     steps: list[mt.Transform] = [
         mt.SpatialPadd(keys=("image", "label"), spatial_size=tuple(patch_size)),
-        mt.RandSpatialCropd(keys=("image", "label"), roi_size=tuple(patch_size),
-                            random_size=False),
+        mt.RandSpatialCropd(keys=("image", "label"), roi_size=tuple(patch_size), random_size=False),
     ]
     if augment:
-        steps += [mt.RandScaleIntensityd(keys="image", factors=0.1, prob=0.5),
-                  mt.RandShiftIntensityd(keys="image", offsets=0.05, prob=0.5),
-                  mt.RandGaussianNoised(keys="image", std=0.02, prob=0.3)]
+        steps += [
+            mt.RandScaleIntensityd(keys="image", factors=0.1, prob=0.5),
+            mt.RandShiftIntensityd(keys="image", offsets=0.05, prob=0.5),
+            mt.RandGaussianNoised(keys="image", std=0.02, prob=0.3),
+        ]
         if flips:
             steps.append(mt.RandFlipd(keys=("image", "label"), spatial_axis=0, prob=0.5))
     return mt.Compose(steps)
 
 
-def batches(samples: Sequence[Sample], batch_size: int, transform: mt.Compose,
-            rng: np.random.Generator, *, rank: int = 0, world: int = 1,
-            ) -> Iterator[tuple[torch.Tensor, torch.Tensor, list[str]]]:
+def batches(
+    samples: Sequence[Sample],
+    batch_size: int,
+    transform: mt.Compose,
+    rng: np.random.Generator,
+    *,
+    rank: int = 0,
+    world: int = 1,
+) -> Iterator[tuple[torch.Tensor, torch.Tensor, list[str]]]:
     """One epoch of shuffled batches ``(image B x C x ..., label B x 1 x ..., notes)``.
 
     With ``world`` > 1 each rank takes every ``world``-th batch of the same permutation.
@@ -79,7 +94,7 @@ def batches(samples: Sequence[Sample], batch_size: int, transform: mt.Compose,
     order = rng.permutation(len(samples))
     n_batches = len(order) // batch_size
     for b in range(rank, n_batches, world):
-        idx = order[b * batch_size:(b + 1) * batch_size]
+        idx = order[b * batch_size : (b + 1) * batch_size]
         items = [transform({"image": samples[i].image, "label": samples[i].label}) for i in idx]
         image = torch.stack([torch.as_tensor(np.asarray(it["image"])) for it in items])
         label = torch.stack([torch.as_tensor(np.asarray(it["label"])) for it in items])

@@ -32,8 +32,11 @@ class OrientTransform:
     shape: tuple[int, int, int]  # original shape
 
 
-def to_orientation(array: np.ndarray, affine: np.ndarray, codes: str = MODEL_ORIENTATION,
-                   ) -> tuple[np.ndarray, OrientTransform]:
+def to_orientation(
+    array: np.ndarray,
+    affine: np.ndarray,
+    codes: str = MODEL_ORIENTATION,
+) -> tuple[np.ndarray, OrientTransform]:
     """Flip/permute the last three axes of ``array`` to the axis codes (e.g. ``"LPS"``)."""
     src = nio.io_orientation(affine)
     dst = nio.axcodes2ornt(tuple(codes))

@@ -54,8 +54,9 @@ class _ContextProjection(nn.Module):
 class ConcatFusion(nn.Module):
     def __init__(self, *, channels: int, context_dim: int, num_tokens: int) -> None:
         super().__init__()
-        self.context = _ContextProjection(context_dim=context_dim, num_tokens=num_tokens,
-                                          channels=channels)
+        self.context = _ContextProjection(
+            context_dim=context_dim, num_tokens=num_tokens, channels=channels
+        )
         self.mix = nn.Conv3d(2 * channels, channels, kernel_size=1)
 
     def forward(self, features: Tensor, context: Tensor) -> Tensor:
@@ -66,8 +67,9 @@ class ConcatFusion(nn.Module):
 class StaticFusion(nn.Module):
     def __init__(self, *, channels: int, context_dim: int, num_tokens: int) -> None:
         super().__init__()
-        self.context = _ContextProjection(context_dim=context_dim, num_tokens=num_tokens,
-                                          channels=channels)
+        self.context = _ContextProjection(
+            context_dim=context_dim, num_tokens=num_tokens, channels=channels
+        )
         self.alpha = nn.Parameter(torch.tensor(0.5))
 
     def forward(self, features: Tensor, context: Tensor) -> Tensor:
@@ -77,8 +79,9 @@ class StaticFusion(nn.Module):
 class GatedFusion(nn.Module):
     def __init__(self, *, channels: int, context_dim: int, num_tokens: int) -> None:
         super().__init__()
-        self.context = _ContextProjection(context_dim=context_dim, num_tokens=num_tokens,
-                                          channels=channels)
+        self.context = _ContextProjection(
+            context_dim=context_dim, num_tokens=num_tokens, channels=channels
+        )
         self.gate = nn.Conv3d(2 * channels, channels, kernel_size=1)
 
     def forward(self, features: Tensor, context: Tensor) -> Tensor:
@@ -97,8 +100,15 @@ def grid_coordinates(shape: tuple[int, int, int], device: torch.device) -> Tenso
 class TwoWayFusion(nn.Module):
     """SAM-style two-way attention between note tokens and image voxels at one level."""
 
-    def __init__(self, *, channels: int, context_dim: int, num_tokens: int, num_heads: int = 4,
-                 mlp_ratio: int = 2) -> None:
+    def __init__(
+        self,
+        *,
+        channels: int,
+        context_dim: int,
+        num_tokens: int,
+        num_heads: int = 4,
+        mlp_ratio: int = 2,
+    ) -> None:
         super().__init__()
         if channels % num_heads:
             raise ValueError(f"channels ({channels}) must be divisible by num_heads ({num_heads})")
@@ -107,8 +117,11 @@ class TwoWayFusion(nn.Module):
         self.self_attn = nn.MultiheadAttention(channels, num_heads, batch_first=True)
         self.token_to_image = nn.MultiheadAttention(channels, num_heads, batch_first=True)
         self.image_to_token = nn.MultiheadAttention(channels, num_heads, batch_first=True)
-        self.mlp = nn.Sequential(nn.Linear(channels, mlp_ratio * channels), nn.GELU(),
-                                 nn.Linear(mlp_ratio * channels, channels))
+        self.mlp = nn.Sequential(
+            nn.Linear(channels, mlp_ratio * channels),
+            nn.GELU(),
+            nn.Linear(mlp_ratio * channels, channels),
+        )
         self.norms = nn.ModuleList(nn.LayerNorm(channels) for _ in range(4))
         self.gamma = nn.Parameter(torch.tensor(0.1))  # starts close to vision-only
 
@@ -133,8 +146,12 @@ def build_fusion(kind: str, *, channels: int, context_dim: int, num_tokens: int)
     """One fusion module for a level with ``channels`` feature channels."""
     if kind == "none":
         return NoFusion()
-    classes: dict[str, type[nn.Module]] = {"concat": ConcatFusion, "static": StaticFusion,
-                                           "gated": GatedFusion, "two_way": TwoWayFusion}
+    classes: dict[str, type[nn.Module]] = {
+        "concat": ConcatFusion,
+        "static": StaticFusion,
+        "gated": GatedFusion,
+        "two_way": TwoWayFusion,
+    }
     if kind not in classes:
         raise ValueError(f"fusion must be one of {FUSIONS}, got {kind!r}")
     return classes[kind](channels=channels, context_dim=context_dim, num_tokens=num_tokens)

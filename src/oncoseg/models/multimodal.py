@@ -15,10 +15,11 @@ from oncoseg.models.fusion import FUSIONS, build_fusion
 from oncoseg.models.unet import ResUNet
 from oncoseg.text.encoders import TextEncoder
 
-PRESETS: dict[str, tuple[int, ...]] = {
-    "tiny": (8, 16, 32, 64),  # tests
-    "small": (16, 32, 64, 128, 256),  # CPU default
-    "paper": (48, 48, 96, 192, 384),  # the seed's Table S1 (GPU)
+# name -> (channels per level, first level at full resolution)
+PRESETS: dict[str, tuple[tuple[int, ...], bool]] = {
+    "tiny": ((8, 16, 32, 64), False),  # tests
+    "small": ((16, 32, 64, 128, 256), False),  # CPU default
+    "paper": ((48, 48, 96, 192, 384), True),  # the seed's Table S1 (GPU)
 }
 
 
@@ -54,8 +55,9 @@ class NoteGuidedSegmenter(nn.Module):
         assert self.text_encoder is not None
         return self.text_encoder.encode(list(notes))
 
-    def forward(self, image: Tensor, notes: Sequence[str] | None = None,
-                context: Tensor | None = None) -> Tensor:
+    def forward(
+        self, image: Tensor, notes: Sequence[str] | None = None, context: Tensor | None = None
+    ) -> Tensor:
         if context is None and notes is not None:
             context = self.encode_notes(notes)
         if self.uses_text and context is None:
@@ -71,13 +73,26 @@ def build_model(cfg: ModelConfig, text_encoder: TextEncoder | None) -> NoteGuide
         raise ValueError(f"fusion must be one of {FUSIONS}, got {cfg.fusion!r}")
     if cfg.fusion != "none" and text_encoder is None:
         raise ValueError(f"fusion {cfg.fusion!r} needs a text encoder (text.encoder != none)")
-    channels = PRESETS[cfg.preset]
+    channels, full_resolution = PRESETS[cfg.preset]
     fusions = None
     if cfg.fusion != "none":
         assert text_encoder is not None
-        fusions = [build_fusion(cfg.fusion, channels=ch, context_dim=text_encoder.out_dim,
-                                num_tokens=text_encoder.num_tokens) for ch in channels]
-    unet = ResUNet(in_channels=cfg.in_channels, out_channels=cfg.out_channels,
-                   channels=channels, fusions=fusions)
-    return NoteGuidedSegmenter(unet=unet, text_encoder=text_encoder if fusions else None,
-                               fusion=cfg.fusion)
+        fusions = [
+            build_fusion(
+                cfg.fusion,
+                channels=ch,
+                context_dim=text_encoder.out_dim,
+                num_tokens=text_encoder.num_tokens,
+            )
+            for ch in channels
+        ]
+    unet = ResUNet(
+        in_channels=cfg.in_channels,
+        out_channels=cfg.out_channels,
+        channels=channels,
+        fusions=fusions,
+        full_resolution=full_resolution,
+    )
+    return NoteGuidedSegmenter(
+        unet=unet, text_encoder=text_encoder if fusions else None, fusion=cfg.fusion
+    )

@@ -15,9 +15,16 @@ from torch import Tensor
 from oncoseg.models.multimodal import NoteGuidedSegmenter
 
 
-def segment_volume(model: NoteGuidedSegmenter, image: Tensor, note: str | None, *,
-                   roi_size: Sequence[int], sw_batch_size: int = 2, overlap: float = 0.25,
-                   bf16: bool = False) -> Tensor:
+def segment_volume(
+    model: NoteGuidedSegmenter,
+    image: Tensor,
+    note: str | None,
+    *,
+    roi_size: Sequence[int],
+    sw_batch_size: int = 2,
+    overlap: float = 0.25,
+    bf16: bool = False,
+) -> Tensor:
     """Class probabilities (1, K, D, H, W) for ``image`` (1, C, D, H, W)."""
     if image.shape[0] != 1:
         raise ValueError(f"segment_volume takes one case at a time, got batch {image.shape[0]}")
@@ -27,10 +34,13 @@ def segment_volume(model: NoteGuidedSegmenter, image: Tensor, note: str | None, 
         ctx = None if context is None else context.expand(x.shape[0], -1, -1)
         return model.unet(x, ctx)
 
-    roi = [min(r, s) if s % model.unet.divisor == 0 else r for r, s in
-           zip(roi_size, image.shape[2:], strict=True)]
+    roi = [
+        min(r, s) if s % model.unet.divisor == 0 else r
+        for r, s in zip(roi_size, image.shape[2:], strict=True)
+    ]
     with torch.autocast(image.device.type, dtype=torch.bfloat16, enabled=bf16):
-        logits = sliding_window_inference(image, roi, sw_batch_size, window, overlap=overlap,
-                                          mode="gaussian")
+        logits = sliding_window_inference(
+            image, roi, sw_batch_size, window, overlap=overlap, mode="gaussian"
+        )
     assert isinstance(logits, Tensor)
     return torch.softmax(logits.float(), dim=1)

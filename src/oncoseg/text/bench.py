@@ -71,9 +71,12 @@ def run_text_benchmark(out: str | os.PathLike[str], repeats: int = 9) -> dict[st
     res["note_tokens"] = [len(tok(n)["input_ids"]) for n in NOTES]
     for b in (2, 8):  # interleaved, so both positions see the same machine conditions
         notes = (NOTES * b)[:b]
-        steps = {pos: _train_step(PromptTunedLM(lm, tok, config=PromptConfig(position=pos),
-                                                model_id=fp), notes)
-                 for pos in ("prefix", "suffix")}
+        steps = {
+            pos: _train_step(
+                PromptTunedLM(lm, tok, config=PromptConfig(position=pos), model_id=fp), notes
+            )
+            for pos in ("prefix", "suffix")
+        }
         times: dict[str, list[float]] = {pos: [] for pos in steps}
         for i in range(repeats + 1):
             for pos, step in steps.items():
@@ -132,10 +135,16 @@ def _markdown(meta: dict[str, Any]) -> str:
         "|---|---|",
     ]
     lines += [f"| {name} | {v:.3f} |" for name, v in rows]
-    minima = ", ".join(f"{p} b{b} {r[f'train_step_{p}_b{b}_min_s']:.3f} s"
-                       for b in (2, 8) for p in ("prefix", "suffix"))
-    lines += ["", "Prefix and suffix steps are timed interleaved, because this VM's timings "
-                  f"drift by up to 2x between runs; fastest steps: {minima}."]
+    minima = ", ".join(
+        f"{p} b{b} {r[f'train_step_{p}_b{b}_min_s']:.3f} s"
+        for b in (2, 8)
+        for p in ("prefix", "suffix")
+    )
+    lines += [
+        "",
+        "Prefix and suffix steps are timed interleaved, because this VM's timings "
+        f"drift by up to 2x between runs; fastest steps: {minima}.",
+    ]
     lines += [
         "",
         f"Suffix prompts make a training step {r['suffix_speedup_b2']:.2f}x faster "

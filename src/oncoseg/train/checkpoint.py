@@ -19,8 +19,11 @@ FROZEN_PREFIXES = ("text_encoder.lm.", "text_encoder.model.")
 
 def trainable_state(model: nn.Module) -> dict[str, torch.Tensor]:
     """The model's state without frozen language-model weights (LoRA weights are kept)."""
-    return {k: v for k, v in model.state_dict().items()
-            if not k.startswith(FROZEN_PREFIXES) or "lora_" in k}
+    return {
+        k: v
+        for k, v in model.state_dict().items()
+        if not k.startswith(FROZEN_PREFIXES) or "lora_" in k
+    }
 
 
 def save_checkpoint(path: str | os.PathLike[str], model: nn.Module, **extra: Any) -> None:
@@ -40,5 +43,7 @@ def restore_model(model: nn.Module, state: dict[str, torch.Tensor], source: str 
     missing, unexpected = model.load_state_dict(state, strict=False)
     real_missing = [k for k in missing if not k.startswith(FROZEN_PREFIXES) or "lora_" in k]
     if real_missing or unexpected:
-        raise ValueError(f"{source}: checkpoint does not match the model (missing "
-                         f"{real_missing[:5]}, unexpected {list(unexpected)[:5]})")
+        raise ValueError(
+            f"{source}: checkpoint does not match the model (missing "
+            f"{real_missing[:5]}, unexpected {list(unexpected)[:5]})"
+        )

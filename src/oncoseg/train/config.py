@@ -42,7 +42,7 @@ class TrainConfig:
     weight_decay: float = 1e-5
     warmup_steps: int = 20  # linear warm-up, then cosine decay to 0
     seed: int = 0
-    bf16: bool = True  # autocast on CPU (avx512_bf16) and CUDA
+    bf16: bool = False  # autocast; faster on CPU but its backward overflowed here (see docs)
     augment: bool = True  # intensity aug always; left-right flips only for vision-only
     val_every: int = 1  # epochs
     device: str = "auto"  # auto | cpu | cuda
@@ -101,8 +101,10 @@ def _apply(obj: Any, values: dict[str, Any], where: str) -> None:
             setattr(obj, key, _coerce(value, hints[key], f"{where}.{key}"))
 
 
-def load_config(path: str | os.PathLike[str] | None, overrides: list[str] | None = None,
-                ) -> RunConfig:
+def load_config(
+    path: str | os.PathLike[str] | None,
+    overrides: list[str] | None = None,
+) -> RunConfig:
     """Read a YAML config (or defaults) and apply ``key.sub=value`` overrides."""
     cfg = RunConfig()
     if path is not None:

@@ -22,6 +22,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from oncoseg.data.dataset import dataset_hash, list_cases, read_info, read_splits
 from oncoseg.data.loader import Sample, batches, load_samples, train_transform
 from oncoseg.io.atomic import write_json, write_text
+from oncoseg.io.orientation import MODEL_ORIENTATION
 from oncoseg.models.multimodal import NoteGuidedSegmenter, build_model
 from oncoseg.models.sliding import segment_volume
 from oncoseg.provenance import provenance
@@ -30,6 +31,7 @@ from oncoseg.train.checkpoint import load_checkpoint, restore_model, save_checkp
 from oncoseg.train.config import RunConfig, dump_config, to_dict
 
 log = logging.getLogger(__name__)
+GRAD_CLIP = 12.0  # gradient-norm clipping, as nnU-Net
 
 
 def seed_everything(seed: int) -> None:
@@ -68,20 +70,27 @@ def _lr_lambda(warmup: int, total: int) -> Any:
         if step < warmup:
             return (step + 1) / warmup
         return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
+
     return f
 
 
-def validate(model: NoteGuidedSegmenter, samples: list[Sample], cfg: RunConfig,
-             device: torch.device) -> float:
+def validate(
+    model: NoteGuidedSegmenter, samples: list[Sample], cfg: RunConfig, device: torch.device
+) -> float:
     """Mean foreground Dice over ``samples`` (full volumes, sliding window)."""
     metric = DiceMetric(include_background=False, reduction="mean")
     model.eval()
     k = cfg.model.out_channels
     with torch.no_grad():
         for s in samples:
-            probs = segment_volume(model, torch.as_tensor(s.image)[None].to(device), s.note,
-                                   roi_size=cfg.data.patch_size, bf16=cfg.train.bf16,
-                                   sw_batch_size=cfg.train.sw_batch_size)
+            probs = segment_volume(
+                model,
+                torch.as_tensor(s.image)[None].to(device),
+                s.note,
+                roi_size=cfg.data.patch_size,
+                bf16=cfg.train.bf16,
+                sw_batch_size=cfg.train.sw_batch_size,
+            )
             pred = torch.nn.functional.one_hot(probs.argmax(1), k).permute(0, 4, 1, 2, 3)
             assert s.label is not None
             gt = torch.nn.functional.one_hot(torch.as_tensor(s.label)[None, 0].to(device), k)
@@ -131,30 +140,65 @@ def train(cfg: RunConfig, *, resume: bool = False) -> Path:
         net = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=False)
     if rank == 0:
         _write_run_files(cfg, out, train_ids, val_ids, resume)
+        _write_plan(cfg, out, train_s)
     loss_fn = DiceCELoss(to_onehot_y=True, softmax=True, lambda_dice=1.0, lambda_ce=1.0)
-    transform = train_transform(cfg.data.patch_size, flips=not model.uses_text,
-                                augment=cfg.train.augment)
+    transform = train_transform(
+        cfg.data.patch_size, flips=not model.uses_text, augment=cfg.train.augment
+    )
+    transform.set_random_state(seed=cfg.train.seed + rank)  # MONAI keeps its own RNG
     model.train()
-    _epochs(cfg, model, net, opt, sched, loss_fn, transform, train_s, val_s, state, out,
-            device, rank, world)
+    _epochs(
+        cfg,
+        model,
+        net,
+        opt,
+        sched,
+        loss_fn,
+        transform,
+        train_s,
+        val_s,
+        state,
+        out,
+        device,
+        rank,
+        world,
+    )
     if world > 1:
         dist.barrier()
     return out
 
 
-def _epochs(cfg: RunConfig, model: NoteGuidedSegmenter, net: torch.nn.Module,
-            opt: torch.optim.Optimizer, sched: Any, loss_fn: Any, transform: Any,
-            train_s: list[Sample], val_s: list[Sample], state: dict[str, Any], out: Path,
-            device: torch.device, rank: int, world: int) -> None:
-    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
-               TimeElapsedColumn())
+def _epochs(
+    cfg: RunConfig,
+    model: NoteGuidedSegmenter,
+    net: torch.nn.Module,
+    opt: torch.optim.Optimizer,
+    sched: Any,
+    loss_fn: Any,
+    transform: Any,
+    train_s: list[Sample],
+    val_s: list[Sample],
+    state: dict[str, Any],
+    out: Path,
+    device: torch.device,
+    rank: int,
+    world: int,
+) -> None:
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, disable=rank != 0) as bar:
         task = bar.add_task("train", total=cfg.train.epochs, completed=state["epoch"], info="")
         for epoch in range(state["epoch"], cfg.train.epochs):
             rng = np.random.default_rng([cfg.train.seed, epoch])  # same order on every rank
             t0, losses = time.perf_counter(), []
-            for image, label, notes in batches(train_s, cfg.train.batch_size, transform, rng,
-                                               rank=rank, world=world):
+            params = [p for p in model.parameters() if p.requires_grad]
+            for image, label, notes in batches(
+                train_s, cfg.train.batch_size, transform, rng, rank=rank, world=world
+            ):
                 image, label = image.to(device), label.to(device)
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.train.bf16):
                     context = model.encode_notes(notes)
@@ -162,47 +206,96 @@ def _epochs(cfg: RunConfig, model: NoteGuidedSegmenter, net: torch.nn.Module,
                 loss = loss_fn(logits.float(), label)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
+                norm = torch.nn.utils.clip_grad_norm_(params, GRAD_CLIP)
+                if not (torch.isfinite(loss) and torch.isfinite(norm)):
+                    state["skipped"] = state.get("skipped", 0) + 1  # never apply a NaN update
+                    log.warning(
+                        "non-finite loss or gradient at step %d: step skipped", state["step"]
+                    )
+                    continue
                 opt.step()
                 sched.step()
                 losses.append(float(loss.item()))
                 state["step"] += 1
             state["epoch"] = epoch + 1
-            record: dict[str, Any] = {"epoch": epoch + 1, "step": state["step"],
-                                      "loss": float(np.mean(losses)) if losses else None,
-                                      "lr": sched.get_last_lr()[0],
-                                      "seconds": time.perf_counter() - t0}
+            record: dict[str, Any] = {
+                "epoch": epoch + 1,
+                "step": state["step"],
+                "loss": float(np.mean(losses)) if losses else None,
+                "lr": sched.get_last_lr()[0],
+                "seconds": time.perf_counter() - t0,
+            }
             if rank == 0:
                 _end_of_epoch(cfg, model, opt, sched, val_s, state, record, out, device)
-                bar.update(task, advance=1, info=f"loss {record['loss']:.3f} "
-                           f"val {record.get('val_dice', float('nan')):.3f} "
-                           f"{record['seconds'] / max(1, len(losses)):.2f} s/step")
+                bar.update(
+                    task,
+                    advance=1,
+                    info=f"loss {record['loss']:.3f} "
+                    f"val {record.get('val_dice', float('nan')):.3f} "
+                    f"{record['seconds'] / max(1, len(losses)):.2f} s/step",
+                )
 
 
-def _end_of_epoch(cfg: RunConfig, model: NoteGuidedSegmenter, opt: Any, sched: Any,
-                  val_s: list[Sample], state: dict[str, Any], record: dict[str, Any],
-                  out: Path, device: torch.device) -> None:
+def _end_of_epoch(
+    cfg: RunConfig,
+    model: NoteGuidedSegmenter,
+    opt: Any,
+    sched: Any,
+    val_s: list[Sample],
+    state: dict[str, Any],
+    record: dict[str, Any],
+    out: Path,
+    device: torch.device,
+) -> None:
     is_last = state["epoch"] == cfg.train.epochs
     if val_s and (state["epoch"] % cfg.train.val_every == 0 or is_last):
         record["val_dice"] = validate(model, val_s, cfg, device)
         if record["val_dice"] > state["best_dice"]:
             state["best_dice"] = record["val_dice"]
-            save_checkpoint(out / "best.pt", model, epoch=state["epoch"],
-                            val_dice=state["best_dice"])
+            save_checkpoint(
+                out / "best.pt", model, epoch=state["epoch"], val_dice=state["best_dice"]
+            )
     elif not val_s:
         save_checkpoint(out / "best.pt", model, epoch=state["epoch"])
-    save_checkpoint(out / "last.pt", model, optimizer=opt.state_dict(),
-                    scheduler=sched.state_dict(), **state)
+    save_checkpoint(
+        out / "last.pt", model, optimizer=opt.state_dict(), scheduler=sched.state_dict(), **state
+    )
     with (out / "metrics.jsonl").open("a", encoding="utf-8") as fh:
         fh.write(json.dumps(record) + "\n")
     log.info("epoch %(epoch)d loss %(loss).4f", record)
 
 
-def _write_run_files(cfg: RunConfig, out: Path, train_ids: list[str], val_ids: list[str],
-                     resume: bool) -> None:
+def _write_plan(cfg: RunConfig, out: Path, samples: list[Sample]) -> None:
+    """What inference needs besides weights: channels, labels, spacing, patch, orientation."""
+    info = read_info(cfg.data.dataset)
+    spacing = np.median(np.array([s.spacing for s in samples]), axis=0)
+    write_json(
+        out / "plan.json",
+        {
+            "channel_names": info.channel_names,
+            "labels": info.labels,
+            "task": info.task,
+            "target_spacing": [float(v) for v in spacing],
+            "patch_size": list(cfg.data.patch_size),
+            "orientation": MODEL_ORIENTATION,
+        },
+    )
+
+
+def _write_run_files(
+    cfg: RunConfig, out: Path, train_ids: list[str], val_ids: list[str], resume: bool
+) -> None:
     out.mkdir(parents=True, exist_ok=True)
     if not resume and (out / "metrics.jsonl").exists():
         (out / "metrics.jsonl").unlink()
     write_text(out / "config.yaml", dump_config(cfg))
-    write_json(out / "provenance.json", provenance(
-        config=to_dict(cfg), data_hash=dataset_hash(cfg.data.dataset),
-        train_cases=train_ids, val_cases=val_ids, torch=torch.__version__))
+    write_json(
+        out / "provenance.json",
+        provenance(
+            config=to_dict(cfg),
+            data_hash=dataset_hash(cfg.data.dataset),
+            train_cases=train_ids,
+            val_cases=val_ids,
+            torch=torch.__version__,
+        ),
+    )

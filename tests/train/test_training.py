@@ -1,0 +1,227 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from oncoseg.eval.inference import Predictor
+from oncoseg.io.image import Image, load_image, save_image
+from oncoseg.train.config import ConfigError, load_config
+from oncoseg.train.loop import train
+
+BASE = [
+    "model.preset=tiny",
+    "data.patch_size=[32,32,32]",
+    "train.batch_size=2",
+    "train.lr=3e-3",
+    "train.warmup_steps=2",
+]
+
+
+def _cfg(dataset: Path, out: Path, *extra: str):  # type: ignore[no-untyped-def]
+    return load_config(None, [f"data.dataset={dataset}", f"out={out}", *BASE, *extra])
+
+
+def test_config_file_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "c.yaml"
+    bad.write_text("train:\n  epochs: 2\n  learning_rate: 0.1\n")
+    with pytest.raises(ConfigError, match="unknown key 'learning_rate'"):
+        load_config(bad)
+    bad.write_text("model: [1, 2]\n")
+    with pytest.raises(ConfigError, match="expected a mapping"):
+        load_config(bad)
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "missing.yaml")
+
+
+def test_train_resume_writes_run_files(breast_dataset: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    train(_cfg(breast_dataset, out, "model.fusion=none", "train.epochs=2"))
+    for name in (
+        "config.yaml",
+        "provenance.json",
+        "plan.json",
+        "metrics.jsonl",
+        "best.pt",
+        "last.pt",
+    ):
+        assert (out / name).exists(), name
+    prov = json.loads((out / "provenance.json").read_text())
+    assert len(prov["data_hash"]) == 16 and prov["commit"] and prov["val_cases"]
+    train(_cfg(breast_dataset, out, "model.fusion=none", "train.epochs=3"), resume=True)
+    lines = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in lines] == [1, 2, 3]
+    assert all(np.isfinite(r["loss"]) and 0 <= r["val_dice"] <= 1 for r in lines)
+    ckpt = torch.load(out / "last.pt", map_location="cpu", weights_only=True)
+    assert ckpt["epoch"] == 3 and ckpt["step"] == lines[-1]["step"]
+
+
+def test_same_seed_same_weights(breast_dataset: Path, tmp_path: Path) -> None:
+    states = []
+    for name in ("a", "b"):
+        train(
+            _cfg(
+                breast_dataset,
+                tmp_path / name,
+                "model.fusion=none",
+                "train.epochs=1",
+                "train.bf16=false",
+            )
+        )
+        states.append(torch.load(tmp_path / name / "last.pt", weights_only=True)["model"])
+    assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
+
+
+def _oblique(shape: tuple[int, int, int]) -> Image:
+    theta = np.deg2rad(15)
+    rot = np.array(
+        [[np.cos(theta), 0, np.sin(theta)], [0, 1, 0], [-np.sin(theta), 0, np.cos(theta)]]
+    )
+    affine = np.eye(4)
+    affine[:3, :3] = rot @ np.diag([-7.1, -5.3, 4.4])
+    affine[:3, 3] = [120.5, 88.25, -140.0]
+    data = np.random.default_rng(0).normal(-500, 300, shape).astype(np.int16)
+    return Image(data, affine)
+
+
+def test_predict_keeps_exact_input_geometry(breast_dataset: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    train(_cfg(breast_dataset, out, "model.fusion=none", "train.epochs=1"))
+    predictor = Predictor.from_run(out)
+    for shape in ((40, 36, 23), (32, 32, 32)):
+        img = _oblique(shape)
+        mask = predictor.predict([img])
+        assert mask.shape == shape and mask.array.dtype == np.uint8
+        assert np.array_equal(mask.affine, img.affine)
+    with pytest.raises(ValueError, match="needs 1 channel"):
+        predictor.predict([img, img])
+
+
+def test_multimodal_run_with_local_lm_folder(
+    breast_dataset: Path, tmp_path: Path, tiny_lm_dir: Path
+) -> None:
+    out = tmp_path / "mm"
+    train(
+        _cfg(
+            breast_dataset,
+            out,
+            "model.fusion=two_way",
+            f"text.model={tiny_lm_dir}",
+            "text.position=suffix",
+            "train.epochs=1",
+        )
+    )
+    ckpt = torch.load(out / "best.pt", weights_only=True)["model"]
+    assert not any(k.startswith("text_encoder.lm.") for k in ckpt)  # frozen LM not copied
+    assert "text_encoder.prompts" in ckpt
+    predictor = Predictor.from_run(out)
+    img = _oblique((32, 32, 32))
+    a = predictor.predict_proba([img], "N0, breast conserving surgery, left side")[0]
+    b = predictor.predict_proba([img], "N3, total mastectomy, right side")[0]
+    assert a.shape == (2, 32, 32, 32) and np.abs(a - b).max() > 0
+
+
+def test_predict_cli(breast_dataset: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from oncoseg.cli import app
+
+    out = tmp_path / "run"
+    train(_cfg(breast_dataset, out, "model.fusion=none", "train.epochs=1"))
+    img = _oblique((30, 34, 20))
+    save_image(img, tmp_path / "in_0000.nii.gz")
+    res = CliRunner().invoke(
+        app,
+        [
+            "predict",
+            "--model",
+            str(out),
+            "-i",
+            str(tmp_path / "in_0000.nii.gz"),
+            "-o",
+            str(tmp_path / "o"),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    mask = load_image(tmp_path / "o" / "in.nii.gz")
+    assert mask.shape == (30, 34, 20) and np.allclose(mask.affine, img.affine, atol=1e-5)
+    res = CliRunner().invoke(
+        app,
+        [
+            "predict",
+            "--model",
+            str(tmp_path / "nope"),
+            "-i",
+            str(tmp_path / "in_0000.nii.gz"),
+            "-o",
+            str(tmp_path / "o"),
+        ],
+    )
+    assert res.exit_code == 2 and "not found" in res.output
+
+
+@pytest.mark.slow
+def test_overfit_one_case_reaches_dice_09(tmp_path: Path) -> None:
+    from oncoseg.synth import breast_ctv
+    from oncoseg.synth.cohort import write_cohort
+
+    ds = write_cohort(tmp_path / "one", breast_ctv.cohort_spec(), cases=2, size=64, seed=4)
+    out = tmp_path / "fit"
+    cfg = load_config(
+        None,
+        [
+            f"data.dataset={ds}",
+            f"out={out}",
+            "model.fusion=none",
+            "data.fold=-1",
+            "train.batch_size=2",
+            "train.epochs=60",
+            "train.lr=3e-3",
+            "train.augment=false",
+            "train.warmup_steps=5",
+        ],
+    )
+    train(cfg)
+    predictor = Predictor.from_run(out, checkpoint="last")
+    case = ds / "imagesTr" / "bctv_int_0000_0000.nii.gz"
+    mask = predictor.predict([load_image(case)]).array > 0
+    gt = load_image(ds / "labelsTr" / "bctv_int_0000.nii.gz").array > 0
+    dice = 2 * (mask & gt).sum() / (mask.sum() + gt.sum())
+    assert dice > 0.9, dice
+
+
+@pytest.mark.slow
+def test_ddp_two_gloo_processes(breast_dataset: Path, tmp_path: Path) -> None:
+    out = tmp_path / "ddp"
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node=2",
+        "--master_port=29533",
+        "-m",
+        "oncoseg.cli",
+        "train",
+        "--set",
+        f"data.dataset={breast_dataset}",
+        "--set",
+        f"out={out}",
+        *[a for kv in BASE for a in ("--set", kv)],
+        "--set",
+        "model.fusion=none",
+        "--set",
+        "train.epochs=2",
+        "--set",
+        "train.device=cpu",
+    ]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    lines = (out / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == 2  # rank 0 alone writes
+    steps = json.loads(lines[-1])["step"]
+    assert steps == 2  # 6 training cases / batch 2 / 2 ranks = 1 step per epoch per rank
