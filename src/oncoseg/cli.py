@@ -200,12 +200,14 @@ def show(
 
 @app.command("demo")
 def demo(
-    out: Path = typer.Option(Path("runs/demo"), "-o", "--out"), size: int = typer.Option(64)
+    out: Path = typer.Option(Path("runs/demo"), "-o", "--out"),
+    size: int = typer.Option(64),
+    epochs: int = typer.Option(20, help="Training epochs for each model."),
 ) -> None:
     """The main job on the embedded phantoms; writes OUT/report.md."""
     from oncoseg.eval.demo import run_demo
 
-    report = run_demo(out, size=size)
+    report = run_demo(out, size=size, epochs=epochs)
     typer.echo(str(report))
 
 

@@ -73,7 +73,7 @@ def slice_panels(
     """
     vol, sp = to_ras(image)
     ms = [to_ras(m)[0] > 0 for m in masks]
-    ref = ms[0] if ms else np.zeros(vol.shape, bool)
+    ref = np.any(ms, axis=0) if ms else np.zeros(vol.shape, bool)  # slices through all
     ci, cj, ck = _centre(ref)
     area = ref.sum(axis=(0, 1))
     ks = np.nonzero(area)[0]
