@@ -263,6 +263,14 @@ def predict_cmd(
     typer.echo(str(target))
 
 
+@bench_app.command("model")
+def bench_model(out: Path = typer.Option(Path("docs/results/model"), "-o", "--out")) -> None:
+    """Train-step and inference time, vision-only vs note-guided, and peak memory."""
+    from oncoseg.train.bench import run_model_benchmark
+
+    typer.echo(json.dumps(run_model_benchmark(out)["results"], indent=2))
+
+
 @bench_app.command("text")
 def bench_text(
     out: Path = typer.Option(Path("docs/results/text"), "-o", "--out"),
