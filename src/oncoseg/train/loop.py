@@ -122,6 +122,8 @@ def train(cfg: RunConfig, *, resume: bool = False) -> Path:
     train_ids, val_ids = split_cases(cfg)
     train_s = load_samples(cfg.data.dataset, train_ids)
     val_s = load_samples(cfg.data.dataset, val_ids) if rank == 0 else []
+    if not resume:
+        model.fit_context_norm(sorted({s.note for s in train_s}))
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
     steps_per_epoch = max(1, len(train_s) // cfg.train.batch_size // world)
