@@ -18,7 +18,6 @@ nnU-Net ignores the extra keys and folders, so it trains on the same folder unch
 from __future__ import annotations
 
 import csv
-import io
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -28,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from oncoseg.io.atomic import write_json, write_text
+from oncoseg.io.atomic import write_csv, write_json, write_text
 from oncoseg.io.image import Image, load_image, save_image
 
 FILE_ENDING = ".nii.gz"
@@ -190,12 +189,7 @@ def write_clinical_csv(
     root: str | os.PathLike[str], rows: Sequence[Mapping[str, Any]], fields: Sequence[str]
 ) -> None:
     """Write ``clinical.csv`` (one row per case, ``case`` column first) atomically."""
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(fields), lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: row.get(k, "") for k in fields})
-    write_text(Path(root) / "clinical.csv", buf.getvalue())
+    write_csv(Path(root) / "clinical.csv", rows, fields)
 
 
 def read_clinical_csv(root: str | os.PathLike[str]) -> dict[str, dict[str, str]]:

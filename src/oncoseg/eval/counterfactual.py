@@ -22,10 +22,16 @@ NODAL = ("axilla", "scf", "imn")
 
 def clinical_from_row(row: dict[str, str]) -> BreastClinical:
     return BreastClinical(
-        age=int(row["age"]), laterality=row["laterality"], t_stage=row["t_stage"],
-        n_stage=row["n_stage"], m_stage=row["m_stage"], surgery=row["surgery"],
-        chemotherapy=row["chemotherapy"] == "yes", pathology=row["pathology"],
-        clips=row["clips"] == "yes")
+        age=int(row["age"]),
+        laterality=row["laterality"],
+        t_stage=row["t_stage"],
+        n_stage=row["n_stage"],
+        m_stage=row["m_stage"],
+        surgery=row["surgery"],
+        chemotherapy=row["chemotherapy"] == "yes",
+        pathology=row["pathology"],
+        clips=row["clips"] == "yes",
+    )
 
 
 def note_variant(row: dict[str, str], style: str, seed: int = 0, **changes: Any) -> str:

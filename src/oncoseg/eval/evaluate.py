@@ -13,13 +13,18 @@ from oncoseg.data.dataset import list_cases, read_case
 from oncoseg.eval.inference import Predictor
 from oncoseg.eval.metrics import case_metrics
 from oncoseg.eval.stats import paired_tests, summarize
+from oncoseg.io.atomic import write_csv
 
 REPORTED = ("dice", "iou", "hd95")
 
 
-def evaluate_split(predictor: Predictor, root: str | os.PathLike[str], split: str = "Ts",
-                   note_for: Callable[[str, str], str] | None = None,
-                   cases: Sequence[str] | None = None) -> list[dict[str, Any]]:
+def evaluate_split(
+    predictor: Predictor,
+    root: str | os.PathLike[str],
+    split: str = "Ts",
+    note_for: Callable[[str, str], str] | None = None,
+    cases: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
     """One row per case and foreground class: ``{"case", "class", metric: value, ...}``.
 
     ``note_for(case_id, note)`` may replace the note (counterfactual experiments).
@@ -39,8 +44,10 @@ def evaluate_split(predictor: Predictor, root: str | os.PathLike[str], split: st
     return rows
 
 
-def summarize_rows(rows: Sequence[dict[str, Any]], metrics: Sequence[str] = REPORTED,
-                   ) -> dict[str, Any]:
+def summarize_rows(
+    rows: Sequence[dict[str, Any]],
+    metrics: Sequence[str] = REPORTED,
+) -> dict[str, Any]:
     """Per class: n and, per metric, mean/sd/median/bootstrap CI (NaN HD95 counted apart)."""
     out: dict[str, Any] = {}
     for cls in sorted({r["class"] for r in rows}):
@@ -49,24 +56,14 @@ def summarize_rows(rows: Sequence[dict[str, Any]], metrics: Sequence[str] = REPO
     return out
 
 
-def compare_rows(a: Sequence[dict[str, Any]], b: Sequence[dict[str, Any]],
-                 metrics: Sequence[str] = REPORTED) -> dict[str, dict[str, Any]]:
+def compare_rows(
+    a: Sequence[dict[str, Any]], b: Sequence[dict[str, Any]], metrics: Sequence[str] = REPORTED
+) -> dict[str, dict[str, Any]]:
     """Paired tests of model a vs b over the same (case, class) rows."""
     key = {(r["case"], r["class"]): r for r in b}
     pairs = [(r, key[(r["case"], r["class"])]) for r in a if (r["case"], r["class"]) in key]
-    return {m: paired_tests([x[m] for x, _ in pairs], [y[m] for _, y in pairs])
-            for m in metrics}
+    return {m: paired_tests([x[m] for x, _ in pairs], [y[m] for _, y in pairs]) for m in metrics}
 
 
 def write_rows_csv(rows: Sequence[dict[str, Any]], path: Path) -> None:
-    import csv
-    import io
-
-    from oncoseg.io.atomic import write_text
-
-    buf = io.StringIO()
-    if rows:
-        w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
-    write_text(path, buf.getvalue())
+    write_csv(path, rows, list(rows[0]) if rows else [])

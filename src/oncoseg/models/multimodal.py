@@ -70,8 +70,12 @@ class NoteGuidedSegmenter(nn.Module):
         if not self.uses_text or not notes:
             return
         assert self.text_encoder is not None
-        raw = torch.cat([self.text_encoder.encode(list(notes[i:i + batch])).float()
-                         for i in range(0, len(notes), batch)])  # B x N x Dt
+        raw = torch.cat(
+            [
+                self.text_encoder.encode(list(notes[i : i + batch])).float()
+                for i in range(0, len(notes), batch)
+            ]
+        )  # B x N x Dt
         std = raw.std(dim=0) if len(notes) > 1 else torch.ones_like(raw[0])
         floor = std.flatten().median().clamp(min=1e-6)  # never amplify pure noise dims
         self.context_mean.copy_(raw.mean(dim=0))

@@ -263,23 +263,18 @@ def _tissue(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """True HU image plus body, inner-body and 5 mm-inside-skin masks and the breast masks."""
     a, b = an.body
-    rb, rd, rz = an.breast
     torso = elliptic_cylinder(g, (0.0, 0.0), (a, b))
     breasts = {}
     for side in ("left", "right"):
-        k = an.asym if side == "right" else 1.0
-        c = (side_sign(side) * an.breast_x, b * 0.93, an.breast_z)
-        mound = ellipsoid(g, c, (rb * k, rd * k, rz * k)) & (g.y > 0.3 * b)
-        breasts[side] = mound & ~torso if breasts_present[side] else np.zeros_like(torso)
+        present = breasts_present[side]
+        breasts[side] = _mound(g, an, side) & ~torso if present else np.zeros_like(torso)
     body = torso | breasts["left"] | breasts["right"]
     shrink = {}
     for mm in (3.0, 5.0):
         t = elliptic_cylinder(g, (0.0, 0.0), (a - mm, b - mm))
         for side in ("left", "right"):
             if breasts_present[side]:
-                k = an.asym if side == "right" else 1.0
-                c = (side_sign(side) * an.breast_x, b * 0.93, an.breast_z)
-                t |= ellipsoid(g, c, (rb * k - mm, rd * k - mm, rz * k - mm)) & (g.y > 0.3 * b)
+                t |= _mound(g, an, side, shrink_mm=mm)
         shrink[mm] = t & body
     img = np.full(g.x.shape, HU["air"], np.float32)
     img[body] = HU["skin"]
@@ -360,13 +355,18 @@ def render(
     return image, label, regions, g.affine
 
 
+def _mound(g: Grid, an: Anatomy, side: str, shrink_mm: float = 0.0) -> np.ndarray:
+    """The breast ellipsoid on one side (anterior half), optionally shrunk by ``shrink_mm``."""
+    b = an.body[1]
+    k = an.asym if side == "right" else 1.0
+    radii = tuple(r * k - shrink_mm for r in an.breast)
+    c = (side_sign(side) * an.breast_x, b * 0.93, an.breast_z)
+    return ellipsoid(g, c, radii) & (g.y > 0.3 * b)  # type: ignore[arg-type]
+
+
 def _tissue_breast_only(g: Grid, an: Anatomy, side: str) -> np.ndarray:
     a, b = an.body
-    rb, rd, rz = an.breast
-    k = an.asym if side == "right" else 1.0
-    torso = elliptic_cylinder(g, (0.0, 0.0), (a, b))
-    c = (side_sign(side) * an.breast_x, b * 0.93, an.breast_z)
-    return ellipsoid(g, c, (rb * k, rd * k, rz * k)) & (g.y > 0.3 * b) & ~torso
+    return _mound(g, an, side) & ~elliptic_cylinder(g, (0.0, 0.0), (a, b))
 
 
 def _add_clips(

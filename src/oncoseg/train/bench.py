@@ -28,8 +28,9 @@ CONFIGS = {
 }
 
 
-def measure(fusion: str, position: str = "suffix", size: int = 64, repeats: int = 6,
-            bf16: bool = False) -> dict[str, float]:
+def measure(
+    fusion: str, position: str = "suffix", size: int = 64, repeats: int = 6, bf16: bool = False
+) -> dict[str, float]:
     """Median train-step and per-case inference time for one configuration (this process)."""
     from monai.losses import DiceCELoss
 
@@ -63,34 +64,54 @@ def measure(fusion: str, position: str = "suffix", size: int = 64, repeats: int 
             t0 = time.perf_counter()
             segment_volume(model, x[:1], f"N{i % 3}, left side", roi_size=(size,) * 3)
             infer.append(time.perf_counter() - t0)
-    return {"train_step_s": statistics.median(steps), "train_step_min_s": min(steps),
-            "inference_per_case_s": statistics.median(infer[1:]),
-            "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6}
+    return {
+        "train_step_s": statistics.median(steps),
+        "train_step_min_s": min(steps),
+        "inference_per_case_s": statistics.median(infer[1:]),
+        "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,
+    }
 
 
 def run_model_benchmark(out: str | os.PathLike[str]) -> dict[str, Any]:
     results = {}
     for name, kw in CONFIGS.items():
-        code = ("import json,sys; from oncoseg.train.bench import measure; "
-                f"print('RESULT'+json.dumps(measure(**{kw!r})))")
-        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                              check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+        code = (
+            "import json,sys; from oncoseg.train.bench import measure; "
+            f"print('RESULT'+json.dumps(measure(**{kw!r})))"
+        )
+        proc = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        )
         line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT"))
-        results[name] = json.loads(line[len("RESULT"):])
+        results[name] = json.loads(line[len("RESULT") :])
     base = results["vision-only (fusion none)"]["train_step_s"]
     for r in results.values():
         r["text_overhead"] = r["train_step_s"] / base - 1
-    meta = provenance(config={"size": 64, "batch": 2, "preset": "small", "fp32": True},
-                      results=results, threads=torch.get_num_threads())
+    meta = provenance(
+        config={"size": 64, "batch": 2, "preset": "small", "fp32": True},
+        results=results,
+        threads=torch.get_num_threads(),
+    )
     root = Path(out)
     write_json(root / "bench.json", meta)
-    lines = ["# Model timings (64³, batch 2, small preset, fp32, 2 CPU threads)", "",
-             f"Command `{meta['command']}`, commit `{meta['commit']}`, {meta['created_utc']}.",
-             "", "| configuration | train step (s) | fastest | text overhead | inference per "
-             "case (s) | peak RSS (GB) |", "|---|---|---|---|---|---|"]
+    lines = [
+        "# Model timings (64³, batch 2, small preset, fp32, 2 CPU threads)",
+        "",
+        f"Command `{meta['command']}`, commit `{meta['commit']}`, {meta['created_utc']}.",
+        "",
+        "| configuration | train step (s) | fastest | text overhead | inference per "
+        "case (s) | peak RSS (GB) |",
+        "|---|---|---|---|---|---|",
+    ]
     for name, r in results.items():
-        lines.append(f"| {name} | {r['train_step_s']:.2f} | {r['train_step_min_s']:.2f} | "
-                     f"{r['text_overhead']:+.0%} | {r['inference_per_case_s']:.2f} | "
-                     f"{r['peak_rss_gb']:.2f} |")
+        lines.append(
+            f"| {name} | {r['train_step_s']:.2f} | {r['train_step_min_s']:.2f} | "
+            f"{r['text_overhead']:+.0%} | {r['inference_per_case_s']:.2f} | "
+            f"{r['peak_rss_gb']:.2f} |"
+        )
     write_text(root / "bench.md", "\n".join(lines) + "\n")
     return meta
