@@ -26,6 +26,10 @@ app.add_typer(synth_app, name="synth")
 bench_app = typer.Typer(help="Measure speed on this machine.", no_args_is_help=True)
 app.add_typer(dataset_app, name="dataset")
 app.add_typer(bench_app, name="bench")
+convert_app = typer.Typer(
+    help="Convert public datasets to the oncoseg format.", no_args_is_help=True
+)
+app.add_typer(convert_app, name="convert")
 console = Console(stderr=True)
 
 
@@ -261,6 +265,70 @@ def predict_cmd(
     target = out / f"{name}.nii.gz"
     save_image(mask, target)
     typer.echo(str(target))
+
+
+@convert_app.command("openkbp")
+def convert_openkbp_cmd(
+    src: Path = typer.Argument(
+        ..., help="OpenKBP folder with train-pats/ validation-pats/ test-pats/."
+    ),
+    out: Path = typer.Argument(..., help="New oncoseg dataset folder."),
+    limit: int = typer.Option(None, help="At most this many patients per group (tests)."),
+    overwrite: bool = typer.Option(False, "--overwrite"),
+) -> None:
+    """OpenKBP head-and-neck CSVs -> NIfTI CT, PTV labels, OAR regions, prescription notes."""
+    from oncoseg.data.openkbp import convert_openkbp
+
+    with Progress(
+        "{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        task = bar.add_task("convert", total=None)
+        try:
+            report = convert_openkbp(
+                src, out, limit=limit, overwrite=overwrite, progress=lambda _: bar.advance(task)
+            )
+        except (FileNotFoundError, FileExistsError) as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from exc
+    for group, ids in report.converted.items():
+        console.print(f"{group}: {len(ids)} converted")
+    for folder, reason in report.skipped.items():
+        console.print(f"[yellow]skipped[/yellow] {folder}: {reason}")
+    typer.echo(str(out))
+
+
+@app.command("experiment")
+def experiment_cmd(
+    name: str = typer.Argument(
+        ...,
+        help="compare | fusion-ablation | text-ablation | data-efficiency | counterfactual | kfold",
+    ),
+    config: Path = typer.Option(None, "--config", "-c", help="Experiment YAML (configs/)."),
+    set_: list[str] = typer.Option([], "--set", help="Override: key=value."),
+    out: Path = typer.Option(None, "-o", "--out", help="Default: runs/NAME."),
+) -> None:
+    """Run one of the papers' experiments; writes results.json, summary.md, report.html."""
+    import shlex
+    import sys
+
+    from oncoseg.eval.experiments import EXPERIMENTS, load_experiment_config, run_experiment
+    from oncoseg.train.config import ConfigError
+
+    if name not in EXPERIMENTS:
+        console.print(f"[red]error:[/red] unknown experiment {name!r}; one of {EXPERIMENTS}")
+        raise typer.Exit(2)
+    try:
+        cfg = load_experiment_config(str(config) if config else None, set_)
+        command = "oncoseg " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        path = run_experiment(name, cfg, out or Path("runs") / name, command=command)
+    except (ConfigError, FileNotFoundError, ValueError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    typer.echo(str(path))
 
 
 @bench_app.command("model")

@@ -4,15 +4,27 @@ Notes are regenerated from the case's clinical.csv row with one field changed (s
 generator and seed, so the wording stays as close as possible). Whether the prediction
 follows is read from the compartment map: the share of the ipsilateral nodal compartments
 (axilla, SCF, IMN) the prediction covers, and which side holds most predicted voxels.
+
+A case *follows* the N flip when the ipsilateral nodal compartments are more than half
+covered with an N2 note and less than half with an N0 note; it follows the side flip
+(unilateral cases) when most sided predicted voxels lie left with a "left" note and
+right with a "right" note. A vision-only model predicts the same mask for every note, so
+by construction it can follow neither.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from oncoseg.data.dataset import list_cases, read_case, read_clinical_csv
+from oncoseg.eval.figures import render_png
+from oncoseg.eval.inference import Predictor
+from oncoseg.io.image import Image
 from oncoseg.synth.breast_ctv import REGIONS, BreastClinical
 from oncoseg.synth.breast_notes import make_note
 from oncoseg.synth.phantom import case_rng
@@ -52,3 +64,79 @@ def left_share(pred: np.ndarray, regions: np.ndarray) -> float:
     right = np.isin(regions, [v for k, v in REGIONS.items() if k.endswith("_right")])
     n_left, n_right = float((pred & left).sum()), float((pred & right).sum())
     return n_left / max(1.0, n_left + n_right)
+
+
+def breast_counterfactual(
+    predictor: Predictor,
+    ds: str | os.PathLike[str],
+    style: str,
+    seed: int,
+    fig_dir: Path | None = None,
+    name: str = "model",
+    split: str = "Ts",
+) -> dict[str, Any]:
+    """Flip N0<->N2 and left<->right in each test note; does the contour follow?"""
+    rows = read_clinical_csv(ds)
+    cases = list_cases(ds, split)
+    per_case = []
+    for case_id in cases:
+        row, case = rows[case_id], read_case(ds, case_id, split)
+        if case.regions is None:
+            raise ValueError(f"{ds}: case {case_id} has no region map (regions{split})")
+        reg = np.asarray(case.regions.array)
+        side = "left" if row["laterality"] in ("left", "both") else "right"
+
+        def mask(row: dict[str, str] = row, images: Any = case.images, **changes: str) -> Any:
+            note = note_variant(row, style, seed, **changes)
+            return np.asarray(predictor.predict(images, note).array) > 0
+
+        preds = {n: mask(n_stage=n) for n in ("N0", "N2")}
+        cover = {n: nodal_coverage(preds[n], reg, side) for n in preds}
+        result: dict[str, Any] = {
+            "case": case_id,
+            "nodal_cover_n0": cover["N0"],
+            "nodal_cover_n2": cover["N2"],
+            "nodal_follows": bool(cover["N2"] > 0.5 > cover["N0"]),
+        }
+        if row["laterality"] != "both":
+            share = {s: left_share(mask(laterality=s), reg) for s in ("left", "right")}
+            result.update(
+                left_share_left_note=share["left"],
+                left_share_right_note=share["right"],
+                side_follows=bool(share["left"] > 0.5 > share["right"]),
+            )
+        per_case.append(result)
+        if fig_dir is not None and case_id == cases[0]:
+            _figure(fig_dir / f"counterfactual_{name}.png", case.images[0], row, preds, mask, name)
+    sided = [r for r in per_case if "side_follows" in r]
+    both = [r for r in sided if r["nodal_follows"] and r["side_follows"]]
+    return {
+        "n": len(per_case),
+        "nodal_follows_note": sum(r["nodal_follows"] for r in per_case) / max(1, len(per_case)),
+        "n_unilateral": len(sided),
+        "side_follows_note": sum(r["side_follows"] for r in sided) / max(1, len(sided)),
+        "both_follow_note": len(both) / max(1, len(sided)),
+        "cases": per_case,
+    }
+
+
+def _figure(
+    path: Path,
+    image: Image,
+    row: dict[str, str],
+    preds: dict[str, np.ndarray],
+    mask: Any,
+    name: str,
+) -> None:
+    side = row["laterality"]
+    other = "right" if side == "left" else "left"
+    flipped = mask(n_stage="N2", laterality=other)
+    masks = [Image(m.astype(np.uint8), image.affine) for m in (preds["N0"], preds["N2"], flipped)]
+    render_png(
+        image,
+        masks,
+        f"Same CT, three notes:\nred: N0, {side}\ngreen: N2, {side}\nblue: N2, {other}",
+        path,
+        title=f"Counterfactual notes ({name})",
+        mask_names=(f"N0 {side}", f"N2 {side}", f"N2 {other}"),
+    )

@@ -14,6 +14,7 @@ from oncoseg.eval.inference import Predictor
 from oncoseg.eval.metrics import case_metrics
 from oncoseg.eval.stats import paired_tests, summarize
 from oncoseg.io.atomic import write_csv
+from oncoseg.io.image import save_image
 
 REPORTED = ("dice", "iou", "hd95")
 
@@ -24,10 +25,14 @@ def evaluate_split(
     split: str = "Ts",
     note_for: Callable[[str, str], str] | None = None,
     cases: Sequence[str] | None = None,
+    save_dir: Path | None = None,
+    case_extra: Callable[[Any, np.ndarray], dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per case and foreground class: ``{"case", "class", metric: value, ...}``.
 
-    ``note_for(case_id, note)`` may replace the note (counterfactual experiments).
+    ``note_for(case_id, note)`` may replace the note (counterfactual experiments);
+    ``save_dir`` keeps each predicted mask as ``CASE.nii.gz``; ``case_extra(case, pred)``
+    adds per-case fields (e.g. the clinical score) to the case's rows.
     """
     rows = []
     labels = {v: k for k, v in predictor.plan.labels.items() if v != 0}
@@ -36,11 +41,15 @@ def evaluate_split(
         if case.label is None:
             raise ValueError(f"{root}: case {case_id} has no label in labels{split}")
         note = note_for(case_id, case.note) if note_for else case.note
-        pred = predictor.predict(case.images, note).array
+        mask = predictor.predict(case.images, note)
+        if save_dir is not None:
+            save_image(mask, Path(save_dir) / f"{case_id}.nii.gz")
+        pred = np.asarray(mask.array)
         gt = np.asarray(case.label.array)
+        extra = case_extra(case, pred) if case_extra else {}
         for value, name in labels.items():
             m = case_metrics(pred == value, gt == value, case.label.spacing)
-            rows.append({"case": case_id, "class": name, **m})
+            rows.append({"case": case_id, "class": name, **m, **extra})
     return rows
 
 

@@ -13,7 +13,17 @@ One Protocol: ``fusion(features (B, C, D, H, W), context (B, N, Dt)) -> (B, C, D
 - ``two_way``: a SAM-style two-way transformer block: token self-attention, tokens attend
   to the image, an MLP on the tokens, then the image attends to the tokens; image tokens
   carry a learned encoding of their normalised (z, y, x) position (seed 2's interactive
-  alignment).
+  alignment). Besides the note's context tokens the block has a few learned output tokens
+  (as SAM's mask tokens), which read the note in the self-attention.
+
+Why the learned tokens matter: the U-Net normalises every convolution's output per
+instance and channel (InstanceNorm), which removes anything added uniformly over space.
+``static`` and ``concat`` add the note as such a uniform offset, so after the next
+convolution + InstanceNorm only zero-padding border effects of it remain. With a single
+context token, the image->token attention of ``two_way`` would do the same (softmax over
+one key is 1 everywhere). With several tokens whose attention weights depend on each
+voxel's features and position, the update varies over space and survives normalisation;
+``gated`` survives for the same reason (its gate varies per voxel).
 """
 
 from __future__ import annotations
@@ -108,11 +118,13 @@ class TwoWayFusion(nn.Module):
         num_tokens: int,
         num_heads: int = 4,
         mlp_ratio: int = 2,
+        output_tokens: int = 4,
     ) -> None:
         super().__init__()
         if channels % num_heads:
             raise ValueError(f"channels ({channels}) must be divisible by num_heads ({num_heads})")
         self.tokens = nn.Sequential(nn.LayerNorm(context_dim), nn.Linear(context_dim, channels))
+        self.output_tokens = nn.Parameter(torch.randn(output_tokens, channels) * 0.5)
         self.position = nn.Linear(3, channels)
         self.self_attn = nn.MultiheadAttention(channels, num_heads, batch_first=True)
         self.token_to_image = nn.MultiheadAttention(channels, num_heads, batch_first=True)
@@ -123,13 +135,14 @@ class TwoWayFusion(nn.Module):
             nn.Linear(mlp_ratio * channels, channels),
         )
         self.norms = nn.ModuleList(nn.LayerNorm(channels) for _ in range(4))
-        self.gamma = nn.Parameter(torch.tensor(0.1))  # starts close to vision-only
+        self.gamma = nn.Parameter(torch.tensor(0.5))
 
     def forward(self, features: Tensor, context: Tensor) -> Tensor:
         b, c, d, h, w = features.shape
         image = features.flatten(2).transpose(1, 2)  # B x DHW x C
         keys = image + self.position(grid_coordinates((d, h, w), features.device)).to(image.dtype)
-        t = self.tokens(context)  # B x N x C
+        learned = self.output_tokens[None].expand(b, -1, -1).to(image.dtype)
+        t = torch.cat([learned, self.tokens(context)], dim=1)  # B x (K + N) x C
         # 1. the note tokens attend to each other
         t = self.norms[0](t + self.self_attn(t, t, t, need_weights=False)[0])
         # 2. the tokens read the image

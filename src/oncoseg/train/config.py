@@ -30,6 +30,7 @@ from oncoseg.text.factory import TextConfig
 class DataConfig:
     dataset: str = ""  # dataset folder (oncoseg format)
     fold: int = 0  # splits.json fold used for validation; -1: train on all, no validation
+    train_fraction: float = 1.0  # use this share of the fold's training cases (seeded subset)
     patch_size: tuple[int, int, int] = (64, 64, 64)  # training crop (voxels)
     cache_images: bool = True  # keep decoded volumes in memory
 
@@ -106,7 +107,14 @@ def load_config(
     overrides: list[str] | None = None,
 ) -> RunConfig:
     """Read a YAML config (or defaults) and apply ``key.sub=value`` overrides."""
-    cfg = RunConfig()
+    return load_into(RunConfig(), path, overrides)
+
+
+T = typing.TypeVar("T")
+
+
+def load_into(cfg: T, path: str | os.PathLike[str] | None, overrides: list[str] | None) -> T:
+    """Fill the dataclass ``cfg`` from a YAML file, then ``key.sub=value`` overrides."""
     if path is not None:
         p = Path(path)
         if not p.exists():

@@ -56,13 +56,22 @@ def build_from_config(cfg: RunConfig, device: torch.device) -> NoteGuidedSegment
 
 
 def split_cases(cfg: RunConfig) -> tuple[list[str], list[str]]:
-    cases = list_cases(cfg.data.dataset)
+    """Training and validation case ids of the configured fold (and training fraction)."""
     if cfg.data.fold < 0:
-        return cases, []
-    splits = read_splits(cfg.data.dataset)
-    if cfg.data.fold >= len(splits):
-        raise ValueError(f"data.fold {cfg.data.fold} not in splits.json ({len(splits)} folds)")
-    return splits[cfg.data.fold]["train"], splits[cfg.data.fold]["val"]
+        train_ids, val_ids = list_cases(cfg.data.dataset), []
+    else:
+        splits = read_splits(cfg.data.dataset)
+        if cfg.data.fold >= len(splits):
+            raise ValueError(f"data.fold {cfg.data.fold} not in splits.json ({len(splits)} folds)")
+        train_ids, val_ids = splits[cfg.data.fold]["train"], splits[cfg.data.fold]["val"]
+    frac = cfg.data.train_fraction
+    if not 0 < frac <= 1:
+        raise ValueError(f"data.train_fraction must be in (0, 1], got {frac}")
+    if frac < 1:  # nested subsets: a smaller fraction is a subset of a larger one
+        order = np.random.default_rng(cfg.train.seed).permutation(len(train_ids))
+        keep = sorted(order[: max(1, round(frac * len(train_ids)))])
+        train_ids = [train_ids[i] for i in keep]
+    return list(train_ids), list(val_ids)
 
 
 def _lr_lambda(warmup: int, total: int) -> Any:

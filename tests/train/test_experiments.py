@@ -1,0 +1,123 @@
+"""Experiments end to end with tiny models (one epoch): schema, reports, reuse, statistics."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from oncoseg.eval.experiments import (
+    ExperimentConfig,
+    load_experiment_config,
+    model_key,
+    run_experiment,
+)
+from oncoseg.train.config import ConfigError, load_config
+from oncoseg.train.loop import split_cases
+
+TINY = ("model.preset=tiny", "data.patch_size=[32,32,32]", "train.warmup_steps=2", "data.fold=0")
+METRIC_KEYS = {"mean", "sd", "median", "ci_low", "ci_high"}
+
+
+def _cfg(tmp_path: Path, lm: Path, **kw: object) -> ExperimentConfig:
+    base: dict[str, object] = dict(
+        cases=6,
+        test_cases=3,
+        external_cases=2,
+        size=32,
+        epochs=1,
+        train=TINY,
+        multimodal=("model.fusion=two_way", f"text.model={lm}", "text.position=suffix"),
+        store=str(tmp_path / "models"),
+        data_dir=str(tmp_path / "data"),
+    )
+    base.update(kw)
+    return ExperimentConfig(**base)  # type: ignore[arg-type]
+
+
+def test_counterfactual_experiment_writes_schema_and_reports(
+    tmp_path: Path, tiny_lm_dir: Path
+) -> None:
+    cfg = _cfg(tmp_path, tiny_lm_dir)
+    path = run_experiment("counterfactual", cfg, tmp_path / "cf", command="oncoseg test")
+    doc = json.loads(path.read_text())
+    for key in ("experiment", "dataset", "command", "commit", "data_hash", "models", "comparisons"):
+        assert key in doc
+    assert (doc["experiment"], doc["dataset"], doc["command"]) == (
+        "counterfactual",
+        "breast_ctv",
+        "oncoseg test",
+    )
+    assert set(doc["models"]) == {"vision", "multimodal"}
+    for sites in doc["models"].values():
+        assert set(sites) == {"internal", "external"}
+        assert (sites["internal"]["n"], sites["external"]["n"]) == (3, 2)
+        assert set(sites["internal"]["dice"]) >= METRIC_KEYS
+        clin = sites["internal"]["clinical"]
+        assert clin["correct"] + clin["minor"] + clin["incorrect"] == 3
+    comp = {(c["site"], c["metric"]) for c in doc["comparisons"]}
+    assert ("internal", "dice") in comp and ("external", "hd95") in comp
+    assert all({"t_test_p", "wilcoxon_p", "a", "b"} <= set(c) for c in doc["comparisons"])
+    cf = doc["counterfactual"]
+    # a vision-only model predicts one mask whatever the note says: it never follows
+    assert cf["vision"]["nodal_follows_note"] == 0 and cf["vision"]["side_follows_note"] == 0
+    assert cf["multimodal"]["n"] == 3 and len(cf["multimodal"]["cases"]) == 3
+    html = (tmp_path / "cf" / "report.html").read_text()
+    assert "<table>" in html and html.count("data:image/png;base64,") >= 4  # box, cf, 3 cases
+    assert "Counterfactual" in (tmp_path / "cf" / "summary.md").read_text()
+    assert len(list((tmp_path / "cf" / "predictions" / "multimodal" / "external").iterdir())) == 2
+
+    # a second experiment reuses the identical trained models instead of retraining
+    done = Path(doc["runs"]["vision"]) / "done.json"
+    stamp = done.stat().st_mtime_ns
+    doc2 = json.loads(run_experiment("compare", cfg, tmp_path / "cmp").read_text())
+    assert doc2["runs"] == doc["runs"] and done.stat().st_mtime_ns == stamp
+    assert (
+        doc2["models"]["vision"]["internal"]["dice"] == doc["models"]["vision"]["internal"]["dice"]
+    )
+
+
+def test_kfold_scores_every_training_case_once(tmp_path: Path, tiny_lm_dir: Path) -> None:
+    cfg = _cfg(tmp_path, tiny_lm_dir, folds=2, external_cases=0, vision=("model.fusion=none",))
+    cfg.multimodal = ("model.fusion=none", "train.lr=1e-3")  # a second vision model: fast
+    doc = json.loads(run_experiment("kfold", cfg, tmp_path / "kf").read_text())
+    assert doc["folds"] == 2 and len(doc["runs"]["vision"]) == 2
+    data = Path(cfg.data_dir) / "breast_ctv-internal-6+3-32-prompt-s0"
+    splits = json.loads((data / "splits.json").read_text())
+    n_val = len(splits[0]["val"]) + len(splits[1]["val"])
+    assert doc["models"]["vision"]["cv"]["n"] == n_val
+
+
+def test_train_fraction_nested_subsets(tmp_path: Path) -> None:
+    from oncoseg.synth import breast_ctv
+    from oncoseg.synth.cohort import write_cohort
+
+    ds = write_cohort(tmp_path / "d", breast_ctv.cohort_spec(), cases=10, size=32, seed=1)
+    ids = {}
+    for frac in (0.4, 0.6, 1.0):
+        cfg = load_config(None, [f"data.dataset={ds}", f"data.train_fraction={frac}"])
+        ids[frac] = set(split_cases(cfg)[0])
+    assert len(ids[1.0]) == 8 and len(ids[0.6]) == 5 and len(ids[0.4]) == 3
+    assert ids[0.4] < ids[0.6] < ids[1.0]
+    with pytest.raises(ValueError, match="train_fraction"):
+        split_cases(load_config(None, [f"data.dataset={ds}", "data.train_fraction=0"]))
+
+
+def test_model_key_ignores_paths_but_not_training() -> None:
+    a = model_key(["data.dataset=/a", "out=/x", "train.epochs=3"], "h1")
+    assert a == model_key(["data.dataset=/b", "out=/y", "train.epochs=3"], "h1")
+    assert a != model_key(["train.epochs=4"], "h1") and a != model_key(["train.epochs=3"], "h2")
+
+
+def test_experiment_config_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown key 'epoch'"):
+        load_experiment_config(None, ["epoch=3"])
+    with pytest.raises(ConfigError, match="kfold_of"):
+        load_experiment_config(None, ["kfold_of=kfold"])
+    with pytest.raises(ConfigError, match="fractions"):
+        load_experiment_config(None, ["fractions=[0.5, 1.5]"])
+    bad = tmp_path / "e.yaml"
+    bad.write_text("epochs: [1\n")
+    with pytest.raises(ConfigError, match="e.yaml"):
+        load_experiment_config(str(bad), [])
