@@ -202,3 +202,30 @@ def test_sentence_encoder_shapes_cache_and_projection() -> None:
     y.sum().backward()
     assert proj.proj is not None and proj.proj.weight.grad is not None
     assert all(p.grad is None for p in proj.model.parameters())
+
+
+@pytest.mark.parametrize(
+    ("mode", "position"),
+    [("multi-prompt", "suffix"), ("multi-prompt", "prefix"), ("no-tuning", "suffix")],
+)
+def test_note_states_follow_the_seg_vectors(mode: str, position: str) -> None:
+    enc = _encoder(mode, position, note_states=6)
+    k = 2 if mode == "multi-prompt" else 1
+    short, long = "N2 L", "N0, breast conserving surgery, right side"
+    out = enc.encode([short, long])
+    assert out.shape == (2, k + 6, 32) and enc.num_tokens == k + 6
+    n_short = len(ByteTokenizer()([short], add_special_tokens=False)["input_ids"][0])
+    assert n_short < 6
+    assert out[0, k + n_short :].abs().max() == 0  # zero padding after a short note
+    assert out[0, k : k + n_short].abs().sum(dim=-1).min() > 0
+    assert out[1, k:].abs().sum(dim=-1).min() > 0  # a long note fills all L states
+
+
+def test_note_states_agree_between_prefix_and_suffix_without_prompts() -> None:
+    """No prompts: both layouts are [BOS] note [SEG], so every output must agree."""
+    lm = tiny_llama()
+    outs = []
+    for position in ("prefix", "suffix"):
+        cfg = PromptConfig(mode="no-tuning", position=position, note_states=8)
+        outs.append(PromptTunedLM(lm, ByteTokenizer(), config=cfg).encode(NOTES))
+    assert torch.allclose(outs[0], outs[1], atol=1e-5)

@@ -110,14 +110,64 @@ def breast_counterfactual(
             _figure(fig_dir / f"counterfactual_{name}.png", case.images[0], row, preds, mask, name)
     sided = [r for r in per_case if "side_follows" in r]
     both = [r for r in sided if r["nodal_follows"] and r["side_follows"]]
-    return {
+    out = {
         "n": len(per_case),
         "nodal_follows_note": sum(r["nodal_follows"] for r in per_case) / max(1, len(per_case)),
         "n_unilateral": len(sided),
         "side_follows_note": sum(r["side_follows"] for r in sided) / max(1, len(sided)),
         "both_follow_note": len(both) / max(1, len(sided)),
-        "cases": per_case,
     }
+    out["shares"] = {
+        f"nodal regions follow N0/N2 (n={out['n']})": out["nodal_follows_note"],
+        f"side follows left/right (n={len(sided)})": out["side_follows_note"],
+        f"both follow (n={len(sided)})": out["both_follow_note"],
+    }
+    return {**out, "cases": per_case}
+
+
+def prescription_counterfactual(
+    predictor: Predictor,
+    ds: str | os.PathLike[str],
+    split: str = "Ts",
+    min_cc: float = 1.0,
+) -> dict[str, Any]:
+    """OpenKBP: the same CT with the PTV63 / PTV56 prescription added, then removed.
+
+    A case follows for target T when, with T prescribed, at least ``min_cc`` cm^3 is
+    predicted as T, and without it less than a tenth of that volume is.
+    """
+    from oncoseg.data.openkbp import TARGETS, prescription
+
+    labels = predictor.plan.labels
+    per_case = []
+    for case_id in list_cases(ds, split):
+        case = read_case(ds, case_id, split)
+        assert case.label is not None
+        present = [t for t in TARGETS if (np.asarray(case.label.array) == labels[t]).any()]
+        voxel_cc = float(np.prod(case.images[0].spacing)) / 1000.0
+        row: dict[str, Any] = {"case": case_id}
+        for t in ("PTV63", "PTV56"):
+            vols = {}
+            for state, targets in (
+                ("with", sorted({*present, t}, key=TARGETS.index)),
+                ("without", [x for x in present if x != t]),
+            ):
+                pred = np.asarray(predictor.predict(case.images, prescription(targets)).array)
+                vols[state] = float((pred == labels[t]).sum()) * voxel_cc
+            row[f"{t}_cc_with"], row[f"{t}_cc_without"] = vols["with"], vols["without"]
+            row[f"{t}_follows"] = bool(
+                vols["with"] >= min_cc and vols["without"] < 0.1 * vols["with"]
+            )
+        per_case.append(row)
+    n = len(per_case)
+    shares = {
+        f"{t} appears/disappears with its prescription (n={n})": sum(
+            r[f"{t}_follows"] for r in per_case
+        )
+        / max(1, n)
+        for t in ("PTV63", "PTV56")
+    }
+    return {"n": n, "shares": shares, "cases": per_case}
 
 
 def _figure(

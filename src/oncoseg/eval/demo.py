@@ -5,8 +5,9 @@ It is the ``counterfactual`` experiment (which contains ``compare``) at CPU defa
 1. Generate breast_ctv internal (60 training + 20 test) and external (20 test) cohorts,
    validate them; a small brain_tumor cohort is drawn for the picture gallery.
 2. Train a vision-only U-Net and the note-guided model (two_way fusion, SmolLM2 with
-   prompt tuning) on the internal training cases (fold 0 of splits.json validates); the
-   models stay in ``OUT/vision`` and ``OUT/multimodal``.
+   prompt tuning) on the internal training cases (fold 0 of splits.json validates). The
+   models live in the experiment store (``runs/models``, reused by later experiments)
+   and are linked as ``OUT/vision`` and ``OUT/multimodal``.
 3. Evaluate both on the internal and external test cases: Dice, IoU, HD95 (mm) with
    bootstrap 95% CIs, paired tests, clinical accuracy.
 4. Counterfactual notes on the same images: N0 <-> N2 and left <-> right.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -29,23 +31,29 @@ from oncoseg.synth import brain_tumor
 from oncoseg.synth.cohort import write_cohort
 
 
-def demo_config(root: Path, size: int = 64, seed: int = 0, epochs: int = 20) -> ExperimentConfig:
-    return ExperimentConfig(
-        size=size,
-        seed=seed,
-        epochs=epochs,
-        store=str(root),
-        keyed_store=False,
-        data_dir=str(root / "data"),
-    )
+def demo_config(size: int = 64, seed: int = 0, epochs: int = 20) -> ExperimentConfig:
+    """The experiment defaults; models and cohorts go to the shared store, so a later
+    ``oncoseg experiment compare`` (or fusion-ablation, ...) reuses what the demo trained."""
+    return ExperimentConfig(size=size, seed=seed, epochs=epochs)
+
+
+def _link(link: Path, target: Path) -> None:
+    """``link`` -> ``target`` (relative symlink), replacing an older link or run folder."""
+    if link.is_symlink() or link.is_file():
+        link.unlink()
+    elif link.is_dir():
+        shutil.rmtree(link)
+    link.symlink_to(os.path.relpath(target.resolve(), link.parent.resolve()))
 
 
 def run_demo(out: str | os.PathLike[str], size: int = 64, seed: int = 0, epochs: int = 20) -> Path:
     """Run the demo into ``out`` and return the report path."""
     root = Path(out)
     t0 = time.perf_counter()
-    path = run_experiment("counterfactual", demo_config(root, size, seed, epochs), root)
+    path = run_experiment("counterfactual", demo_config(size, seed, epochs), root)
     doc = json.loads(path.read_text(encoding="utf-8"))
+    for name, run in doc["runs"].items():  # the trained models, where the README says
+        _link(root / name, Path(run))
     brain = write_cohort(
         root / "data" / "brain_tumor",
         brain_tumor.cohort_spec(),

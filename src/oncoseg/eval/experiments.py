@@ -47,7 +47,7 @@ import numpy as np
 from oncoseg.data.check import check_dataset
 from oncoseg.data.dataset import dataset_hash, read_clinical_csv, read_info, read_splits
 from oncoseg.eval.clinical import clinical_accuracy
-from oncoseg.eval.counterfactual import breast_counterfactual
+from oncoseg.eval.counterfactual import breast_counterfactual, prescription_counterfactual
 from oncoseg.eval.evaluate import compare_rows, evaluate_split, summarize_rows, write_rows_csv
 from oncoseg.eval.inference import Predictor
 from oncoseg.io.atomic import write_json
@@ -98,7 +98,6 @@ class ExperimentConfig:
     folds: int = 5  # kfold
     kfold_of: str = "compare"  # whose models kfold cross-validates
     store: str = "runs/models"  # trained models, reused when config and data match
-    keyed_store: bool = True  # False: a model lives in STORE/NAME (retrained if it differs)
     data_dir: str = "runs/data"  # synthesised cohorts, reused when their spec matches
 
 
@@ -174,8 +173,6 @@ def trained(
     data: Data,
     name: str,
     overrides: tuple[str, ...] | list[str],
-    *,
-    run_dir: Path | None = None,
 ) -> Path:
     """A finished training run for ``overrides``: from the store, or trained now."""
     full = [
@@ -185,8 +182,7 @@ def trained(
         *overrides,
     ]
     key = model_key(full, data.hashes["internal"])
-    safe = name.replace("/", "_")
-    out = run_dir or Path(cfg.store) / (f"{safe}-{key}" if cfg.keyed_store else safe)
+    out = Path(cfg.store) / f"{name.replace('/', '_')}-{key}"
     done = out / "done.json"
     if done.exists() and json.loads(done.read_text())["key"] == key:
         log.info("%s: reusing %s", name, out)
@@ -370,17 +366,21 @@ def run_data_efficiency(cfg: ExperimentConfig, data: Data, root: Path) -> tuple[
 
 
 def run_counterfactual(cfg: ExperimentConfig, data: Data, root: Path) -> tuple[dict, dict]:
-    if data.task != "breast_ctv":
+    if data.task not in ("breast_ctv", "openkbp"):
         raise ValueError(
-            f"counterfactual notes are defined for breast_ctv, not {data.task!r} "
+            f"counterfactual notes are defined for breast_ctv and openkbp, not {data.task!r} "
             "(the note generator must know which clinical field to flip)"
         )
     results, rows = run_compare(cfg, data, root)
     cf = {}
     for name, run in results["runs"].items():
-        cf[name] = breast_counterfactual(
-            Predictor.from_run(run), data.internal, cfg.style, cfg.seed, root / "figures", name
-        )
+        predictor = Predictor.from_run(run)
+        if data.task == "breast_ctv":
+            cf[name] = breast_counterfactual(
+                predictor, data.internal, cfg.style, cfg.seed, root / "figures", name
+            )
+        else:
+            cf[name] = prescription_counterfactual(predictor, data.internal)
     results["counterfactual"] = cf
     return results, rows
 

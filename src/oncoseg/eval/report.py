@@ -87,19 +87,15 @@ def tables(doc: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
         )
     )
     if "counterfactual" in doc:
+        first = next(iter(doc["counterfactual"].values()))
         cf = [
-            [
-                m,
-                f"{c['nodal_follows_note']:.0%} of {c['n']}",
-                f"{c['side_follows_note']:.0%} of {c['n_unilateral']}",
-                f"{c['both_follow_note']:.0%} of {c['n_unilateral']}",
-            ]
+            [m, *(f"{v:.0%}" for v in c["shares"].values())]
             for m, c in doc["counterfactual"].items()
         ]
         out.append(
             (
-                "Counterfactual notes (same image; N0 vs N2, left vs right)",
-                ["model", "nodal regions follow", "side follows", "both follow"],
+                "Counterfactual notes: share of test cases whose contour follows the edited note",
+                ["model", *first["shares"]],
                 cf,
             )
         )

@@ -10,7 +10,10 @@
   ``[SEG]`` is a vector placed at a known position, not a vocabulary entry, so nothing
   relies on its token id. Modes: ``multi-prompt`` (N prompts), ``one-prompt`` (N = 1),
   ``no-tuning`` (no prompts, fixed [SEG], nothing trains), ``lora`` (peft LoRA on the
-  attention projections, fixed [SEG], no prompts).
+  attention projections, fixed [SEG], no prompts). With ``note_states = L > 0`` the
+  last hidden states of the note's first L tokens follow the [SEG] vectors (zeros where
+  a note is shorter): N = prompts + L. A one-word change ("left" -> "right", "N0" ->
+  "N2") moves the state of that word's own token far more than it moves [SEG].
 - :class:`SentenceEncoder`: a frozen sentence-embedding model (mean pooling, L2 norm),
   optionally projected to N tokens by a trainable linear layer.
 
@@ -115,6 +118,7 @@ class PromptConfig:
     prompt_len: int = 8  # M vectors per prompt
     position: str = "prefix"  # prefix (after BOS) | suffix (after the note, before [SEG])
     max_tokens: int = 128  # note tokens kept; longer notes are truncated with a warning
+    note_states: int = 0  # L: also return the states of the note's first L tokens
     lora_rank: int = 8
     lora_alpha: int = 16
     lora_targets: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
@@ -128,6 +132,8 @@ class PromptConfig:
             raise ValueError("lora changes the note's keys/values, so position must be 'prefix'")
         if self.num_prompts < 1 or self.prompt_len < 1:
             raise ValueError("num_prompts and prompt_len must be >= 1")
+        if self.note_states < 0:
+            raise ValueError(f"note_states must be >= 0, got {self.note_states}")
 
     @property
     def prompts(self) -> int:
@@ -168,7 +174,8 @@ class PromptTunedLM(_CachedEncoder):
         self.embed = core.get_input_embeddings()
         self.tokenizer = tokenizer
         self.out_dim = int(core.config.hidden_size)
-        self.num_tokens = max(self.config.prompts, 1)
+        self.num_seg = max(self.config.prompts, 1)
+        self.num_tokens = self.num_seg + self.config.note_states
         self.bos_id = tokenizer.bos_token_id
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         weight = self.embed.weight.detach()
@@ -241,8 +248,17 @@ class PromptTunedLM(_CachedEncoder):
         k, m, d = self.prompts.shape
         return self.prompts.unsqueeze(0).expand(batch, k, m, d).reshape(batch * k, m, d)
 
+    def _note_states(self, h: Tensor, starts: Tensor, lens: Tensor) -> Tensor:
+        """(B, L, D): states of each note's first L tokens (BOS excluded), zero-padded."""
+        n = self.config.note_states
+        out = h.new_zeros(h.shape[0], n, self.out_dim)
+        for b in range(h.shape[0]):
+            take = min(n, int(lens[b]))
+            out[b, :take] = h[b, int(starts[b]) : int(starts[b]) + take]
+        return out
+
     def _forward_prefix(self, ids: list[list[int]]) -> Tensor:
-        b, k = len(ids), self.num_tokens
+        b, k = len(ids), self.num_seg
         tok, mask = self._pad(ids, left=False)
         emb = self.embed(tok)  # B x T x D
         lens = mask.sum(dim=1)
@@ -256,16 +272,22 @@ class PromptTunedLM(_CachedEncoder):
         x = x.index_put((rows, seg_pos), self.seg.expand(b * k, -1))
         full = torch.arange(x.shape[1], device=x.device)[None] <= seg_pos[:, None]
         h = self.decoder(inputs_embeds=x, attention_mask=full.long()).last_hidden_state
-        return h[rows, seg_pos].reshape(b, k, self.out_dim)  # B x K x D
+        seg = h[rows, seg_pos].reshape(b, k, self.out_dim)  # B x K x D
+        if not self.config.note_states:
+            return seg
+        first = h[::k]  # the note as read after the first prompt
+        starts = torch.full_like(lens, nb + m)
+        return torch.cat([seg, self._note_states(first, starts, lens - nb)], dim=1)
 
     def _forward_suffix(self, ids: list[list[int]]) -> Tensor:
-        b, k = len(ids), self.num_tokens
+        b, k = len(ids), self.num_seg
         tok, mask = self._pad(ids, left=True)
         pos = (mask.cumsum(dim=1) - 1).clamp(min=0)
         with torch.no_grad():  # the note does not see the prompts: compute it once, frozen
-            past = self.decoder(
+            note = self.decoder(
                 input_ids=tok, attention_mask=mask, position_ids=pos, use_cache=True
-            ).past_key_values
+            )
+        past = note.past_key_values
         if k > 1:
             past.batch_repeat_interleave(k)
         tail = torch.cat(
@@ -283,7 +305,14 @@ class PromptTunedLM(_CachedEncoder):
             past_key_values=past,
             use_cache=True,
         ).last_hidden_state
-        return h[:, -1].reshape(b, k, self.out_dim)  # B x K x D
+        seg = h[:, -1].reshape(b, k, self.out_dim)  # B x K x D
+        if not self.config.note_states:
+            return seg
+        nb = 1 if self.bos_id is not None else 0
+        lens = mask.sum(dim=1)
+        starts = tok.shape[1] - lens + nb  # left padding: the note ends the row
+        states = self._note_states(note.last_hidden_state, starts, lens - nb)
+        return torch.cat([seg, states], dim=1)
 
 
 class SentenceEncoder(_CachedEncoder):

@@ -28,6 +28,7 @@ class TextConfig:
     prompt_len: int = 8  # M (seed: 8)
     position: str = "prefix"  # prefix | suffix
     max_tokens: int = 128
+    note_states: int = 32  # prompt-lm: also pass the LM states of up to this many note tokens
     num_tokens: int = 1  # sentence encoder: N output vectors
     cache_dir: str | None = None  # on-disk cache of frozen note vectors (None: memory only)
     deid: bool = True  # de-identify notes before the model sees them
@@ -41,6 +42,7 @@ def _build_prompt_lm(cfg: TextConfig, cache: EmbeddingCache) -> TextEncoder:
         prompt_len=cfg.prompt_len,
         position=cfg.position,
         max_tokens=cfg.max_tokens,
+        note_states=cfg.note_states,
     )
     return PromptTunedLM(lm, tok, config=pcfg, model_id=fingerprint, cache=cache, deid=cfg.deid)
 
