@@ -121,3 +121,49 @@ def test_experiment_config_errors(tmp_path: Path) -> None:
     bad.write_text("epochs: [1\n")
     with pytest.raises(ConfigError, match="e.yaml"):
         load_experiment_config(str(bad), [])
+
+
+def test_every_shipped_config_loads() -> None:
+    configs = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.yaml"))
+    assert len(configs) >= 5
+    for path in configs:
+        cfg = load_experiment_config(str(path), [])
+        for overrides in (cfg.vision, cfg.multimodal):
+            load_config(None, [*cfg.train, *overrides])  # every override names a real key
+
+
+OPENKBP = Path(__file__).resolve().parents[3] / "shared" / "data" / "openkbp"
+
+
+@pytest.mark.slow  # about 2 min alone: 128^3 sliding windows, 5 predictions per test case
+@pytest.mark.skipif(not OPENKBP.is_dir(), reason="../shared/data/openkbp absent")
+def test_openkbp_counterfactual_and_prescription_breakdown(
+    tmp_path: Path, tiny_lm_dir: Path
+) -> None:
+    import shutil
+
+    from oncoseg.data.openkbp import convert_openkbp
+
+    src = tmp_path / "src"
+    for group, pts in (("train-pats", 2), ("validation-pats", 1), ("test-pats", 2)):
+        for p in sorted((OPENKBP / group).iterdir())[:pts]:
+            shutil.copytree(p, src / group / p.name)
+    convert_openkbp(src, tmp_path / "kbp")
+    cfg = _cfg(tmp_path, tiny_lm_dir, dataset=str(tmp_path / "kbp"))
+    cfg.train = (*TINY[1:], "model.preset=tiny", "data.patch_size=[64,64,64]", "train.batch_size=1")
+    doc = json.loads(run_experiment("counterfactual", cfg, tmp_path / "cf").read_text())
+    assert doc["dataset"] == "openkbp"
+    internal = doc["models"]["multimodal"]["internal"]
+    assert internal["n"] == 2 and set(internal["classes"]) == {"PTV70", "PTV63", "PTV56"}
+    shares = doc["counterfactual"]["multimodal"]["shares"]
+    assert len(shares) == 2 and all(0 <= v <= 1 for v in shares.values())
+    assert all(v == 0 for v in doc["counterfactual"]["vision"]["shares"].values())
+    groups = doc["by_prescription"]["vision"]
+    assert set(groups) == {
+        "PTV63 prescribed",
+        "PTV63 not prescribed",
+        "PTV56 prescribed",
+        "PTV56 not prescribed",
+    }
+    assert sum(groups[k]["n"] for k in ("PTV63 prescribed", "PTV63 not prescribed")) == 2
+    assert "Dice by prescription" in (tmp_path / "cf" / "summary.md").read_text()

@@ -341,7 +341,32 @@ def _run_models(
 
 
 def run_compare(cfg: ExperimentConfig, data: Data, root: Path) -> tuple[dict, dict]:
-    return _run_models(cfg, data, root, model_set(cfg, "compare"))
+    results, rows = _run_models(cfg, data, root, model_set(cfg, "compare"))
+    if data.task == "openkbp":
+        results["by_prescription"] = prescription_breakdown(rows, data)
+    return results, rows
+
+
+def prescription_breakdown(
+    rows: dict[str, dict[str, list[dict[str, Any]]]], data: Data
+) -> dict[str, Any]:
+    """OpenKBP: per-class Dice in patients with vs without that target prescribed."""
+    from oncoseg.eval.stats import summarize
+
+    clinical = read_clinical_csv(data.internal)
+    out: dict[str, Any] = {}
+    for name, sites in rows.items():
+        out[name] = {}
+        for cls in ("PTV63", "PTV56"):
+            for state in ("yes", "no"):
+                values = [
+                    r["dice"]
+                    for r in sites.get("internal", [])
+                    if r["class"] == cls and clinical.get(r["case"], {}).get(cls) == state
+                ]
+                key = f"{cls} {'prescribed' if state == 'yes' else 'not prescribed'}"
+                out[name][key] = summarize(values)
+    return out
 
 
 def run_fusion_ablation(cfg: ExperimentConfig, data: Data, root: Path) -> tuple[dict, dict]:

@@ -99,6 +99,18 @@ def tables(doc: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
                 cf,
             )
         )
+    if "by_prescription" in doc:
+        groups = list(next(iter(doc["by_prescription"].values())))
+        out.append(
+            (
+                "Dice by prescription (internal test patients)",
+                ["model", *groups],
+                [
+                    [m, *(f"{fmt(g[k])} (n={g[k]['n']})" for k in groups)]
+                    for m, g in doc["by_prescription"].items()
+                ],
+            )
+        )
     if "fractions" in doc:
         eff = []
         for f in doc["fractions"]:
