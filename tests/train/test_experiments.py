@@ -167,3 +167,19 @@ def test_openkbp_counterfactual_and_prescription_breakdown(
     }
     assert sum(groups[k]["n"] for k in ("PTV63 prescribed", "PTV63 not prescribed")) == 2
     assert "Dice by prescription" in (tmp_path / "cf" / "summary.md").read_text()
+
+
+def test_demo_report_and_model_links(tmp_path: Path, tiny_lm_dir: Path) -> None:
+    from oncoseg.eval.demo import run_demo
+
+    report = run_demo(tmp_path / "demo", cfg=_cfg(tmp_path, tiny_lm_dir, external_cases=0))
+    text = report.read_text()
+    assert text.startswith("# oncoseg demo: experiment `counterfactual`")
+    assert "Total wall-clock time" in text and "brain_tumor phantom" in text
+    for name in ("vision", "multimodal"):
+        link = tmp_path / "demo" / name
+        assert link.is_symlink() and (link / "best.pt").exists()
+    for png in ("counterfactual_multimodal.png", "dice.png"):
+        assert (tmp_path / "demo" / "figures" / png).stat().st_size > 1000
+    doc = json.loads((tmp_path / "demo" / "results.json").read_text())
+    assert doc["seconds_total"] > 0 and (tmp_path / "demo" / "report.html").exists()

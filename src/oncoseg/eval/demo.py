@@ -46,11 +46,18 @@ def _link(link: Path, target: Path) -> None:
     link.symlink_to(os.path.relpath(target.resolve(), link.parent.resolve()))
 
 
-def run_demo(out: str | os.PathLike[str], size: int = 64, seed: int = 0, epochs: int = 20) -> Path:
-    """Run the demo into ``out`` and return the report path."""
+def run_demo(
+    out: str | os.PathLike[str],
+    size: int = 64,
+    seed: int = 0,
+    epochs: int = 20,
+    cfg: ExperimentConfig | None = None,
+) -> Path:
+    """Run the demo into ``out`` and return the report path (``cfg`` replaces the defaults)."""
     root = Path(out)
     t0 = time.perf_counter()
-    path = run_experiment("counterfactual", demo_config(size, seed, epochs), root)
+    cfg = cfg or demo_config(size, seed, epochs)
+    path = run_experiment("counterfactual", cfg, root)
     doc = json.loads(path.read_text(encoding="utf-8"))
     for name, run in doc["runs"].items():  # the trained models, where the README says
         _link(root / name, Path(run))
@@ -59,8 +66,8 @@ def run_demo(out: str | os.PathLike[str], size: int = 64, seed: int = 0, epochs:
         brain_tumor.cohort_spec(),
         cases=2,
         test_cases=1,
-        size=size,
-        seed=seed,
+        size=cfg.size,
+        seed=cfg.seed,
         overwrite=True,
     )
     case = list_cases(brain, "Ts")[0]
