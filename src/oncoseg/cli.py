@@ -206,7 +206,7 @@ def show(
 def demo(
     out: Path = typer.Option(Path("runs/demo"), "-o", "--out"),
     size: int = typer.Option(64),
-    epochs: int = typer.Option(20, help="Training epochs for each model."),
+    epochs: int = typer.Option(16, help="Training epochs for each model."),
 ) -> None:
     """The main job on the embedded phantoms; writes OUT/report.md."""
     from oncoseg.eval.demo import run_demo

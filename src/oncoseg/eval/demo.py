@@ -31,7 +31,7 @@ from oncoseg.synth import brain_tumor
 from oncoseg.synth.cohort import write_cohort
 
 
-def demo_config(size: int = 64, seed: int = 0, epochs: int = 20) -> ExperimentConfig:
+def demo_config(size: int = 64, seed: int = 0, epochs: int = 16) -> ExperimentConfig:
     """The experiment defaults; models and cohorts go to the shared store, so a later
     ``oncoseg experiment compare`` (or fusion-ablation, ...) reuses what the demo trained."""
     return ExperimentConfig(size=size, seed=seed, epochs=epochs)
@@ -50,7 +50,7 @@ def run_demo(
     out: str | os.PathLike[str],
     size: int = 64,
     seed: int = 0,
-    epochs: int = 20,
+    epochs: int = 16,
     cfg: ExperimentConfig | None = None,
 ) -> Path:
     """Run the demo into ``out`` and return the report path (``cfg`` replaces the defaults)."""

@@ -90,7 +90,7 @@ class ExperimentConfig:
     size: int = 64  # synthesised volume edge (voxels)
     style: str = "prompt"  # note style of synthesised cases: prompt | narrative | raw
     seed: int = 0
-    epochs: int = 20
+    epochs: int = 16  # 2-core CPU: the demo (both models) fits in 20 min
     train: tuple[str, ...] = ("train.lr=1e-3", "train.batch_size=2", "data.fold=0")
     vision: tuple[str, ...] = VISION  # training overrides of the vision-only model
     multimodal: tuple[str, ...] = MULTIMODAL  # ... and of the note-guided model
