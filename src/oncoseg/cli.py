@@ -332,11 +332,14 @@ def experiment_cmd(
 
 
 @bench_app.command("model")
-def bench_model(out: Path = typer.Option(Path("docs/results/model"), "-o", "--out")) -> None:
+def bench_model(
+    out: Path = typer.Option(Path("docs/results/model"), "-o", "--out"),
+    device: str = typer.Option("cpu", help="cpu or cuda"),
+) -> None:
     """Train-step and inference time, vision-only vs note-guided, and peak memory."""
     from oncoseg.train.bench import run_model_benchmark
 
-    typer.echo(json.dumps(run_model_benchmark(out)["results"], indent=2))
+    typer.echo(json.dumps(run_model_benchmark(out, device=device)["results"], indent=2))
 
 
 @bench_app.command("text")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shlex
 import subprocess
 import sys
@@ -13,7 +14,12 @@ from oncoseg import __version__
 
 
 def git_commit(cwd: str | Path | None = None) -> str:
-    """The current commit (with ``-dirty`` if the tree has changes), or ``unknown``."""
+    """The current commit (with ``-dirty`` if the tree has changes).
+
+    Outside a git checkout (a copied tree, a container) ``$ONCOSEG_COMMIT`` is used if set,
+    else ``unknown``.
+    """
+    fallback = os.environ.get("ONCOSEG_COMMIT", "unknown")
     try:
         sha = subprocess.run(
             ["git", "rev-parse", "HEAD"],
@@ -31,8 +37,17 @@ def git_commit(cwd: str | Path | None = None) -> str:
             timeout=10,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
+        return fallback
     return sha + ("-dirty" if dirty else "")
+
+
+def compute_device() -> str:
+    """Where torch computes here: the GPU's name, or the CPU and its thread count."""
+    import torch
+
+    if torch.cuda.is_available():
+        return f"cuda: {torch.cuda.get_device_name(0)} (torch {torch.__version__})"
+    return f"cpu: {torch.get_num_threads()} threads (torch {torch.__version__})"
 
 
 def provenance(**extra: Any) -> dict[str, Any]:

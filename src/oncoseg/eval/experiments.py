@@ -51,7 +51,7 @@ from oncoseg.eval.counterfactual import breast_counterfactual, prescription_coun
 from oncoseg.eval.evaluate import compare_rows, evaluate_split, summarize_rows, write_rows_csv
 from oncoseg.eval.inference import Predictor
 from oncoseg.io.atomic import write_json
-from oncoseg.provenance import provenance
+from oncoseg.provenance import compute_device, provenance
 from oncoseg.synth import brain_tumor, breast_ctv
 from oncoseg.synth.cohort import write_cohort
 from oncoseg.train.config import ConfigError, load_config, load_into, to_dict
@@ -460,7 +460,10 @@ def run_experiment(
     t0 = time.perf_counter()
     results, rows = RUNNERS[name](cfg, data, root)
     meta = provenance(
-        config=asdict(cfg), data_hash=data.hashes, seconds=round(time.perf_counter() - t0, 1)
+        config=asdict(cfg),
+        data_hash=data.hashes,
+        device=compute_device(),
+        seconds=round(time.perf_counter() - t0, 1)
     )
     if command:
         meta["command"] = command

@@ -123,7 +123,7 @@ def load_causal_lm(
     model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True, **kwargs)
     if use_cache and cached is not None and "gguf_file" in kwargs:
         _save_atomically(model, tok, cached)
-    model.eval()
+    model = model.float().eval()  # whatever dtype the weights were stored in
     return model, tok, fingerprint
 
 
@@ -154,6 +154,5 @@ def load_sentence_model(name_or_path: str = "minilm") -> tuple[Any, Any, str]:
 
     path = resolve_model(name_or_path)
     tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
-    model = AutoModel.from_pretrained(path, local_files_only=True)
-    model.eval()
+    model = AutoModel.from_pretrained(path, local_files_only=True).float().eval()
     return model, tok, model_fingerprint(path)

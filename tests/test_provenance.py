@@ -1,0 +1,33 @@
+"""Provenance records: the commit outside a checkout, and where torch computed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from oncoseg.provenance import compute_device, git_commit, provenance
+
+
+def test_commit_outside_a_checkout_uses_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    monkeypatch.delenv("ONCOSEG_COMMIT", raising=False)
+    assert git_commit(tmp_path) == "unknown"
+    monkeypatch.setenv("ONCOSEG_COMMIT", "abc123")
+    assert git_commit(tmp_path) == "abc123"
+
+
+def test_commit_inside_this_checkout_is_a_sha() -> None:
+    sha = git_commit(Path(__file__).parent).removesuffix("-dirty")
+    if sha == "unknown":
+        pytest.skip("not a git checkout")
+    assert len(sha) == 40 and int(sha, 16) >= 0
+
+
+def test_device_and_record() -> None:
+    dev = compute_device()
+    assert dev.startswith(("cpu: ", "cuda: ")) and "torch " in dev
+    rec = provenance(extra_field=1)
+    assert rec["extra_field"] == 1 and rec["command"].startswith("oncoseg")
