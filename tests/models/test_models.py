@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -95,3 +97,40 @@ def test_invalid_arguments() -> None:
 def test_paper_preset_channels() -> None:
     model = build_model(ModelConfig(preset="paper", fusion="none"), None)
     assert model.unet.channels == (48, 48, 96, 192, 384)
+
+
+@pytest.mark.parametrize("mode", ["multi-prompt", "lora"])
+def test_checkpoint_leaves_out_the_frozen_language_model(tmp_path: Path, mode: str) -> None:
+    from oncoseg.train.checkpoint import (
+        frozen_keys,
+        load_checkpoint,
+        restore_model,
+        save_checkpoint,
+    )
+
+    def make() -> torch.nn.Module:
+        torch.manual_seed(0)
+        enc = PromptTunedLM(tiny_llama(), ByteTokenizer(), config=PromptConfig(mode=mode))
+        return build_model(ModelConfig(preset="tiny", fusion="two_way"), enc)
+
+    model = make()
+    frozen = frozen_keys(model)
+    lm_params = [n for n, p in model.named_parameters() if n.startswith("text_encoder.")]
+    assert frozen and all(k.startswith("text_encoder.") for k in frozen)
+    assert not any("lora_" in k or k.endswith(("prompts", "seg")) for k in frozen)
+    with torch.no_grad():  # trained weights differ from a fresh model's
+        for p in model.parameters():
+            if p.requires_grad:
+                p.add_(0.1)
+    save_checkpoint(tmp_path / "m.pt", model)
+    state = load_checkpoint(tmp_path / "m.pt")["model"]
+    assert not frozen & set(state)  # no frozen LM weight is copied
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert trainable <= set(state) and any(n in state for n in lm_params)
+    fresh = make()
+    restore_model(fresh, load_checkpoint(tmp_path / "m.pt")["model"])
+    for (n, a), (_, b) in zip(model.state_dict().items(), fresh.state_dict().items(), strict=True):
+        assert torch.equal(a, b), n
+    del state[next(iter(trainable))]
+    with pytest.raises(ValueError, match="does not match"):
+        restore_model(make(), state)

@@ -123,7 +123,9 @@ def load_causal_lm(
     model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True, **kwargs)
     if use_cache and cached is not None and "gguf_file" in kwargs:
         _save_atomically(model, tok, cached)
-    model = model.float().eval()  # whatever dtype the weights were stored in
+    if not getattr(model, "is_quantized", False):  # GGUF loads are float32 already
+        model = model.float()  # whatever dtype the weights were stored in
+    model.eval()
     return model, tok, fingerprint
 
 

@@ -14,16 +14,22 @@ from torch import nn
 
 from oncoseg.io.atomic import atomic_path
 
-FROZEN_PREFIXES = ("text_encoder.lm.", "text_encoder.model.")
+
+def frozen_keys(model: nn.Module) -> set[str]:
+    """State keys of the frozen text-model weights: rebuilt from the installed weights at
+    load time (their fingerprint is in the run's config), so never copied into checkpoints.
+    Decided by ``requires_grad``, tied weights included; LoRA and prompts train, so stay."""
+    return {
+        name
+        for name, p in model.named_parameters(remove_duplicate=False)
+        if name.startswith("text_encoder.") and not p.requires_grad
+    }
 
 
 def trainable_state(model: nn.Module) -> dict[str, torch.Tensor]:
     """The model's state without frozen language-model weights (LoRA weights are kept)."""
-    return {
-        k: v
-        for k, v in model.state_dict().items()
-        if not k.startswith(FROZEN_PREFIXES) or "lora_" in k
-    }
+    skip = frozen_keys(model)
+    return {k: v for k, v in model.state_dict().items() if k not in skip}
 
 
 def save_checkpoint(path: str | os.PathLike[str], model: nn.Module, **extra: Any) -> None:
@@ -41,7 +47,8 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
 def restore_model(model: nn.Module, state: dict[str, torch.Tensor], source: str = "") -> None:
     """Load ``state``; every key the checkpoint should hold must be present."""
     missing, unexpected = model.load_state_dict(state, strict=False)
-    real_missing = [k for k in missing if not k.startswith(FROZEN_PREFIXES) or "lora_" in k]
+    skip = frozen_keys(model)
+    real_missing = [k for k in missing if k not in skip]
     if real_missing or unexpected:
         raise ValueError(
             f"{source}: checkpoint does not match the model (missing "
