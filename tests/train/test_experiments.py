@@ -183,3 +183,26 @@ def test_demo_report_and_model_links(tmp_path: Path, tiny_lm_dir: Path) -> None:
         assert (tmp_path / "demo" / "figures" / png).stat().st_size > 1000
     doc = json.loads((tmp_path / "demo" / "results.json").read_text())
     assert doc["seconds_total"] > 0 and (tmp_path / "demo" / "report.html").exists()
+
+
+def test_store_lock_serialises_concurrent_training(tmp_path: Path) -> None:
+    import threading
+    import time
+
+    from oncoseg.eval.experiments import store_lock
+
+    lock, order = tmp_path / "store" / ".m.lock", []
+
+    def first() -> None:
+        with store_lock(lock):
+            order.append("first in")
+            time.sleep(0.5)
+            order.append("first out")
+
+    t = threading.Thread(target=first)
+    t.start()
+    time.sleep(0.1)
+    with store_lock(lock):  # waits until the first holder is done
+        order.append("second in")
+    t.join()
+    assert order == ["first in", "first out", "second in"]

@@ -31,13 +31,14 @@ the training data's hash, so experiments that need the same model train it once.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -184,14 +185,33 @@ def trained(
     key = model_key(full, data.hashes["internal"])
     out = Path(cfg.store) / f"{name.replace('/', '_')}-{key}"
     done = out / "done.json"
-    if done.exists() and json.loads(done.read_text())["key"] == key:
-        log.info("%s: reusing %s", name, out)
-        return out
-    if out.exists():
-        shutil.rmtree(out)  # an unfinished or different run: start clean
-    train(load_config(None, [f"data.dataset={data.internal}", f"out={out}", *full]))
-    write_json(done, {"key": key, "name": name, "overrides": full})
+    # experiments running side by side share the store: one trains, the others wait and reuse
+    with store_lock(out.with_name(f".{out.name}.lock")):
+        if done.exists() and json.loads(done.read_text())["key"] == key:
+            log.info("%s: reusing %s", name, out)
+            return out
+        if out.exists():
+            shutil.rmtree(out)  # an unfinished or different run: start clean
+        train(load_config(None, [f"data.dataset={data.internal}", f"out={out}", *full]))
+        write_json(done, {"key": key, "name": name, "overrides": full})
     return out
+
+
+@contextlib.contextmanager
+def store_lock(path: Path) -> Iterator[None]:
+    """An exclusive advisory lock (POSIX ``flock``; a no-op where there is none)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # Windows: experiments there must not share a store concurrently
+        yield
+        return
+    with path.open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 # ----------------------------------------------------------------------------- evaluation
