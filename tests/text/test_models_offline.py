@@ -72,7 +72,10 @@ def test_smollm2_and_minilm_encode_offline(tmp_path: Path, monkeypatch: pytest.M
     lm_enc = build_text_encoder(TextConfig(mode="multi-prompt", position="suffix"))
     assert lm_enc is not None
     out = lm_enc.encode(notes)
-    assert out.shape == (2, 2, 576) and torch.isfinite(out).all()
+    # 2 [SEG] tokens (multi-prompt) + the states of the first 32 note tokens (zero-padded)
+    assert out.shape == (2, 2 + 32, 576) and torch.isfinite(out).all()
+    assert out[0, -8:].abs().max() == 0  # the short first note leaves zero padding
+    assert out[1, 2:14].abs().amax(dim=-1).min() > 0  # the long note fills its first states
     flipped = lm_enc.encode([notes[0].replace("left", "right")])
     assert (flipped[0] - out[0]).abs().max() > 1e-2
     assert any((tmp_path / "cache" / "lm").iterdir())  # dequantised weights cached

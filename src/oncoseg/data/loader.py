@@ -89,10 +89,12 @@ def batches(
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor, list[str]]]:
     """One epoch of shuffled batches ``(image B x C x ..., label B x 1 x ..., notes)``.
 
-    With ``world`` > 1 each rank takes every ``world``-th batch of the same permutation.
+    With ``world`` > 1 each rank takes every ``world``-th batch of the same permutation, and
+    every rank gets the same number of batches (a rank with one more would wait forever in
+    DistributedDataParallel's gradient all-reduce); the remainder is left out this epoch.
     """
     order = rng.permutation(len(samples))
-    n_batches = len(order) // batch_size
+    n_batches = len(order) // batch_size // world * world
     for b in range(rank, n_batches, world):
         idx = order[b * batch_size : (b + 1) * batch_size]
         items = [transform({"image": samples[i].image, "label": samples[i].label}) for i in idx]

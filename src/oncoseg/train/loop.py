@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from monai.losses import DiceCELoss
-from monai.metrics import DiceMetric
+from monai.metrics import compute_dice
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from oncoseg.data.dataset import dataset_hash, list_cases, read_info, read_splits
@@ -86,8 +86,13 @@ def _lr_lambda(warmup: int, total: int) -> Any:
 def validate(
     model: NoteGuidedSegmenter, samples: list[Sample], cfg: RunConfig, device: torch.device
 ) -> float:
-    """Mean foreground Dice over ``samples`` (full volumes, sliding window)."""
-    metric = DiceMetric(include_background=False, reduction="mean")
+    """Mean foreground Dice over ``samples`` (full volumes, sliding window).
+
+    Runs on rank 0 alone, so it uses MONAI's functional ``compute_dice``: the cumulative
+    ``DiceMetric`` all-gathers across ranks when torch.distributed is up and would wait
+    forever for ranks that do not validate.
+    """
+    scores = []
     model.eval()
     k = cfg.model.out_channels
     with torch.no_grad():
@@ -103,11 +108,11 @@ def validate(
             pred = torch.nn.functional.one_hot(probs.argmax(1), k).permute(0, 4, 1, 2, 3)
             assert s.label is not None
             gt = torch.nn.functional.one_hot(torch.as_tensor(s.label)[None, 0].to(device), k)
-            metric(pred, gt.permute(0, 4, 1, 2, 3))
+            scores.append(compute_dice(pred, gt.permute(0, 4, 1, 2, 3), include_background=False))
     model.train()
-    agg = metric.aggregate()
-    assert isinstance(agg, torch.Tensor)
-    return float(agg.item())
+    if not scores:
+        return float("nan")
+    return float(torch.nanmean(torch.cat(scores).float()).item())  # classes absent: NaN
 
 
 def _ddp() -> tuple[int, int]:
