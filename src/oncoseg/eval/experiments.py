@@ -483,7 +483,7 @@ def run_experiment(
         config=asdict(cfg),
         data_hash=data.hashes,
         device=compute_device(),
-        seconds=round(time.perf_counter() - t0, 1)
+        seconds=round(time.perf_counter() - t0, 1),
     )
     if command:
         meta["command"] = command
