@@ -77,6 +77,27 @@ def test_same_seed_same_weights(breast_dataset: Path, tmp_path: Path) -> None:
     assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
 
 
+def test_dice_without_background_changes_the_loss(breast_dataset: Path, tmp_path: Path) -> None:
+    import json
+
+    first = {}
+    for flag in ("true", "false"):
+        out = tmp_path / flag
+        train(
+            _cfg(
+                breast_dataset,
+                out,
+                "model.fusion=none",
+                "train.epochs=1",
+                f"train.dice_background={flag}",
+            )
+        )
+        first[flag] = json.loads((out / "metrics.jsonl").read_text().splitlines()[0])["loss"]
+    # same seed and batches: only the Dice term differs. Without the (easy, ~1) background
+    # Dice the loss of an untrained model is higher.
+    assert first["false"] > first["true"] + 0.1, first
+
+
 def _oblique(shape: tuple[int, int, int]) -> Image:
     theta = np.deg2rad(15)
     rot = np.array(

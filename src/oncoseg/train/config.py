@@ -48,6 +48,10 @@ class TrainConfig:
     val_every: int = 1  # epochs
     device: str = "auto"  # auto | cpu | cuda
     sw_batch_size: int = 2  # sliding-window batch at validation
+    # DiceCE's Dice term over the background class too (MONAI's default). nnU-Net leaves the
+    # background out; with it in, predicting all background already scores ~0.5 on the Dice
+    # term, which is where the note-guided model sat for its first epochs (docs/performance.md)
+    dice_background: bool = True
 
 
 @dataclass

@@ -157,7 +157,13 @@ def train(cfg: RunConfig, *, resume: bool = False) -> Path:
     if rank == 0:
         _write_run_files(cfg, out, train_ids, val_ids, resume)
         _write_plan(cfg, out, train_s)
-    loss_fn = DiceCELoss(to_onehot_y=True, softmax=True, lambda_dice=1.0, lambda_ce=1.0)
+    loss_fn = DiceCELoss(
+        to_onehot_y=True,
+        softmax=True,
+        include_background=cfg.train.dice_background,
+        lambda_dice=1.0,
+        lambda_ce=1.0,
+    )
     transform = train_transform(
         cfg.data.patch_size, flips=not model.uses_text, augment=cfg.train.augment
     )
