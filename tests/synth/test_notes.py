@@ -5,7 +5,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from oncoseg.synth.breast_ctv import BreastClinical, sample_clinical
+from oncoseg.synth.breast_ctv import BreastClinical, ctv_components, sample_clinical
 from oncoseg.synth.breast_notes import make_note
 from oncoseg.synth.phantom import case_rng
 from oncoseg.text.templates import breast_prompt, raw_note
@@ -26,10 +26,14 @@ C = BreastClinical(
 def test_prompt_matches_seed_template() -> None:
     assert (
         make_note(C, "prompt", np.random.default_rng(0))
-        == "N1mi, breast conserving surgery, left side"
-    )
+        == f"{C.t_stage} N1mi, breast conserving surgery, left side"
+    )  # N1mi is treated only with T3/T4, so the prompt states T for it
     both = replace(C, laterality="both", surgery="mastectomy", n_stage="N2")
     assert breast_prompt(both.row()) == "N2, total mastectomy, both sides"
+    for t, nodes in (("T2", False), ("T3", True)):  # the prompt decides the target
+        c = replace(C, t_stage=t)
+        assert breast_prompt(c.row()).startswith(f"{t} N1mi,")
+        assert any(r.startswith("axilla") for r in ctv_components(c)) is nodes
 
 
 def test_prompt_template_errors_name_the_field() -> None:

@@ -256,3 +256,26 @@ def test_ddp_two_gloo_processes(breast_dataset: Path, tmp_path: Path) -> None:
     assert len(lines) == 2  # rank 0 alone writes
     steps = json.loads(lines[-1])["step"]
     assert steps == 2  # 6 training cases / batch 2 / 2 ranks = 1 step per epoch per rank
+
+
+def test_training_at_a_configured_spacing(breast_dataset: Path, tmp_path: Path) -> None:
+    from oncoseg.data.dataset import list_cases, read_case
+    from oncoseg.data.loader import load_sample
+
+    case_id = list_cases(breast_dataset, "Ts")[0]
+    native = load_sample(breast_dataset, case_id, "Ts").spacing  # model axis order
+    spacing = [round(2 * v, 4) for v in native]
+    coarse = load_sample(breast_dataset, case_id, "Ts", spacing)
+    assert coarse.spacing == tuple(spacing) and coarse.image.shape[1:] == (16, 16, 16)
+    out = tmp_path / "coarse"
+    train(
+        _cfg(breast_dataset, out, "model.fusion=none", "train.epochs=1", f"data.spacing={spacing}")
+    )
+    assert json.loads((out / "plan.json").read_text())["target_spacing"] == spacing
+    # the model works at half resolution; the mask comes back on the input's grid
+    case = read_case(breast_dataset, case_id, "Ts")
+    mask = Predictor.from_run(out).predict(case.images)
+    assert mask.shape == case.images[0].shape
+    assert np.array_equal(mask.affine, case.images[0].affine)
+    with pytest.raises(ConfigError, match="data.spacing"):
+        train(_cfg(breast_dataset, tmp_path / "bad", "train.epochs=1", "data.spacing=[2.0,2.0]"))

@@ -1,7 +1,8 @@
 """Load dataset cases as model-ready arrays and iterate batches with MONAI augmentation.
 
-Every case is reoriented to the model's voxel order (LPS), normalised per channel and kept
-with its note. Training batches get a random crop to the patch size (when the volume is
+Every case is reoriented to the model's voxel order (LPS), normalised per channel,
+resampled to the configured spacing when one is set (``data.spacing``) and kept with its
+note. Training batches get a random crop to the patch size (when the volume is
 larger), random intensity scale/shift and noise, and left-right flips only for
 vision-only models (a flip would contradict the side written in the note).
 """
@@ -19,6 +20,7 @@ from monai import transforms as mt
 
 from oncoseg.data.dataset import read_case, read_info
 from oncoseg.data.normalize import normalize_channels
+from oncoseg.data.resample import resample_image, resample_label, resampled_shape
 from oncoseg.io.orientation import spacing_in_orientation, to_orientation
 
 
@@ -31,7 +33,13 @@ class Sample:
     spacing: tuple[float, ...]
 
 
-def load_sample(root: str | os.PathLike[str], case_id: str, split: str = "Tr") -> Sample:
+def load_sample(
+    root: str | os.PathLike[str],
+    case_id: str,
+    split: str = "Tr",
+    spacing: Sequence[float] | None = None,
+) -> Sample:
+    """One case in model orientation, resampled to ``spacing`` (mm, model axis order) if given."""
     info = read_info(root)
     case = read_case(root, case_id, split)
     modalities = [info.channel_names[str(c)] for c in range(info.num_channels)]
@@ -44,21 +52,23 @@ def load_sample(root: str | os.PathLike[str], case_id: str, split: str = "Tr") -
     if case.label is not None:
         lab, _ = to_orientation(np.asarray(case.label.array), affine)
         label = lab[None].astype(np.int64)
-    return Sample(
-        case_id,
-        normalize_channels(arrays, modalities),
-        label,
-        case.note,
-        spacing_in_orientation(affine, t),
-    )
+    image = normalize_channels(arrays, modalities)
+    native = spacing_in_orientation(affine, t)
+    if spacing:
+        size = resampled_shape(image.shape[1:], native, spacing)
+        image = resample_image(image, size)
+        label = None if label is None else resample_label(label, size)
+        native = tuple(float(v) for v in spacing)
+    return Sample(case_id, image, label, case.note, native)
 
 
 def load_samples(
     root: str | os.PathLike[str],
     case_ids: Sequence[str],
     split: str = "Tr",
+    spacing: Sequence[float] | None = None,
 ) -> list[Sample]:
-    return [load_sample(Path(root), c, split) for c in case_ids]
+    return [load_sample(Path(root), c, split, spacing) for c in case_ids]
 
 
 def train_transform(patch_size: Sequence[int], *, flips: bool, augment: bool) -> mt.Compose:

@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from oncoseg.data.normalize import normalize_channels
+from oncoseg.data.resample import resampled_shape, resize
 from oncoseg.io.image import Image, same_geometry
 from oncoseg.io.orientation import from_orientation, spacing_in_orientation, to_orientation
 from oncoseg.models.multimodal import NoteGuidedSegmenter, build_model
@@ -96,9 +96,8 @@ class Predictor:
         x = torch.as_tensor(normalize_channels(arrays, self._modalities()))[None].to(self.device)
         spacing = spacing_in_orientation(ref.affine, t)
         shape = tuple(x.shape[2:])
-        target = _resampled_shape(shape, spacing, self.plan.target_spacing)
-        if target != shape:
-            x = F.interpolate(x, size=target, mode="trilinear", align_corners=False)
+        target = resampled_shape(shape, spacing, self.plan.target_spacing)
+        x = resize(x, target)
         with torch.no_grad():
             p = segment_volume(
                 self.model,
@@ -108,8 +107,7 @@ class Predictor:
                 bf16=self.cfg.train.bf16,
                 sw_batch_size=max(2, self.cfg.train.sw_batch_size),
             )
-            if target != shape:
-                p = F.interpolate(p, size=shape, mode="trilinear", align_corners=False)
+            p = resize(p.float(), shape)
         probs = p[0].float().cpu().numpy()
         return from_orientation(probs, t), ref
 
@@ -132,14 +130,6 @@ class Predictor:
                 )
         if images[0].array.ndim != 3:
             raise ValueError(f"expected 3D images, got shape {images[0].shape}")
-
-
-def _resampled_shape(
-    shape: Sequence[int], spacing: Sequence[float], target: Sequence[float]
-) -> tuple[int, ...]:
-    return tuple(
-        max(1, int(round(n * s / t))) for n, s, t in zip(shape, spacing, target, strict=True)
-    )
 
 
 def describe(predictor: Predictor) -> dict[str, Any]:

@@ -34,8 +34,11 @@ def segment_volume(
         ctx = None if context is None else context.expand(x.shape[0], -1, -1)
         return model.unet(x, ctx)
 
+    # a window no larger than the image where the network takes that size and keeps at
+    # least 2 voxels at its bottleneck (instance norm needs them); MONAI pads otherwise
+    div = model.unet.divisor
     roi = [
-        min(r, s) if s % model.unet.divisor == 0 else r
+        min(r, s) if s % div == 0 and s >= 2 * div else r
         for r, s in zip(roi_size, image.shape[2:], strict=True)
     ]
     with torch.autocast(image.device.type, dtype=torch.bfloat16, enabled=bf16):

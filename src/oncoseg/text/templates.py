@@ -26,13 +26,20 @@ def _field(row: Mapping[str, Any], key: str) -> str:
 
 
 def breast_prompt(row: Mapping[str, Any]) -> str:
-    """The seed's structured prompt for a breast case."""
+    """The seed's structured prompt for a breast case: ``"N2, total mastectomy, left side"``.
+
+    For N1mi the T stage is added (``"T3 N1mi, ..."``): the CTV rule treats the nodes of an
+    N1mi case only with T3/T4, so without T the prompt would not decide the target.
+    """
     surgery = _field(row, "surgery")
     if surgery not in SURGERY_TEXT:
         raise ValueError(f"field 'surgery' must be one of {sorted(SURGERY_TEXT)}, got {surgery!r}")
     side = _field(row, "laterality")
     side_text = "both sides" if side == "both" else f"{side} side"
-    return f"{_field(row, 'n_stage')}, {SURGERY_TEXT[surgery]}, {side_text}"
+    n_stage = _field(row, "n_stage")
+    if n_stage == "N1mi":  # whether N1mi is treated depends on T (the rule table): state it
+        n_stage = f"{_field(row, 't_stage')} {n_stage}"
+    return f"{n_stage}, {SURGERY_TEXT[surgery]}, {side_text}"
 
 
 def brain_prompt(row: Mapping[str, Any]) -> str:

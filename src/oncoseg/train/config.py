@@ -32,6 +32,10 @@ class DataConfig:
     fold: int = 0  # splits.json fold used for validation; -1: train on all, no validation
     train_fraction: float = 1.0  # use this share of the fold's training cases (seeded subset)
     patch_size: tuple[int, int, int] = (64, 64, 64)  # training crop (voxels)
+    # voxel spacing (mm, model axis order) the model works at; cases are resampled to it for
+    # training and inference resamples back (nnU-Net's target spacing). Empty: the median
+    # spacing of the training cases, which are then used as they are
+    spacing: tuple[float, ...] = ()
     cache_images: bool = True  # keep decoded volumes in memory
 
 

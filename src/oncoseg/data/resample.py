@@ -1,0 +1,63 @@
+"""Resampling to a model's voxel spacing, shared by training and inference.
+
+Images are resampled trilinearly. Label maps are resampled the way nnU-Net does it: each
+class's one-hot mask is interpolated linearly and the argmax taken, so a structure a few
+voxels thick survives a coarser grid better than with nearest neighbour.
+
+Example:
+    >>> resampled_shape((128, 128, 128), (3.9, 3.9, 2.5), (7.8, 7.8, 5.0))
+    (64, 64, 64)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def resampled_shape(
+    shape: Sequence[int], spacing: Sequence[float], target: Sequence[float]
+) -> tuple[int, ...]:
+    """Grid size that covers the same extent as ``shape`` x ``spacing`` at ``target`` mm."""
+    if len(shape) != len(spacing) or len(shape) != len(target):
+        raise ValueError(
+            f"shape {tuple(shape)}, spacing {tuple(spacing)} and target spacing "
+            f"{tuple(target)} need the same number of axes"
+        )
+    if any(t <= 0 for t in target):
+        raise ValueError(f"target spacing must be positive, got {tuple(target)}")
+    return tuple(
+        max(1, int(round(n * s / t))) for n, s, t in zip(shape, spacing, target, strict=True)
+    )
+
+
+def resize(x: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
+    """(B, C, *spatial) float tensor resized trilinearly (no-op when already that size)."""
+    if tuple(x.shape[2:]) == tuple(size):
+        return x
+    return F.interpolate(x, size=tuple(size), mode="trilinear", align_corners=False)
+
+
+def resample_image(image: np.ndarray, size: Sequence[int]) -> np.ndarray:
+    """C x D x H x W float array resized trilinearly to ``size``."""
+    return resize(torch.as_tensor(image, dtype=torch.float32)[None], size)[0].numpy()
+
+
+def resample_label(label: np.ndarray, size: Sequence[int]) -> np.ndarray:
+    """Integer label map (any leading singleton axes kept) resized by one-hot interpolation."""
+    lead = label.shape[: label.ndim - len(size)]
+    spatial = label.reshape(label.shape[-len(size) :])
+    if tuple(spatial.shape) == tuple(size):
+        return label
+    classes = np.unique(spatial)
+    out = np.zeros(tuple(size), dtype=label.dtype)
+    best = np.full(tuple(size), -1.0, dtype=np.float32)
+    for c in classes:  # one class at a time keeps memory at two float volumes
+        onehot = torch.as_tensor(spatial == c, dtype=torch.float32)[None, None]
+        p = resize(onehot, size)[0, 0].numpy()
+        win = p > best
+        out[win], best[win] = c, p[win]
+    return out.reshape(*lead, *size)
