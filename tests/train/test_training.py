@@ -135,6 +135,7 @@ def test_multimodal_run_with_local_lm_folder(
             f"text.model={tiny_lm_dir}",
             "text.position=suffix",
             "train.epochs=1",
+            "train.mirror=0.5",  # mirrored patients with mirrored notes
         )
     )
     ckpt = torch.load(out / "best.pt", weights_only=True)["model"]

@@ -3,8 +3,10 @@
 Every case is reoriented to the model's voxel order (LPS), normalised per channel,
 resampled to the configured spacing when one is set (``data.spacing``) and kept with its
 note. Training batches get a random crop to the patch size (when the volume is
-larger), random intensity scale/shift and noise, and left-right flips only for
-vision-only models (a flip would contradict the side written in the note).
+larger), random intensity scale/shift and noise, and left-right flips: for vision-only
+models as a transform, for note-guided ones only as the mirrored patient (image flipped
+*and* the note's side words swapped, ``train.mirror``), since a bare flip would
+contradict the side written in the note.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from oncoseg.data.dataset import read_case, read_info
 from oncoseg.data.normalize import normalize_channels
 from oncoseg.data.resample import resample_image, resample_label, resampled_shape
 from oncoseg.io.orientation import spacing_in_orientation, to_orientation
+from oncoseg.text.notes import mirror_note
 
 
 @dataclass
@@ -96,18 +99,33 @@ def batches(
     *,
     rank: int = 0,
     world: int = 1,
+    mirror: float = 0.0,
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor, list[str]]]:
     """One epoch of shuffled batches ``(image B x C x ..., label B x 1 x ..., notes)``.
+
+    With ``mirror`` > 0 each sample is, with that probability, the mirrored patient: image
+    and label flipped left-right (model axis 0) and the note's side words swapped
+    (:func:`oncoseg.text.notes.mirror_note`), so note and image still agree on the side.
 
     With ``world`` > 1 each rank takes every ``world``-th batch of the same permutation, and
     every rank gets the same number of batches (a rank with one more would wait forever in
     DistributedDataParallel's gradient all-reduce); the remainder is left out this epoch.
     """
     order = rng.permutation(len(samples))
+    # drawn for every sample on every rank, so the ranks' RNGs stay in step
+    flips = rng.random(len(order)) < mirror if mirror > 0 else np.zeros(len(order), bool)
     n_batches = len(order) // batch_size // world * world
     for b in range(rank, n_batches, world):
-        idx = order[b * batch_size : (b + 1) * batch_size]
-        items = [transform({"image": samples[i].image, "label": samples[i].label}) for i in idx]
+        items, notes = [], []
+        for j in range(b * batch_size, (b + 1) * batch_size):
+            s = samples[order[j]]
+            image, label, note = s.image, s.label, s.note
+            if flips[j]:
+                assert label is not None
+                image, label = image[:, ::-1].copy(), label[:, ::-1].copy()
+                note = mirror_note(note)
+            items.append(transform({"image": image, "label": label}))
+            notes.append(note)
         image = torch.stack([torch.as_tensor(np.asarray(it["image"])) for it in items])
         label = torch.stack([torch.as_tensor(np.asarray(it["label"])) for it in items])
-        yield image.float(), label.long(), [samples[i].note for i in idx]
+        yield image.float(), label.long(), notes

@@ -49,6 +49,10 @@ class TrainConfig:
     seed: int = 0
     bf16: bool = False  # autocast; faster on CPU but its backward overflowed here (see docs)
     augment: bool = True  # intensity aug always; left-right flips only for vision-only
+    # note-guided models: share of samples replaced by the mirrored patient (image and label
+    # flipped left-right, the note's side words swapped). 0 keeps the issue's "no flips
+    # when a note is used"; see docs/experiments.md for what it changes
+    mirror: float = 0.0
     val_every: int = 1  # epochs
     device: str = "auto"  # auto | cpu | cuda
     sw_batch_size: int = 2  # sliding-window batch at validation

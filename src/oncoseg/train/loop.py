@@ -222,7 +222,13 @@ def _epochs(
             t0, losses = time.perf_counter(), []
             params = [p for p in model.parameters() if p.requires_grad]
             for image, label, notes in batches(
-                train_s, cfg.train.batch_size, transform, rng, rank=rank, world=world
+                train_s,
+                cfg.train.batch_size,
+                transform,
+                rng,
+                rank=rank,
+                world=world,
+                mirror=cfg.train.mirror if model.uses_text and cfg.train.augment else 0.0,
             ):
                 image, label = image.to(device), label.to(device)
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.train.bf16):
