@@ -52,7 +52,7 @@ from oncoseg.eval.counterfactual import breast_counterfactual, prescription_coun
 from oncoseg.eval.evaluate import compare_rows, evaluate_split, summarize_rows, write_rows_csv
 from oncoseg.eval.inference import Predictor
 from oncoseg.io.atomic import write_json
-from oncoseg.provenance import compute_device, provenance
+from oncoseg.provenance import compute_device, git_commit, provenance
 from oncoseg.synth import brain_tumor, breast_ctv
 from oncoseg.synth.cohort import write_cohort
 from oncoseg.train.config import ConfigError, load_config, load_into, to_dict
@@ -478,13 +478,20 @@ def run_experiment(
     root.mkdir(parents=True, exist_ok=True)
     data = prepare_data(cfg)
     t0 = time.perf_counter()
+    # the code that runs is the code at the start: record that commit, and the one at the
+    # end too if the checkout changed while the experiment ran
+    started = git_commit()
     results, rows = RUNNERS[name](cfg, data, root)
     meta = provenance(
+        commit=started,
         config=asdict(cfg),
         data_hash=data.hashes,
         device=compute_device(),
         seconds=round(time.perf_counter() - t0, 1),
     )
+    if (ended := git_commit()) != started:
+        meta["commit_at_end"] = ended
+        log.warning("the checkout changed while %s ran (%s -> %s)", name, started, ended)
     if command:
         meta["command"] = command
     doc = {"experiment": name, "dataset": data.task, **meta, **results}
