@@ -169,6 +169,27 @@ def model_key(overrides: list[str], data_hash: str) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
+def equivalent_stored(out: Path, overrides: list[str], data_hash: str) -> Path | None:
+    """A finished run in ``out``'s store, under another key, that trained the same model.
+
+    A key hashes the whole resolved config, so adding a setting changes every key. A stored
+    run is the same model when its recorded overrides, resolved with today's defaults, give
+    today's key for the same data: settings added since default to the old behaviour (the
+    rule for new settings here; a changed default needs a fresh store).
+    """
+    key = model_key(list(overrides), data_hash)
+    prefix = out.name[: -len(key)]
+    for done in sorted(out.parent.glob(f"{prefix}*/done.json")):
+        try:
+            recorded = json.loads(done.read_text())["overrides"]
+            prov = json.loads((done.parent / "provenance.json").read_text())
+            if prov.get("data_hash") == data_hash and model_key(recorded, data_hash) == key:
+                return done.parent
+        except (OSError, KeyError, ValueError):
+            continue  # an unreadable or foreign folder is not a match
+    return None
+
+
 def trained(
     cfg: ExperimentConfig,
     data: Data,
@@ -185,6 +206,9 @@ def trained(
     key = model_key(full, data.hashes["internal"])
     out = Path(cfg.store) / f"{name.replace('/', '_')}-{key}"
     done = out / "done.json"
+    if not done.exists() and (same := equivalent_stored(out, full, data.hashes["internal"])):
+        log.info("%s: reusing %s (trained before newer settings existed)", name, same)
+        return same
     # experiments running side by side share the store: one trains, the others wait and reuse
     with store_lock(out.with_name(f".{out.name}.lock")):
         if done.exists() and json.loads(done.read_text())["key"] == key:
