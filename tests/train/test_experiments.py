@@ -206,3 +206,21 @@ def test_store_lock_serialises_concurrent_training(tmp_path: Path) -> None:
         order.append("second in")
     t.join()
     assert order == ["first in", "first out", "second in"]
+
+
+def test_store_reuses_a_model_trained_before_a_setting_existed(tmp_path: Path) -> None:
+    from oncoseg.eval.experiments import equivalent_stored, model_key
+
+    overrides = ["train.epochs=2", "model.fusion=none"]
+    old = tmp_path / "store" / "vision-0123456789ab"  # the key an older version gave it
+    old.mkdir(parents=True)
+    (old / "done.json").write_text(json.dumps({"key": "0123456789ab", "overrides": overrides}))
+    (old / "provenance.json").write_text(json.dumps({"data_hash": "d1"}))
+    want = tmp_path / "store" / f"vision-{model_key(overrides, 'd1')}"
+    assert equivalent_stored(want, overrides, "d1") == old
+    assert equivalent_stored(want, overrides, "d2") is None  # other data
+    other = ["train.epochs=3", "model.fusion=none"]
+    assert equivalent_stored(tmp_path / "store" / "vision-x", other, "d1") is None
+    assert equivalent_stored(tmp_path / "store" / "multimodal-x", overrides, "d1") is None
+    (old / "provenance.json").write_text("{broken")
+    assert equivalent_stored(want, overrides, "d1") is None  # unreadable: not a match

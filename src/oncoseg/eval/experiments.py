@@ -178,8 +178,8 @@ def equivalent_stored(out: Path, overrides: list[str], data_hash: str) -> Path |
     rule for new settings here; a changed default needs a fresh store).
     """
     key = model_key(list(overrides), data_hash)
-    prefix = out.name[: -len(key)]
-    for done in sorted(out.parent.glob(f"{prefix}*/done.json")):
+    prefix = out.name.rsplit("-", 1)[0]  # NAME-KEY; keys are hex
+    for done in sorted(out.parent.glob(f"{prefix}-*/done.json")):
         try:
             recorded = json.loads(done.read_text())["overrides"]
             prov = json.loads((done.parent / "provenance.json").read_text())
