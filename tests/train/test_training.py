@@ -280,3 +280,5 @@ def test_training_at_a_configured_spacing(breast_dataset: Path, tmp_path: Path) 
     assert np.array_equal(mask.affine, case.images[0].affine)
     with pytest.raises(ConfigError, match="data.spacing"):
         train(_cfg(breast_dataset, tmp_path / "bad", "train.epochs=1", "data.spacing=[2.0,2.0]"))
+    with pytest.raises(ConfigError, match="train.mirror"):
+        train(_cfg(breast_dataset, tmp_path / "bad", "train.epochs=1", "train.mirror=1.5"))

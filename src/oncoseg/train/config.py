@@ -51,7 +51,7 @@ class TrainConfig:
     augment: bool = True  # intensity aug always; left-right flips only for vision-only
     # note-guided models: share of samples replaced by the mirrored patient (image and label
     # flipped left-right, the note's side words swapped). 0 keeps the issue's "no flips
-    # when a note is used"; see docs/experiments.md for what it changes
+    # when a note is used"; see docs/models.md
     mirror: float = 0.0
     val_every: int = 1  # epochs
     device: str = "auto"  # auto | cpu | cuda

@@ -137,6 +137,8 @@ def train(cfg: RunConfig, *, resume: bool = False) -> Path:
     spacing = cfg.data.spacing or None
     if spacing is not None and len(spacing) != 3:
         raise ConfigError(f"data.spacing: expected 3 values (mm), got {list(spacing)}")
+    if not 0.0 <= cfg.train.mirror <= 1.0:
+        raise ConfigError(f"train.mirror: expected a share in [0, 1], got {cfg.train.mirror}")
     train_s = load_samples(cfg.data.dataset, train_ids, spacing=spacing)
     val_s = load_samples(cfg.data.dataset, val_ids, spacing=spacing) if rank == 0 else []
     if not resume:
