@@ -78,8 +78,6 @@ def test_same_seed_same_weights(breast_dataset: Path, tmp_path: Path) -> None:
 
 
 def test_dice_without_background_changes_the_loss(breast_dataset: Path, tmp_path: Path) -> None:
-    import json
-
     first = {}
     for flag in ("true", "false"):
         out = tmp_path / flag
@@ -195,8 +193,6 @@ def test_overfit_one_case(tmp_path: Path) -> None:
     output is refined from half resolution and a single phantom CTV caps near 0.86
     (20 steps: 0.79; the full-resolution `paper` preset reached 0.82 in 20 steps).
     """
-    import json
-
     from oncoseg.synth import breast_ctv
     from oncoseg.synth.cohort import write_cohort
 

@@ -108,7 +108,7 @@ class Predictor:
                 sw_batch_size=max(2, self.cfg.train.sw_batch_size),
             )
             p = resize(p.float(), shape)
-        probs = p[0].float().cpu().numpy()
+        probs = p[0].cpu().numpy()
         return from_orientation(probs, t), ref
 
     def _modalities(self) -> list[str]:

@@ -119,7 +119,16 @@ def load_config(
     overrides: list[str] | None = None,
 ) -> RunConfig:
     """Read a YAML config (or defaults) and apply ``key.sub=value`` overrides."""
-    return load_into(RunConfig(), path, overrides)
+    return _check_values(load_into(RunConfig(), path, overrides))
+
+
+def _check_values(cfg: RunConfig) -> RunConfig:
+    """Value rules the types alone do not carry, checked before anything is built."""
+    if cfg.data.spacing and len(cfg.data.spacing) != 3:
+        raise ConfigError(f"data.spacing: expected 3 values (mm), got {list(cfg.data.spacing)}")
+    if not 0.0 <= cfg.train.mirror <= 1.0:
+        raise ConfigError(f"train.mirror: expected a share in [0, 1], got {cfg.train.mirror}")
+    return cfg
 
 
 T = typing.TypeVar("T")

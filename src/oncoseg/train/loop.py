@@ -28,7 +28,7 @@ from oncoseg.models.sliding import segment_volume
 from oncoseg.provenance import provenance
 from oncoseg.text.factory import build_text_encoder
 from oncoseg.train.checkpoint import load_checkpoint, restore_model, save_checkpoint
-from oncoseg.train.config import ConfigError, RunConfig, dump_config, to_dict
+from oncoseg.train.config import RunConfig, dump_config, to_dict
 
 log = logging.getLogger(__name__)
 GRAD_CLIP = 12.0  # gradient-norm clipping, as nnU-Net
@@ -134,11 +134,7 @@ def train(cfg: RunConfig, *, resume: bool = False) -> Path:
     out = Path(cfg.out)
     model = build_from_config(cfg, device)
     train_ids, val_ids = split_cases(cfg)
-    spacing = cfg.data.spacing or None
-    if spacing is not None and len(spacing) != 3:
-        raise ConfigError(f"data.spacing: expected 3 values (mm), got {list(spacing)}")
-    if not 0.0 <= cfg.train.mirror <= 1.0:
-        raise ConfigError(f"train.mirror: expected a share in [0, 1], got {cfg.train.mirror}")
+    spacing = cfg.data.spacing or None  # checked by load_config
     train_s = load_samples(cfg.data.dataset, train_ids, spacing=spacing)
     val_s = load_samples(cfg.data.dataset, val_ids, spacing=spacing) if rank == 0 else []
     if not resume:
