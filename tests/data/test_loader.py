@@ -64,3 +64,73 @@ def test_same_rng_same_batches_with_mirroring(breast_dataset: Path) -> None:
         for _ in range(2)
     ]
     assert runs[0] == runs[1] and len(runs[0]) == 4
+
+
+def test_breast_samples_get_their_other_n_stages(breast_dataset: Path) -> None:
+    from oncoseg.data.dataset import list_cases, read_clinical_csv
+    from oncoseg.synth.breast_ctv import REGIONS
+    from oncoseg.train.loop import add_nodal_variants
+
+    ids = list_cases(breast_dataset)
+    rows = read_clinical_csv(breast_dataset)
+    samples = load_samples(breast_dataset, ids, regions=True)
+    add_nodal_variants(breast_dataset, samples)
+    checked = 0
+    for s in samples:
+        assert s.regions is not None and s.regions.shape == s.label.shape[1:]
+        if rows[s.case_id]["pathology"] == "DCIS":
+            assert s.variants == []
+            continue
+        assert len(s.variants) == 4  # the four other N stages
+        notes = [n for n, _ in s.variants]
+        assert s.note not in notes and len(set(notes)) >= 3  # N1mi may read like N0/N1
+        side = "left" if rows[s.case_id]["laterality"] in ("left", "both") else "right"
+        nodal = np.isin(s.regions, [REGIONS[f"{r}_{side}"] for r in ("axilla", "scf", "imn")])
+        for _, label in s.variants:
+            assert label.shape == s.label.shape and label.dtype == np.int64
+            inside = label[0][nodal]
+            assert inside.all() or not inside.any()  # whole compartments, never part
+            # outside the nodal compartments the label is the patient's own
+            assert np.array_equal(
+                label[0][~nodal & (s.regions > 0)], s.label[0][~nodal & (s.regions > 0)]
+            )
+        covered = [bool(label[0][nodal].any()) for _, label in s.variants]
+        assert any(covered) and not all(covered)  # N0 leaves the nodes out, N2 takes them in
+        checked += 1
+    assert checked >= 4
+
+
+def test_batches_swap_in_a_variant_note_with_its_label() -> None:
+    samples = _toy_samples()
+    for i, s in enumerate(samples):
+        other = np.full_like(s.label, 7 + i)
+        s.variants = [(f"variant {i}", other)]
+    by_value = {s.image.max(): (i, s) for i, s in enumerate(samples)}
+    tf = train_transform((8, 4, 4), flips=False, augment=False)
+    for swap in (0.0, 1.0):
+        for image, label, notes in batches(samples, 2, tf, np.random.default_rng(0), swap=swap):
+            for img, lab, note in zip(image.numpy(), label.numpy(), notes, strict=True):
+                i, src = by_value[img.max()]
+                assert np.array_equal(img, src.image)  # the image never changes
+                if swap:
+                    assert note == f"variant {i}" and (lab == 7 + i).all()
+                else:
+                    assert note == src.note and np.array_equal(lab, src.label)
+
+
+def test_note_swap_needs_a_breast_phantom(
+    breast_dataset: Path, brain_dataset: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from oncoseg.data.dataset import list_cases
+    from oncoseg.train.config import ConfigError
+    from oncoseg.train.loop import add_nodal_variants
+
+    with pytest.raises(ConfigError, match="breast_ctv"):
+        add_nodal_variants(brain_dataset, [])
+    copy = shutil.copytree(breast_dataset, tmp_path / "no-regions")
+    case = list_cases(copy)[0]
+    (copy / "regionsTr" / f"{case}.nii.gz").unlink()
+    with pytest.raises(FileNotFoundError, match=f"regionsTr/{case}"):
+        load_samples(copy, [case], regions=True)

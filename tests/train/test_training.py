@@ -134,6 +134,7 @@ def test_multimodal_run_with_local_lm_folder(
             "text.position=suffix",
             "train.epochs=1",
             "train.mirror=0.5",  # mirrored patients with mirrored notes
+            "train.note_swap=0.5",  # and other N stages with their labels
         )
     )
     ckpt = torch.load(out / "best.pt", weights_only=True)["model"]
@@ -278,3 +279,5 @@ def test_training_at_a_configured_spacing(breast_dataset: Path, tmp_path: Path) 
         train(_cfg(breast_dataset, tmp_path / "bad", "train.epochs=1", "data.spacing=[2.0,2.0]"))
     with pytest.raises(ConfigError, match="train.mirror"):
         train(_cfg(breast_dataset, tmp_path / "bad", "train.epochs=1", "train.mirror=1.5"))
+    with pytest.raises(ConfigError, match="train.note_swap"):
+        train(_cfg(breast_dataset, tmp_path / "bad", "train.epochs=1", "train.note_swap=-0.1"))

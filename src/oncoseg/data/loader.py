@@ -6,21 +6,23 @@ note. Training batches get a random crop to the patch size (when the volume is
 larger), random intensity scale/shift and noise, and left-right flips: for vision-only
 models as a transform, for note-guided ones only as the mirrored patient (image flipped
 *and* the note's side words swapped, ``train.mirror``), since a bare flip would
-contradict the side written in the note.
+contradict the side written in the note. A sample may carry *note variants*: other notes
+equally consistent with its image, each with its own label (``train.note_swap``; the
+breast phantoms' other N stages, built in :mod:`oncoseg.train.loop`).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 from monai import transforms as mt
 
-from oncoseg.data.dataset import read_case, read_info
+from oncoseg.data.dataset import read_case, read_info, region_path
 from oncoseg.data.normalize import normalize_channels
 from oncoseg.data.resample import resample_image, resample_label, resampled_shape
 from oncoseg.io.orientation import spacing_in_orientation, to_orientation
@@ -34,6 +36,9 @@ class Sample:
     label: np.ndarray | None  # 1 x D x H x W int64
     note: str
     spacing: tuple[float, ...]
+    regions: np.ndarray | None = None  # D x H x W compartment map, when asked for
+    # other notes this image is equally consistent with, each with its own 1 x D x H x W label
+    variants: list[tuple[str, np.ndarray]] = field(default_factory=list)
 
 
 def load_sample(
@@ -41,8 +46,13 @@ def load_sample(
     case_id: str,
     split: str = "Tr",
     spacing: Sequence[float] | None = None,
+    regions: bool = False,
 ) -> Sample:
-    """One case in model orientation, resampled to ``spacing`` (mm, model axis order) if given."""
+    """One case in model orientation, resampled to ``spacing`` (mm, model axis order) if given.
+
+    With ``regions`` the case's compartment map (regions<split>/) comes along, oriented and
+    resampled like the label; a missing map is an error naming the file.
+    """
     info = read_info(root)
     case = read_case(root, case_id, split)
     modalities = [info.channel_names[str(c)] for c in range(info.num_channels)]
@@ -55,14 +65,23 @@ def load_sample(
     if case.label is not None:
         lab, _ = to_orientation(np.asarray(case.label.array), affine)
         label = lab[None].astype(np.int64)
+    reg = None
+    if regions:
+        if case.regions is None:
+            raise FileNotFoundError(
+                f"{region_path(Path(root), case_id, split)}: no region map for case {case_id} "
+                "(needed for note variants)"
+            )
+        reg, _ = to_orientation(np.asarray(case.regions.array), affine)
     image = normalize_channels(arrays, modalities)
     native = spacing_in_orientation(affine, t)
     if spacing:
         size = resampled_shape(image.shape[1:], native, spacing)
         image = resample_image(image, size)
         label = None if label is None else resample_label(label, size)
+        reg = None if reg is None else resample_label(reg, size)
         native = tuple(float(v) for v in spacing)
-    return Sample(case_id, image, label, case.note, native)
+    return Sample(case_id, image, label, case.note, native, reg)
 
 
 def load_samples(
@@ -70,8 +89,9 @@ def load_samples(
     case_ids: Sequence[str],
     split: str = "Tr",
     spacing: Sequence[float] | None = None,
+    regions: bool = False,
 ) -> list[Sample]:
-    return [load_sample(Path(root), c, split, spacing) for c in case_ids]
+    return [load_sample(Path(root), c, split, spacing, regions) for c in case_ids]
 
 
 def train_transform(patch_size: Sequence[int], *, flips: bool, augment: bool) -> mt.Compose:
@@ -100,12 +120,15 @@ def batches(
     rank: int = 0,
     world: int = 1,
     mirror: float = 0.0,
+    swap: float = 0.0,
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor, list[str]]]:
     """One epoch of shuffled batches ``(image B x C x ..., label B x 1 x ..., notes)``.
 
     With ``mirror`` > 0 each sample is, with that probability, the mirrored patient: image
     and label flipped left-right (model axis 0) and the note's side words swapped
     (:func:`oncoseg.text.notes.mirror_note`), so note and image still agree on the side.
+    With ``swap`` > 0 a sample with note variants takes, with that probability, one of them
+    (chosen uniformly) in place of its own note and label.
 
     With ``world`` > 1 each rank takes every ``world``-th batch of the same permutation, and
     every rank gets the same number of batches (a rank with one more would wait forever in
@@ -114,12 +137,16 @@ def batches(
     order = rng.permutation(len(samples))
     # drawn for every sample on every rank, so the ranks' RNGs stay in step
     flips = rng.random(len(order)) < mirror if mirror > 0 else np.zeros(len(order), bool)
+    # a draw only when swapping, so runs without it keep their old random stream
+    swaps = rng.random((len(order), 2)) if swap > 0 else np.ones((len(order), 2))
     n_batches = len(order) // batch_size // world * world
     for b in range(rank, n_batches, world):
         items, notes = [], []
         for j in range(b * batch_size, (b + 1) * batch_size):
             s = samples[order[j]]
             image, label, note = s.image, s.label, s.note
+            if s.variants and swaps[j, 0] < swap:
+                note, label = s.variants[int(swaps[j, 1] * len(s.variants))]
             if flips[j]:
                 assert label is not None
                 image, label = image[:, ::-1].copy(), label[:, ::-1].copy()

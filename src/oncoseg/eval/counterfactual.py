@@ -15,7 +15,6 @@ by construction it can follow neither.
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,31 +24,9 @@ from oncoseg.data.dataset import list_cases, read_case, read_clinical_csv
 from oncoseg.eval.figures import render_png
 from oncoseg.eval.inference import Predictor
 from oncoseg.io.image import Image
-from oncoseg.synth.breast_ctv import REGIONS, BreastClinical
-from oncoseg.synth.breast_notes import make_note
-from oncoseg.synth.phantom import case_rng
+from oncoseg.synth.breast_ctv import REGIONS, note_variant
 
 NODAL = ("axilla", "scf", "imn")
-
-
-def clinical_from_row(row: dict[str, str]) -> BreastClinical:
-    return BreastClinical(
-        age=int(row["age"]),
-        laterality=row["laterality"],
-        t_stage=row["t_stage"],
-        n_stage=row["n_stage"],
-        m_stage=row["m_stage"],
-        surgery=row["surgery"],
-        chemotherapy=row["chemotherapy"] == "yes",
-        pathology=row["pathology"],
-        clips=row["clips"] == "yes",
-    )
-
-
-def note_variant(row: dict[str, str], style: str, seed: int = 0, **changes: Any) -> str:
-    """The case's note regenerated with ``changes`` (e.g. ``n_stage="N2"``)."""
-    c = replace(clinical_from_row(row), **changes)
-    return make_note(c, style, case_rng(seed, int(row["anatomy_seed"]) % 2**31))
 
 
 def nodal_coverage(pred: np.ndarray, regions: np.ndarray, side: str) -> float:

@@ -267,16 +267,15 @@ def evaluate_runs(
 
 def _clinical_extra(ds: Path) -> Callable[[Any, np.ndarray], dict[str, Any]]:
     from oncoseg.eval.clinical import clinical_score
-    from oncoseg.eval.counterfactual import clinical_from_row
+    from oncoseg.synth.breast_ctv import BreastClinical
 
     clinical = read_clinical_csv(ds)
 
     def extra(case: Any, pred: np.ndarray) -> dict[str, Any]:
         if case.regions is None:
             return {}
-        s = clinical_score(
-            pred > 0, np.asarray(case.regions.array), clinical_from_row(clinical[case.case_id])
-        )
+        row = BreastClinical.from_row(clinical[case.case_id])
+        s = clinical_score(pred > 0, np.asarray(case.regions.array), row)
         return {k: s[k] for k in ("score", "side_ok", "primary_ok", "nodal_mismatches")}
 
     return extra

@@ -140,6 +140,24 @@ class BreastClinical:
         if self.surgery not in ("BCS", "mastectomy"):
             raise ValueError(f"surgery must be BCS or mastectomy, got {self.surgery!r}")
 
+    @classmethod
+    def from_row(cls, row: dict[str, str]) -> BreastClinical:
+        """The fields of one clinical.csv row (strings, as :meth:`row` writes them)."""
+        try:
+            return cls(
+                age=int(row["age"]),
+                laterality=row["laterality"],
+                t_stage=row["t_stage"],
+                n_stage=row["n_stage"],
+                m_stage=row["m_stage"],
+                surgery=row["surgery"],
+                chemotherapy=row["chemotherapy"] == "yes",
+                pathology=row["pathology"],
+                clips=row["clips"] == "yes",
+            )
+        except KeyError as e:
+            raise ValueError(f"clinical row lacks the field {e.args[0]!r}") from None
+
     @property
     def sides(self) -> tuple[str, ...]:
         return ("left", "right") if self.laterality == "both" else (self.laterality,)
@@ -166,6 +184,40 @@ def ctv_components(c: BreastClinical) -> set[str]:
         if nodal_irradiation(c):
             parts.update(f"{r}_{side}" for r in NODAL_REGIONS)
     return parts
+
+
+def note_variant(row: dict[str, str], style: str, seed: int = 0, **changes: Any) -> str:
+    """The note of a clinical.csv row with ``changes`` (e.g. ``n_stage="N2"``) applied.
+
+    Seeded by the case's anatomy seed, so the same edit gives the same wording.
+    """
+    from oncoseg.synth.breast_notes import make_note
+
+    c = replace(BreastClinical.from_row(row), **changes)
+    return make_note(c, style, case_rng(seed, int(row["anatomy_seed"]) % 2**31))
+
+
+def nodal_variants(
+    row: dict[str, str], regions: np.ndarray, style: str, seed: int = 0
+) -> list[tuple[str, np.ndarray]]:
+    """The same patient with every other N stage: ``(note, label)`` pairs.
+
+    Nodal status never changes a voxel of the image, so each variant is as consistent with
+    the image as the real note is; its label is the union of the rule table's compartments
+    read from the case's region map (same array shape and orientation as ``regions``).
+    DCIS is Tis N0 by definition and gets no variants.
+    """
+    c = BreastClinical.from_row(row)
+    if c.pathology == "DCIS":
+        return []
+    out = []
+    for n in N_STAGES:
+        if n == c.n_stage:
+            continue
+        v = replace(c, n_stage=n)
+        label = np.isin(regions, [REGIONS[name] for name in ctv_components(v)])
+        out.append((note_variant(row, style, seed, n_stage=n), label.astype(regions.dtype)))
+    return out
 
 
 def sample_clinical(rng: np.random.Generator, site: str) -> BreastClinical:

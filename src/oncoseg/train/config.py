@@ -53,6 +53,10 @@ class TrainConfig:
     # flipped left-right, the note's side words swapped). 0 keeps the issue's "no flips
     # when a note is used"; see docs/models.md
     mirror: float = 0.0
+    # note-guided models on breast_ctv phantoms: share of samples whose note is replaced by
+    # the same patient's note with another N stage, the label following the rule table
+    # (the nodal status never shows in the image); see docs/models.md
+    note_swap: float = 0.0
     val_every: int = 1  # epochs
     device: str = "auto"  # auto | cpu | cuda
     sw_batch_size: int = 2  # sliding-window batch at validation
@@ -128,6 +132,8 @@ def _check_values(cfg: RunConfig) -> RunConfig:
         raise ConfigError(f"data.spacing: expected 3 values (mm), got {list(cfg.data.spacing)}")
     if not 0.0 <= cfg.train.mirror <= 1.0:
         raise ConfigError(f"train.mirror: expected a share in [0, 1], got {cfg.train.mirror}")
+    if not 0.0 <= cfg.train.note_swap <= 1.0:
+        raise ConfigError(f"train.note_swap: expected a share in [0, 1], got {cfg.train.note_swap}")
     return cfg
 
 

@@ -19,16 +19,23 @@ from monai.losses import DiceCELoss
 from monai.metrics import compute_dice
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from oncoseg.data.dataset import dataset_hash, list_cases, read_info, read_splits
+from oncoseg.data.dataset import (
+    dataset_hash,
+    list_cases,
+    read_clinical_csv,
+    read_info,
+    read_splits,
+)
 from oncoseg.data.loader import Sample, batches, load_samples, train_transform
 from oncoseg.io.atomic import write_json, write_text
 from oncoseg.io.orientation import MODEL_ORIENTATION
 from oncoseg.models.multimodal import NoteGuidedSegmenter, build_model
 from oncoseg.models.sliding import segment_volume
 from oncoseg.provenance import provenance
+from oncoseg.synth.breast_ctv import REGIONS, BreastClinical, ctv_components, nodal_variants
 from oncoseg.text.factory import build_text_encoder
 from oncoseg.train.checkpoint import load_checkpoint, restore_model, save_checkpoint
-from oncoseg.train.config import RunConfig, dump_config, to_dict
+from oncoseg.train.config import ConfigError, RunConfig, dump_config, to_dict
 
 log = logging.getLogger(__name__)
 GRAD_CLIP = 12.0  # gradient-norm clipping, as nnU-Net
@@ -72,6 +79,41 @@ def split_cases(cfg: RunConfig) -> tuple[list[str], list[str]]:
         keep = sorted(order[: max(1, round(frac * len(train_ids)))])
         train_ids = [train_ids[i] for i in keep]
     return list(train_ids), list(val_ids)
+
+
+def add_nodal_variants(dataset: str | os.PathLike[str], samples: list[Sample]) -> None:
+    """Give each breast_ctv training sample its other-N-stage notes and labels (in place).
+
+    Needs the phantom's clinical.csv, region maps and note style (dataset.json). A case whose
+    stored label is not the rule table's label for its own row is an error: the variants'
+    labels would then be wrong too (a 2% disagreement is allowed for resampled cases, whose
+    label and region map are interpolated separately).
+    """
+    info = read_info(dataset)
+    if info.task != "breast_ctv":
+        raise ConfigError(
+            f"train.note_swap: {dataset} is a {info.task or 'unnamed'!r} dataset; note "
+            "variants need a breast_ctv phantom (clinical.csv, regionsTr/)"
+        )
+    rows = read_clinical_csv(dataset)
+    style, seed = info.extra.get("note_style", "prompt"), int(info.extra.get("seed", 0))
+    for s in samples:
+        if s.case_id not in rows:
+            raise ConfigError(f"train.note_swap: {dataset}/clinical.csv has no row for {s.case_id}")
+        assert s.regions is not None and s.label is not None  # loaded with regions=True
+        row = rows[s.case_id]
+        own = ctv_components(BreastClinical.from_row(row))
+        expected = np.isin(s.regions, [REGIONS[n] for n in own])
+        wrong = np.count_nonzero(expected != (s.label[0] > 0))
+        if wrong > 0.02 * max(1, int(np.count_nonzero(s.label))):
+            raise ConfigError(
+                f"train.note_swap: the label of {s.case_id} is not the rule table's CTV for "
+                "its clinical.csv row, so its note variants cannot be labelled"
+            )
+        s.variants = [
+            (note, label[None].astype(np.int64))
+            for note, label in nodal_variants(row, s.regions, style, seed)
+        ]
 
 
 def _lr_lambda(warmup: int, total: int) -> Any:
@@ -135,10 +177,14 @@ def train(cfg: RunConfig, *, resume: bool = False) -> Path:
     model = build_from_config(cfg, device)
     train_ids, val_ids = split_cases(cfg)
     spacing = cfg.data.spacing or None  # checked by load_config
-    train_s = load_samples(cfg.data.dataset, train_ids, spacing=spacing)
+    swap = cfg.train.note_swap if model.uses_text and cfg.train.augment else 0.0
+    train_s = load_samples(cfg.data.dataset, train_ids, spacing=spacing, regions=swap > 0)
     val_s = load_samples(cfg.data.dataset, val_ids, spacing=spacing) if rank == 0 else []
+    if swap > 0:
+        add_nodal_variants(cfg.data.dataset, train_s)
     if not resume:
-        model.fit_context_norm(sorted({s.note for s in train_s}))
+        notes = {s.note for s in train_s} | {n for s in train_s for n, _ in s.variants}
+        model.fit_context_norm(sorted(notes))
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
     steps_per_epoch = max(1, len(train_s) // cfg.train.batch_size // world)
@@ -227,6 +273,7 @@ def _epochs(
                 rank=rank,
                 world=world,
                 mirror=cfg.train.mirror if model.uses_text and cfg.train.augment else 0.0,
+                swap=cfg.train.note_swap if model.uses_text and cfg.train.augment else 0.0,
             ):
                 image, label = image.to(device), label.to(device)
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.train.bf16):
