@@ -224,3 +224,13 @@ def test_store_reuses_a_model_trained_before_a_setting_existed(tmp_path: Path) -
     assert equivalent_stored(tmp_path / "store" / "multimodal-x", overrides, "d1") is None
     (old / "provenance.json").write_text("{broken")
     assert equivalent_stored(want, overrides, "d1") is None  # unreadable: not a match
+
+
+def test_demo_config_file_matches_the_demo() -> None:
+    from oncoseg.eval.demo import demo_config
+    from oncoseg.eval.experiments import load_experiment_config
+
+    root = Path(__file__).resolve().parents[2]
+    assert load_experiment_config(str(root / "configs" / "breast_ctv_demo_cpu.yaml"), []) == (
+        demo_config()
+    )
