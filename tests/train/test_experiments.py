@@ -221,7 +221,11 @@ def test_store_reuses_a_model_trained_before_a_setting_existed(tmp_path: Path) -
     assert equivalent_stored(want, overrides, "d2") is None  # other data
     other = ["train.epochs=3", "model.fusion=none"]
     assert equivalent_stored(tmp_path / "store" / "vision-x", other, "d1") is None
-    assert equivalent_stored(tmp_path / "store" / "multimodal-x", overrides, "d1") is None
+    # another name, same model: data-efficiency's 100 % run is compare's run
+    full = [*overrides, "data.train_fraction=1.0"]
+    assert equivalent_stored(tmp_path / "store" / "vision@100%-x", full, "d1") == old
+    half = [*overrides, "data.train_fraction=0.5"]
+    assert equivalent_stored(tmp_path / "store" / "vision@50%-x", half, "d1") is None
     (old / "provenance.json").write_text("{broken")
     assert equivalent_stored(want, overrides, "d1") is None  # unreadable: not a match
 

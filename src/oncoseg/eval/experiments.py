@@ -170,7 +170,7 @@ def model_key(overrides: list[str], data_hash: str) -> str:
 
 
 def equivalent_stored(out: Path, overrides: list[str], data_hash: str) -> Path | None:
-    """A finished run in ``out``'s store, under another key, that trained the same model.
+    """A finished run in ``out``'s store, under another key or name, that trained the same model.
 
     A key hashes the whole resolved config, so adding a setting changes every key. A stored
     run is the same model when its recorded overrides, resolved with today's defaults, give
@@ -179,7 +179,10 @@ def equivalent_stored(out: Path, overrides: list[str], data_hash: str) -> Path |
     """
     key = model_key(list(overrides), data_hash)
     prefix = out.name.rsplit("-", 1)[0]  # NAME-KEY; keys are hex
-    for done in sorted(out.parent.glob(f"{prefix}-*/done.json")):
+    same_name = sorted(out.parent.glob(f"{prefix}-*/done.json"))
+    # then any other name: data-efficiency's "vision@100%" is compare's "vision"
+    others = [d for d in sorted(out.parent.glob("*/done.json")) if d not in same_name]
+    for done in same_name + others:
         try:
             recorded = json.loads(done.read_text())["overrides"]
             prov = json.loads((done.parent / "provenance.json").read_text())
