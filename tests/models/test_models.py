@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -92,6 +93,27 @@ def test_invalid_arguments() -> None:
     model = build_model(ModelConfig(preset="tiny", fusion="concat"), CountingEncoder())
     with pytest.raises(ValueError, match="reads the note"):
         model(torch.randn(1, 1, 32, 32, 32))
+
+
+@pytest.mark.parametrize("classes", [2, 4])
+def test_head_prior_starts_near_all_background(classes: int) -> None:
+    torch.manual_seed(0)
+    x = torch.randn(2, 1, 32, 32, 32)
+    plain = ResUNet(in_channels=1, out_channels=classes, channels=(8, 16, 32))
+    torch.manual_seed(0)
+    prior = ResUNet(in_channels=1, out_channels=classes, channels=(8, 16, 32), head_prior=0.01)
+    bias = prior.head.conv.conv.bias.detach()
+    assert bias[0].item() == pytest.approx(math.log(0.99))
+    assert torch.allclose(bias[1:], torch.full((classes - 1,), math.log(0.01 / (classes - 1))))
+    with torch.no_grad():
+        fg_plain = plain(x).softmax(1)[:, 1:].sum(1).mean().item()
+        fg_prior = prior(x).softmax(1)[:, 1:].sum(1).mean().item()
+    # default init: about (K-1)/K foreground; with the prior about 1%
+    assert fg_plain > 0.3 and fg_prior < 0.05, (fg_plain, fg_prior)
+    with pytest.raises(ValueError, match="head_prior"):
+        ResUNet(in_channels=1, out_channels=2, head_prior=1.5)
+    model = build_model(ModelConfig(preset="tiny", fusion="none", head_prior=0.02), None)
+    assert model.unet.head.conv.conv.bias[1].item() == pytest.approx(math.log(0.02))
 
 
 def test_paper_preset_channels() -> None:

@@ -187,12 +187,15 @@ def test_predict_cli(breast_dataset: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_overfit_one_case(tmp_path: Path) -> None:
-    """The training machinery fits one case: loss falls >90%, Dice on that case > 0.8.
+@pytest.mark.parametrize(("steps", "floor"), [(20, 0.75), (100, 0.95)])
+def test_overfit_one_case(tmp_path: Path, steps: int, floor: float) -> None:
+    """The training machinery fits one case (an N2 phantom: breast plus invisible nodes).
 
-    Measured 0.86 after 100 steps. The `small` preset's first level is strided, so its
-    output is refined from half resolution and a single phantom CTV caps near 0.86
-    (20 steps: 0.79; the full-resolution `paper` preset reached 0.82 in 20 steps).
+    Measured on 2 cores with the output bias at a 1% foreground prior: Dice 0.82 after 20
+    steps (0.80 with another seed; lr 2e-3 to 2e-2 gave 0.78-0.82) and 0.990 after 100.
+    Without the prior the same 20 steps gave 0.01-0.74 depending on the learning rate and
+    100 steps 0.86: the untrained head predicts half foreground, the first steps push every
+    voxel to background, and the foreground logits then climb back slowly (docs/models.md).
     """
     from oncoseg.synth import breast_ctv
     from oncoseg.synth.cohort import write_cohort
@@ -205,23 +208,25 @@ def test_overfit_one_case(tmp_path: Path) -> None:
             f"data.dataset={ds}",
             f"out={out}",
             "model.fusion=none",
+            "model.head_prior=0.01",
             "data.fold=-1",
             "train.batch_size=1",
-            "train.epochs=100",
-            "train.lr=1e-2",
+            f"train.epochs={steps}",
+            "train.lr=5e-3",
             "train.augment=false",
-            "train.warmup_steps=5",
+            "train.warmup_steps=2",
+            "train.dice_background=false",
         ],
     )
     train(cfg)
     losses = [json.loads(line)["loss"] for line in (out / "metrics.jsonl").open()]
-    assert len(losses) == 100 and losses[-1] < 0.1 * losses[0], losses[::10]
+    assert len(losses) == steps and losses[-1] < 0.4 * losses[0], losses[:: steps // 10]
     predictor = Predictor.from_run(out, checkpoint="last")
     case = ds / "imagesTr" / "bctv_int_0000_0000.nii.gz"
     mask = predictor.predict([load_image(case)]).array > 0
     gt = load_image(ds / "labelsTr" / "bctv_int_0000.nii.gz").array > 0
     dice = 2 * (mask & gt).sum() / (mask.sum() + gt.sum())
-    assert dice > 0.8, dice
+    assert dice > floor, dice
 
 
 @pytest.mark.slow
@@ -281,3 +286,5 @@ def test_training_at_a_configured_spacing(breast_dataset: Path, tmp_path: Path) 
         train(_cfg(breast_dataset, tmp_path / "bad", "train.epochs=1", "train.mirror=1.5"))
     with pytest.raises(ConfigError, match="train.note_swap"):
         train(_cfg(breast_dataset, tmp_path / "bad", "train.epochs=1", "train.note_swap=-0.1"))
+    with pytest.raises(ConfigError, match="model.head_prior"):
+        train(_cfg(breast_dataset, tmp_path / "bad", "train.epochs=1", "model.head_prior=1"))

@@ -32,6 +32,8 @@ class ModelConfig:
     fusion: str = "two_way"  # none | concat | static | gated | two_way
     in_channels: int = 1
     out_channels: int = 2  # classes including background
+    # foreground share the output bias starts at (0: PyTorch's default init); see ResUNet
+    head_prior: float = 0.0
 
 
 class NoteGuidedSegmenter(nn.Module):
@@ -118,6 +120,7 @@ def build_model(cfg: ModelConfig, text_encoder: TextEncoder | None) -> NoteGuide
         channels=channels,
         fusions=fusions,
         full_resolution=full_resolution,
+        head_prior=cfg.head_prior,
     )
     return NoteGuidedSegmenter(
         unet=unet, text_encoder=text_encoder if fusions else None, fusion=cfg.fusion

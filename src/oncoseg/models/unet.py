@@ -8,6 +8,7 @@ encoder level's output before it is used as a skip connection or decoded.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -28,6 +29,10 @@ class ResUNet(nn.Module):
         full_resolution: whether the first level works at the input resolution (the paper
             preset); otherwise it already downsamples by 2 and a transposed convolution
             restores full resolution before the output layer (about 10x cheaper on a CPU).
+        head_prior: if > 0, the output layer's bias starts at the log of this foreground
+            share (split evenly over the foreground classes), so the untrained model predicts
+            background almost everywhere, as the data does, instead of 1/K per class (the
+            prior initialisation of Lin et al. 2017, focal loss). 0 keeps PyTorch's default.
     """
 
     def __init__(
@@ -40,6 +45,7 @@ class ResUNet(nn.Module):
         fusions: Sequence[nn.Module] | None = None,
         norm: str = "instance",
         full_resolution: bool = True,
+        head_prior: float = 0.0,
     ) -> None:
         super().__init__()
         if in_channels < 1 or out_channels < 2:
@@ -79,6 +85,13 @@ class ResUNet(nn.Module):
         self.restore = None if full_resolution else conv_t(channels[0], channels[0], 2, stride=2)
         head_in = channels[0] if full_resolution else channels[0] + in_channels
         self.head = UnetOutBlock(spatial_dims, head_in, out_channels)
+        if head_prior:
+            if not 0.0 < head_prior < 1.0:
+                raise ValueError(f"head_prior must be a share in (0, 1), got {head_prior}")
+            bias = self.head.conv.conv.bias
+            with torch.no_grad():
+                bias[0] = math.log(1.0 - head_prior)
+                bias[1:] = math.log(head_prior / (out_channels - 1))
 
     @property
     def divisor(self) -> int:

@@ -134,6 +134,10 @@ def _check_values(cfg: RunConfig) -> RunConfig:
         raise ConfigError(f"train.mirror: expected a share in [0, 1], got {cfg.train.mirror}")
     if not 0.0 <= cfg.train.note_swap <= 1.0:
         raise ConfigError(f"train.note_swap: expected a share in [0, 1], got {cfg.train.note_swap}")
+    if not 0.0 <= cfg.model.head_prior < 1.0:
+        raise ConfigError(
+            f"model.head_prior: expected a foreground share in [0, 1), got {cfg.model.head_prior}"
+        )
     return cfg
 
 
