@@ -124,6 +124,25 @@ class Data:
         return self.sites["internal"]
 
 
+GENERATOR_STAMP = ".generator"  # file beside a synthesised cohort: generator_fingerprint()
+
+
+def generator_fingerprint() -> str:
+    """Hash of the phantom generators' source (``oncoseg.synth``).
+
+    A cached cohort is reused only when this matches the one it was written with. Remaking
+    a cohort whose output did not change gives the same dataset hash, so stored models are
+    still reused; one whose notes or masks changed gets a new hash and new models.
+    """
+    import oncoseg.synth
+
+    h = hashlib.sha256()
+    for f in sorted(Path(oncoseg.synth.__file__).parent.glob("*.py")):
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def prepare_data(cfg: ExperimentConfig) -> Data:
     """Synthesise (or reuse) the cohorts, or check the given dataset folders."""
     sites: dict[str, Path] = {}
@@ -135,7 +154,11 @@ def prepare_data(cfg: ExperimentConfig) -> Data:
         for site, n_tr, n_ts in plan:
             tag = f"{cfg.dataset}-{site}-{n_tr}+{n_ts}-{cfg.size}-{cfg.style}-s{cfg.seed}"
             out = Path(cfg.data_dir) / tag
-            if not (out / "dataset.json").exists():
+            stamp = out.with_name(tag + GENERATOR_STAMP)  # beside it: not in its hash
+            made_by = stamp.read_text().strip() if stamp.exists() else None
+            if made_by != generator_fingerprint() or not (out / "dataset.json").exists():
+                # a cohort made by other generator code is remade: its notes or masks may
+                # differ from what this checkout writes (and from its counterfactual notes)
                 write_cohort(
                     out,
                     gen.cohort_spec(),
@@ -147,6 +170,9 @@ def prepare_data(cfg: ExperimentConfig) -> Data:
                     seed=cfg.seed,
                     overwrite=True,
                 )
+                tmp = stamp.with_name(stamp.name + ".tmp")
+                tmp.write_text(generator_fingerprint() + "\n")
+                tmp.replace(stamp)
             sites[site] = out
     else:
         sites["internal"] = Path(cfg.dataset)
