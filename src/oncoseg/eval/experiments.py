@@ -99,7 +99,7 @@ class ExperimentConfig:
     folds: int = 5  # kfold
     kfold_of: str = "compare"  # whose models kfold cross-validates
     store: str = "runs/models"  # trained models, reused when config and data match
-    data_dir: str = "runs/data"  # synthesised cohorts, reused when their spec matches
+    data_dir: str = "runs/data"  # synthesised cohorts, reused when spec and generator code match
 
 
 def load_experiment_config(path: str | None, overrides: list[str] | None) -> ExperimentConfig:
