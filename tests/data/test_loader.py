@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from oncoseg.data.loader import Sample, batches, load_samples, train_transform
 from oncoseg.text.notes import mirror_note
@@ -69,12 +70,12 @@ def test_same_rng_same_batches_with_mirroring(breast_dataset: Path) -> None:
 def test_breast_samples_get_their_other_n_stages(breast_dataset: Path) -> None:
     from oncoseg.data.dataset import list_cases, read_clinical_csv
     from oncoseg.synth.breast_ctv import REGIONS
-    from oncoseg.train.loop import add_nodal_variants
+    from oncoseg.train.loop import add_note_variants
 
     ids = list_cases(breast_dataset)
     rows = read_clinical_csv(breast_dataset)
     samples = load_samples(breast_dataset, ids, regions=True)
-    add_nodal_variants(breast_dataset, samples)
+    add_note_variants(breast_dataset, samples)
     checked = 0
     for s in samples:
         assert s.regions is not None and s.regions.shape == s.label.shape[1:]
@@ -87,7 +88,7 @@ def test_breast_samples_get_their_other_n_stages(breast_dataset: Path) -> None:
         side = "left" if rows[s.case_id]["laterality"] in ("left", "both") else "right"
         nodal = np.isin(s.regions, [REGIONS[f"{r}_{side}"] for r in ("axilla", "scf", "imn")])
         for _, label in s.variants:
-            assert label.shape == s.label.shape and label.dtype == np.int64
+            assert label.shape == s.label.shape and label.dtype == np.uint8
             inside = label[0][nodal]
             assert inside.all() or not inside.any()  # whole compartments, never part
             # outside the nodal compartments the label is the patient's own
@@ -98,6 +99,71 @@ def test_breast_samples_get_their_other_n_stages(breast_dataset: Path) -> None:
         assert any(covered) and not all(covered)  # N0 leaves the nodes out, N2 takes them in
         checked += 1
     assert checked >= 4
+
+
+def test_breast_samples_get_the_other_side(breast_dataset: Path) -> None:
+    from oncoseg.data.dataset import list_cases, read_clinical_csv, read_info
+    from oncoseg.synth.breast_ctv import REGIONS, note_variant
+    from oncoseg.train.loop import add_note_variants
+
+    ids = list_cases(breast_dataset)
+    rows = read_clinical_csv(breast_dataset)
+    samples = load_samples(breast_dataset, ids, regions=True)
+    add_note_variants(breast_dataset, samples, nodal=True, sides=True)
+    info = read_info(breast_dataset)
+    checked = 0
+    for s in samples:
+        row = rows[s.case_id]
+        if row["laterality"] == "both":
+            assert s.side_variants == []
+            continue
+        assert len(s.side_variants) == len(s.variants) + 1
+        other = "right" if row["laterality"] == "left" else "left"
+        own_side = np.isin(
+            s.regions, [v for k, v in REGIONS.items() if k.endswith(row["laterality"])]
+        )
+        part = "breast" if row["surgery"] == "BCS" else "chestwall"
+        for i, (note, label) in enumerate(s.side_variants):
+            assert label.shape == s.label.shape and label.dtype == np.uint8
+            if i == 0:  # the same wording as the own-side variant, side words swapped
+                same = note_variant(row, info.extra["note_style"], int(info.extra["seed"]))
+                assert mirror_note(note) == same != note
+            assert not label[0][own_side].any()  # nothing left on the patient's real side
+            assert label[0][s.regions == REGIONS[f"{part}_{other}"]].all()
+            # [0] has the patient's own N stage; [k + 1] the N stage of variants[k]: same
+            # nodal coverage as that variant, mirrored onto the other side
+            ref = s.label if i == 0 else s.variants[i - 1][1]
+            nodes = ("axilla", "scf", "imn")
+            own_nodes = np.isin(s.regions, [REGIONS[f"{r}_{row['laterality']}"] for r in nodes])
+            other_nodes = np.isin(s.regions, [REGIONS[f"{r}_{other}"] for r in nodes])
+            assert bool(label[0][other_nodes].any()) == bool(ref[0][own_nodes].any())
+        checked += 1
+    assert checked >= 4
+
+
+def test_batches_take_the_other_side_with_the_swapped_n_stage() -> None:
+    samples = _toy_samples()
+    for i, s in enumerate(samples):
+        s.variants = [(f"N-variant {i}", np.full_like(s.label, 10 + i))]
+        s.side_variants = [
+            (f"other side {i}", np.full_like(s.label, 20 + i)),
+            (f"other side, N-variant {i}", np.full_like(s.label, 30 + i)),
+        ]
+    by_value = {s.image.max(): (i, s) for i, s in enumerate(samples)}
+    tf = train_transform((8, 4, 4), flips=False, augment=False)
+    expected = {  # (swap, side) -> (note, label value) for sample i
+        (0.0, 1.0): ("other side {i}", 20),
+        (1.0, 1.0): ("other side, N-variant {i}", 30),
+        (1.0, 0.0): ("N-variant {i}", 10),
+    }
+    for (swap, side), (note_fmt, base) in expected.items():
+        got = batches(samples, 2, tf, np.random.default_rng(0), swap=swap, side=side)
+        for image, label, notes in got:
+            assert label.dtype == torch.int64
+            for img, lab, note in zip(image.numpy(), label.numpy(), notes, strict=True):
+                i, src = by_value[img.max()]
+                assert np.array_equal(img, src.image)
+                assert note == note_fmt.format(i=i) and (lab == base + i).all()
 
 
 def test_batches_swap_in_a_variant_note_with_its_label() -> None:
@@ -125,10 +191,12 @@ def test_note_swap_needs_a_breast_phantom(
 
     from oncoseg.data.dataset import list_cases
     from oncoseg.train.config import ConfigError
-    from oncoseg.train.loop import add_nodal_variants
+    from oncoseg.train.loop import add_note_variants
 
     with pytest.raises(ConfigError, match="breast_ctv"):
-        add_nodal_variants(brain_dataset, [])
+        add_note_variants(brain_dataset, [])
+    with pytest.raises(ConfigError, match=r"train\.side_swap: .*breast_ctv"):
+        add_note_variants(brain_dataset, [], nodal=False, sides=True)
     copy = shutil.copytree(breast_dataset, tmp_path / "no-regions")
     case = list_cases(copy)[0]
     (copy / "regionsTr" / f"{case}.nii.gz").unlink()

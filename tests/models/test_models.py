@@ -116,6 +116,39 @@ def test_head_prior_starts_near_all_background(classes: int) -> None:
     assert model.unet.head.conv.conv.bias[1].item() == pytest.approx(math.log(0.02))
 
 
+@pytest.mark.parametrize("full_resolution", [True, False])
+def test_deep_supervision_outputs_every_level_in_training_only(full_resolution: bool) -> None:
+    torch.manual_seed(0)
+    net = ResUNet(
+        in_channels=1,
+        out_channels=3,
+        channels=(8, 16, 32, 64),
+        full_resolution=full_resolution,
+        head_prior=0.01,
+        deep_supervision=2,
+    )
+    x = torch.randn(2, 1, 32, 32, 32)
+    outs = net(x)
+    assert isinstance(outs, list) and len(outs) == 3
+    first = 32 if full_resolution else 16  # the finest decoder level's size
+    assert [tuple(o.shape) for o in outs] == [
+        (2, 3, 32, 32, 32),
+        (2, 3, first // 2, first // 2, first // 2),
+        (2, 3, first // 4, first // 4, first // 4),
+    ]
+    sum(o.mean() for o in outs).backward()
+    missing = [n for n, p in net.named_parameters() if p.grad is None or not p.grad.abs().sum()]
+    assert not missing
+    for head in net.aux_heads:  # the prior starts every output near all-background
+        assert head.conv.conv.bias[0].item() == pytest.approx(math.log(0.99))
+    net.eval()
+    with torch.no_grad():
+        out = net(x)
+    assert isinstance(out, torch.Tensor) and out.shape == (2, 3, 32, 32, 32)
+    with pytest.raises(ValueError, match="deep_supervision must be 0..2"):
+        ResUNet(in_channels=1, out_channels=2, channels=(8, 16, 32, 64), deep_supervision=3)
+
+
 def test_paper_preset_channels() -> None:
     model = build_model(ModelConfig(preset="paper", fusion="none"), None)
     assert model.unet.channels == (48, 48, 96, 192, 384)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -135,6 +136,7 @@ def test_multimodal_run_with_local_lm_folder(
             "train.epochs=1",
             "train.mirror=0.5",  # mirrored patients with mirrored notes
             "train.note_swap=0.5",  # and other N stages with their labels
+            "train.side_swap=0.5",  # and the other side, against the image
         )
     )
     ckpt = torch.load(out / "best.pt", weights_only=True)["model"]
@@ -153,7 +155,16 @@ def test_predict_cli(breast_dataset: Path, tmp_path: Path) -> None:
     from oncoseg.cli import app
 
     out = tmp_path / "run"
-    train(_cfg(breast_dataset, out, "model.fusion=none", "train.epochs=1"))
+    # deep supervision: trained on every decoder level, predicts from the finest only
+    train(
+        _cfg(breast_dataset, out, "model.fusion=none", "train.epochs=1", "model.deep_supervision=2")
+    )
+    (record,) = [json.loads(line) for line in (out / "metrics.jsonl").open()]
+    assert math.isfinite(record["loss"]) and record["loss"] > 0
+    assert any(
+        k.startswith("unet.aux_heads.1.")
+        for k in torch.load(out / "last.pt", weights_only=True)["model"]
+    )
     img = _oblique((30, 34, 20))
     save_image(img, tmp_path / "in_0000.nii.gz")
     res = CliRunner().invoke(
@@ -286,5 +297,7 @@ def test_training_at_a_configured_spacing(breast_dataset: Path, tmp_path: Path) 
         train(_cfg(breast_dataset, tmp_path / "bad", "train.epochs=1", "train.mirror=1.5"))
     with pytest.raises(ConfigError, match="train.note_swap"):
         train(_cfg(breast_dataset, tmp_path / "bad", "train.epochs=1", "train.note_swap=-0.1"))
+    with pytest.raises(ConfigError, match="train.side_swap"):
+        train(_cfg(breast_dataset, tmp_path / "bad", "train.epochs=1", "train.side_swap=2"))
     with pytest.raises(ConfigError, match="model.head_prior"):
         train(_cfg(breast_dataset, tmp_path / "bad", "train.epochs=1", "model.head_prior=1"))

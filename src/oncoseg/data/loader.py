@@ -6,9 +6,10 @@ note. Training batches get a random crop to the patch size (when the volume is
 larger), random intensity scale/shift and noise, and left-right flips: for vision-only
 models as a transform, for note-guided ones only as the mirrored patient (image flipped
 *and* the note's side words swapped, ``train.mirror``), since a bare flip would
-contradict the side written in the note. A sample may carry *note variants*: other notes
-equally consistent with its image, each with its own label (``train.note_swap``; the
-breast phantoms' other N stages, built in :mod:`oncoseg.train.loop`).
+contradict the side written in the note. A sample may carry *note variants*, each with its
+own label: other notes equally consistent with its image (``train.note_swap``; the breast
+phantoms' other N stages) and notes naming the other side (``train.side_swap``), both built
+in :mod:`oncoseg.train.loop`.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ class Sample:
     regions: np.ndarray | None = None  # D x H x W compartment map, when asked for
     # other notes this image is equally consistent with, each with its own 1 x D x H x W label
     variants: list[tuple[str, np.ndarray]] = field(default_factory=list)
+    # the note naming the other side: [0] the own N stage, [k + 1] that of variants[k]
+    side_variants: list[tuple[str, np.ndarray]] = field(default_factory=list)
 
 
 def load_sample(
@@ -121,6 +124,7 @@ def batches(
     world: int = 1,
     mirror: float = 0.0,
     swap: float = 0.0,
+    side: float = 0.0,
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor, list[str]]]:
     """One epoch of shuffled batches ``(image B x C x ..., label B x 1 x ..., notes)``.
 
@@ -128,7 +132,9 @@ def batches(
     and label flipped left-right (model axis 0) and the note's side words swapped
     (:func:`oncoseg.text.notes.mirror_note`), so note and image still agree on the side.
     With ``swap`` > 0 a sample with note variants takes, with that probability, one of them
-    (chosen uniformly) in place of its own note and label.
+    (chosen uniformly) in place of its own note and label. With ``side`` > 0 a sample with
+    side variants takes, with that probability, the note naming the other side, with the N
+    stage the ``swap`` draw chose (its own when not swapped).
 
     With ``world`` > 1 each rank takes every ``world``-th batch of the same permutation, and
     every rank gets the same number of batches (a rank with one more would wait forever in
@@ -139,14 +145,18 @@ def batches(
     flips = rng.random(len(order)) < mirror if mirror > 0 else np.zeros(len(order), bool)
     # a draw only when swapping, so runs without it keep their old random stream
     swaps = rng.random((len(order), 2)) if swap > 0 else np.ones((len(order), 2))
+    sides = rng.random(len(order)) < side if side > 0 else np.zeros(len(order), bool)
     n_batches = len(order) // batch_size // world * world
     for b in range(rank, n_batches, world):
         items, notes = [], []
         for j in range(b * batch_size, (b + 1) * batch_size):
             s = samples[order[j]]
             image, label, note = s.image, s.label, s.note
-            if s.variants and swaps[j, 0] < swap:
-                note, label = s.variants[int(swaps[j, 1] * len(s.variants))]
+            k = int(swaps[j, 1] * len(s.variants)) if s.variants and swaps[j, 0] < swap else -1
+            if sides[j] and s.side_variants:
+                note, label = s.side_variants[k + 1]
+            elif k >= 0:
+                note, label = s.variants[k]
             if flips[j]:
                 assert label is not None
                 image, label = image[:, ::-1].copy(), label[:, ::-1].copy()
@@ -154,5 +164,6 @@ def batches(
             items.append(transform({"image": image, "label": label}))
             notes.append(note)
         image = torch.stack([torch.as_tensor(np.asarray(it["image"])) for it in items])
-        label = torch.stack([torch.as_tensor(np.asarray(it["label"])) for it in items])
-        yield image.float(), label.long(), notes
+        # variant labels are stored as uint8; cast each before stacking
+        label = torch.stack([torch.as_tensor(np.asarray(it["label"])).long() for it in items])
+        yield image.float(), label, notes

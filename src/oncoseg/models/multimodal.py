@@ -34,6 +34,9 @@ class ModelConfig:
     out_channels: int = 2  # classes including background
     # foreground share the output bias starts at (0: PyTorch's default init); see ResUNet
     head_prior: float = 0.0
+    # coarser decoder levels with their own output and loss in training (nnU-Net's deep
+    # supervision); see ResUNet
+    deep_supervision: int = 0
 
 
 class NoteGuidedSegmenter(nn.Module):
@@ -85,7 +88,7 @@ class NoteGuidedSegmenter(nn.Module):
 
     def forward(
         self, image: Tensor, notes: Sequence[str] | None = None, context: Tensor | None = None
-    ) -> Tensor:
+    ) -> Tensor | list[Tensor]:
         if context is None and notes is not None:
             context = self.encode_notes(notes)
         if self.uses_text and context is None:
@@ -121,6 +124,7 @@ def build_model(cfg: ModelConfig, text_encoder: TextEncoder | None) -> NoteGuide
         fusions=fusions,
         full_resolution=full_resolution,
         head_prior=cfg.head_prior,
+        deep_supervision=cfg.deep_supervision,
     )
     return NoteGuidedSegmenter(
         unet=unet, text_encoder=text_encoder if fusions else None, fusion=cfg.fusion

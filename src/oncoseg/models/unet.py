@@ -33,6 +33,10 @@ class ResUNet(nn.Module):
             share (split evenly over the foreground classes), so the untrained model predicts
             background almost everywhere, as the data does, instead of 1/K per class (the
             prior initialisation of Lin et al. 2017, focal loss). 0 keeps PyTorch's default.
+        deep_supervision: number of coarser decoder levels that get their own output layer
+            (nnU-Net's deep supervision). In training mode ``forward`` then returns a list,
+            the full-resolution logits first and then each coarser level's; in eval mode
+            only the full-resolution logits. 0 (default): no extra outputs.
     """
 
     def __init__(
@@ -46,6 +50,7 @@ class ResUNet(nn.Module):
         norm: str = "instance",
         full_resolution: bool = True,
         head_prior: float = 0.0,
+        deep_supervision: int = 0,
     ) -> None:
         super().__init__()
         if in_channels < 1 or out_channels < 2:
@@ -57,6 +62,11 @@ class ResUNet(nn.Module):
             raise ValueError(f"channels needs at least 2 levels, got {tuple(channels)}")
         if fusions is not None and len(fusions) != len(channels):
             raise ValueError(f"need one fusion per level ({len(channels)}), got {len(fusions)}")
+        if not 0 <= deep_supervision <= len(channels) - 2:
+            raise ValueError(
+                f"deep_supervision must be 0..{len(channels) - 2} (decoder levels below the "
+                f"output), got {deep_supervision}"
+            )
         self.channels = tuple(channels)
         self.encoder = nn.ModuleList()
         prev = in_channels
@@ -85,21 +95,28 @@ class ResUNet(nn.Module):
         self.restore = None if full_resolution else conv_t(channels[0], channels[0], 2, stride=2)
         head_in = channels[0] if full_resolution else channels[0] + in_channels
         self.head = UnetOutBlock(spatial_dims, head_in, out_channels)
+        # aux_heads[k] reads the decoder output k + 1 levels below the last one
+        self.aux_heads = nn.ModuleList(
+            UnetOutBlock(spatial_dims, channels[k + 1], out_channels)
+            for k in range(deep_supervision)
+        )
         if head_prior:
             if not 0.0 < head_prior < 1.0:
                 raise ValueError(f"head_prior must be a share in (0, 1), got {head_prior}")
-            bias = self.head.conv.conv.bias
             with torch.no_grad():
-                bias[0] = math.log(1.0 - head_prior)
-                bias[1:] = math.log(head_prior / (out_channels - 1))
+                for head in (self.head, *self.aux_heads):
+                    bias = head.conv.conv.bias
+                    bias[0] = math.log(1.0 - head_prior)
+                    bias[1:] = math.log(head_prior / (out_channels - 1))
 
     @property
     def divisor(self) -> int:
         """Input sizes must be multiples of this."""
         return int(2 ** (len(self.channels) - (1 if self.full_resolution else 0)))
 
-    def forward(self, image: Tensor, context: Tensor | None = None) -> Tensor:
-        """Logits (B, out_channels, D, H, W) for image (B, in_channels, D, H, W)."""
+    def forward(self, image: Tensor, context: Tensor | None = None) -> Tensor | list[Tensor]:
+        """Logits (B, out_channels, D, H, W) for image (B, in_channels, D, H, W); in
+        training mode with deep supervision, a list of them from fine to coarse."""
         skips = []
         x = image
         for i, block in enumerate(self.encoder):
@@ -108,8 +125,13 @@ class ResUNet(nn.Module):
                 x = self.fusions[i](x, context)  # note-guided features at this level
             skips.append(x)
         x = skips.pop()  # the bottleneck
+        levels = []
         for up in self.decoder:
             x = up(x, skips.pop())
+            levels.append(x)
         if self.restore is not None:
             x = torch.cat([self.restore(x), image], dim=1)  # B x (C0 + C_in) x D x H x W
-        return self.head(x)
+        if not (self.training and len(self.aux_heads)):
+            return self.head(x)
+        coarser = levels[-2::-1]  # the decoder outputs below the last, finest first
+        return [self.head(x), *(h(f) for h, f in zip(self.aux_heads, coarser, strict=False))]

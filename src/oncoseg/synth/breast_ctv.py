@@ -197,6 +197,15 @@ def note_variant(row: dict[str, str], style: str, seed: int = 0, **changes: Any)
     return make_note(c, style, case_rng(seed, int(row["anatomy_seed"]) % 2**31))
 
 
+def _variant(
+    row: dict[str, str], regions: np.ndarray, style: str, seed: int, **changes: Any
+) -> tuple[str, np.ndarray]:
+    """``(note, label)`` of the row with ``changes``; the label read from the region map."""
+    v = replace(BreastClinical.from_row(row), **changes)
+    label = np.isin(regions, [REGIONS[name] for name in ctv_components(v)])
+    return note_variant(row, style, seed, **changes), label.astype(regions.dtype)
+
+
 def nodal_variants(
     row: dict[str, str], regions: np.ndarray, style: str, seed: int = 0
 ) -> list[tuple[str, np.ndarray]]:
@@ -210,14 +219,29 @@ def nodal_variants(
     c = BreastClinical.from_row(row)
     if c.pathology == "DCIS":
         return []
-    out = []
-    for n in N_STAGES:
-        if n == c.n_stage:
-            continue
-        v = replace(c, n_stage=n)
-        label = np.isin(regions, [REGIONS[name] for name in ctv_components(v)])
-        out.append((note_variant(row, style, seed, n_stage=n), label.astype(regions.dtype)))
-    return out
+    return [_variant(row, regions, style, seed, n_stage=n) for n in N_STAGES if n != c.n_stage]
+
+
+def side_variants(
+    row: dict[str, str], regions: np.ndarray, style: str, seed: int = 0
+) -> list[tuple[str, np.ndarray]]:
+    """The same image with the note's side flipped: ``(note, label)`` pairs, the CTV on
+    the other side by the rule table.
+
+    Unlike :func:`nodal_variants` these contradict what the image shows (a mastectomy or
+    clips on the real side): they teach a note-guided model that the note, not the image,
+    decides the side. The first pair keeps the patient's N stage; the others follow
+    :func:`nodal_variants`' order (pair ``k + 1`` has the N stage of nodal variant ``k``).
+    Bilateral cases have no other side and get none.
+    """
+    c = BreastClinical.from_row(row)
+    if c.laterality not in ("left", "right"):
+        return []
+    other = "right" if c.laterality == "left" else "left"
+    stages = [c.n_stage] + (
+        [] if c.pathology == "DCIS" else [n for n in N_STAGES if n != c.n_stage]
+    )
+    return [_variant(row, regions, style, seed, laterality=other, n_stage=n) for n in stages]
 
 
 def sample_clinical(rng: np.random.Generator, site: str) -> BreastClinical:

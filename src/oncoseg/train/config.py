@@ -57,6 +57,10 @@ class TrainConfig:
     # the same patient's note with another N stage, the label following the rule table
     # (the nodal status never shows in the image); see docs/models.md
     note_swap: float = 0.0
+    # note-guided models on breast_ctv phantoms: share of samples whose note names the other
+    # side, the label moved to that side by the rule table. Unlike note_swap this contradicts
+    # the image (a mastectomy shows), so the model learns that the note decides the side
+    side_swap: float = 0.0
     val_every: int = 1  # epochs
     device: str = "auto"  # auto | cpu | cuda
     sw_batch_size: int = 2  # sliding-window batch at validation
@@ -130,10 +134,11 @@ def _check_values(cfg: RunConfig) -> RunConfig:
     """Value rules the types alone do not carry, checked before anything is built."""
     if cfg.data.spacing and len(cfg.data.spacing) != 3:
         raise ConfigError(f"data.spacing: expected 3 values (mm), got {list(cfg.data.spacing)}")
-    if not 0.0 <= cfg.train.mirror <= 1.0:
-        raise ConfigError(f"train.mirror: expected a share in [0, 1], got {cfg.train.mirror}")
-    if not 0.0 <= cfg.train.note_swap <= 1.0:
-        raise ConfigError(f"train.note_swap: expected a share in [0, 1], got {cfg.train.note_swap}")
+    for key in ("mirror", "note_swap", "side_swap"):
+        if not 0.0 <= getattr(cfg.train, key) <= 1.0:
+            raise ConfigError(
+                f"train.{key}: expected a share in [0, 1], got {getattr(cfg.train, key)}"
+            )
     if not 0.0 <= cfg.model.head_prior < 1.0:
         raise ConfigError(
             f"model.head_prior: expected a foreground share in [0, 1), got {cfg.model.head_prior}"

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.distributed as dist
-from monai.losses import DiceCELoss
+from monai.losses import DeepSupervisionLoss, DiceCELoss
 from monai.metrics import compute_dice
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -32,7 +32,13 @@ from oncoseg.io.orientation import MODEL_ORIENTATION
 from oncoseg.models.multimodal import NoteGuidedSegmenter, build_model
 from oncoseg.models.sliding import segment_volume
 from oncoseg.provenance import provenance
-from oncoseg.synth.breast_ctv import REGIONS, BreastClinical, ctv_components, nodal_variants
+from oncoseg.synth.breast_ctv import (
+    REGIONS,
+    BreastClinical,
+    ctv_components,
+    nodal_variants,
+    side_variants,
+)
 from oncoseg.text.factory import build_text_encoder
 from oncoseg.train.checkpoint import load_checkpoint, restore_model, save_checkpoint
 from oncoseg.train.config import ConfigError, RunConfig, dump_config, to_dict
@@ -81,25 +87,44 @@ def split_cases(cfg: RunConfig) -> tuple[list[str], list[str]]:
     return list(train_ids), list(val_ids)
 
 
-def add_nodal_variants(dataset: str | os.PathLike[str], samples: list[Sample]) -> None:
-    """Give each breast_ctv training sample its other-N-stage notes and labels (in place).
+def note_shares(cfg: RunConfig, model: NoteGuidedSegmenter) -> dict[str, float]:
+    """The shares of mirrored / other-N-stage / other-side samples this model trains with
+    (all 0 for vision-only models and without augmentation)."""
+    on = model.uses_text and cfg.train.augment
+    return {
+        "mirror": cfg.train.mirror if on else 0.0,
+        "swap": cfg.train.note_swap if on else 0.0,
+        "side": cfg.train.side_swap if on else 0.0,
+    }
+
+
+def add_note_variants(
+    dataset: str | os.PathLike[str],
+    samples: list[Sample],
+    *,
+    nodal: bool = True,
+    sides: bool = False,
+) -> None:
+    """Give each breast_ctv training sample its other-N-stage notes (``nodal``) and its
+    other-side notes (``sides``), with their labels (in place; labels uint8).
 
     Needs the phantom's clinical.csv, region maps and note style (dataset.json). A case whose
     stored label is not the rule table's label for its own row is an error: the variants'
     labels would then be wrong too (a 2% disagreement is allowed for resampled cases, whose
     label and region map are interpolated separately).
     """
+    keys = "/".join(k for k, on in (("note_swap", nodal), ("side_swap", sides)) if on)
     info = read_info(dataset)
     if info.task != "breast_ctv":
         raise ConfigError(
-            f"train.note_swap: {dataset} is a {info.task or 'unnamed'!r} dataset; note "
+            f"train.{keys}: {dataset} is a {info.task or 'unnamed'!r} dataset; note "
             "variants need a breast_ctv phantom (clinical.csv, regionsTr/)"
         )
     rows = read_clinical_csv(dataset)
     style, seed = info.extra.get("note_style", "prompt"), int(info.extra.get("seed", 0))
     for s in samples:
         if s.case_id not in rows:
-            raise ConfigError(f"train.note_swap: {dataset}/clinical.csv has no row for {s.case_id}")
+            raise ConfigError(f"train.{keys}: {dataset}/clinical.csv has no row for {s.case_id}")
         assert s.regions is not None and s.label is not None  # loaded with regions=True
         row = rows[s.case_id]
         own = ctv_components(BreastClinical.from_row(row))
@@ -107,13 +132,13 @@ def add_nodal_variants(dataset: str | os.PathLike[str], samples: list[Sample]) -
         wrong = np.count_nonzero(expected != (s.label[0] > 0))
         if wrong > 0.02 * max(1, int(np.count_nonzero(s.label))):
             raise ConfigError(
-                f"train.note_swap: the label of {s.case_id} is not the rule table's CTV for "
+                f"train.{keys}: the label of {s.case_id} is not the rule table's CTV for "
                 "its clinical.csv row, so its note variants cannot be labelled"
             )
-        s.variants = [
-            (note, label[None].astype(np.int64))
-            for note, label in nodal_variants(row, s.regions, style, seed)
-        ]
+        if nodal:
+            s.variants = [(n, y[None]) for n, y in nodal_variants(row, s.regions, style, seed)]
+        if sides:
+            s.side_variants = [(n, y[None]) for n, y in side_variants(row, s.regions, style, seed)]
 
 
 def _lr_lambda(warmup: int, total: int) -> Any:
@@ -177,13 +202,18 @@ def train(cfg: RunConfig, *, resume: bool = False) -> Path:
     model = build_from_config(cfg, device)
     train_ids, val_ids = split_cases(cfg)
     spacing = cfg.data.spacing or None  # checked by load_config
-    swap = cfg.train.note_swap if model.uses_text and cfg.train.augment else 0.0
-    train_s = load_samples(cfg.data.dataset, train_ids, spacing=spacing, regions=swap > 0)
+    shares = note_shares(cfg, model)
+    variants = shares["swap"] > 0 or shares["side"] > 0
+    train_s = load_samples(cfg.data.dataset, train_ids, spacing=spacing, regions=variants)
     val_s = load_samples(cfg.data.dataset, val_ids, spacing=spacing) if rank == 0 else []
-    if swap > 0:
-        add_nodal_variants(cfg.data.dataset, train_s)
+    if variants:
+        add_note_variants(
+            cfg.data.dataset, train_s, nodal=shares["swap"] > 0, sides=shares["side"] > 0
+        )
     if not resume:
-        notes = {s.note for s in train_s} | {n for s in train_s for n, _ in s.variants}
+        notes = {s.note for s in train_s} | {
+            n for s in train_s for n, _ in s.variants + s.side_variants
+        }
         model.fit_context_norm(sorted(notes))
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
@@ -204,13 +234,19 @@ def train(cfg: RunConfig, *, resume: bool = False) -> Path:
     if rank == 0:
         _write_run_files(cfg, out, train_ids, val_ids, resume)
         _write_plan(cfg, out, train_s)
-    loss_fn = DiceCELoss(
+    loss_fn: Any = DiceCELoss(
         to_onehot_y=True,
         softmax=True,
         include_background=cfg.train.dice_background,
         lambda_dice=1.0,
         lambda_ce=1.0,
     )
+    if cfg.model.deep_supervision:
+        # weights 1, 1/2, 1/4 ... normalised to sum to 1 (nnU-Net); labels are resized to
+        # each output by nearest-neighbour interpolation, hence passed as float
+        n = cfg.model.deep_supervision + 1
+        weights = [0.5**k / sum(0.5**j for j in range(n)) for k in range(n)]
+        loss_fn = DeepSupervisionLoss(loss_fn, weights=weights)
     transform = train_transform(
         cfg.data.patch_size, flips=not model.uses_text, augment=cfg.train.augment
     )
@@ -272,14 +308,16 @@ def _epochs(
                 rng,
                 rank=rank,
                 world=world,
-                mirror=cfg.train.mirror if model.uses_text and cfg.train.augment else 0.0,
-                swap=cfg.train.note_swap if model.uses_text and cfg.train.augment else 0.0,
+                **note_shares(cfg, model),
             ):
                 image, label = image.to(device), label.to(device)
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.train.bf16):
                     context = model.encode_notes(notes)
                     logits = net(image, context=context)
-                loss = loss_fn(logits.float(), label)
+                if isinstance(logits, list):  # deep supervision: every level, fine to coarse
+                    loss = loss_fn([x.float() for x in logits], label.float())
+                else:
+                    loss = loss_fn(logits.float(), label)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 norm = torch.nn.utils.clip_grad_norm_(params, GRAD_CLIP)
