@@ -198,8 +198,10 @@ def test_predict_cli(breast_dataset: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("steps", "floor"), [(20, 0.75), (100, 0.95)])
-def test_overfit_one_case(tmp_path: Path, steps: int, floor: float) -> None:
+@pytest.mark.parametrize(
+    ("steps", "deep_supervision", "floor"), [(20, 0, 0.75), (20, 2, 0.75), (100, 0, 0.95)]
+)
+def test_overfit_one_case(tmp_path: Path, steps: int, deep_supervision: int, floor: float) -> None:
     """The training machinery fits one case (an N2 phantom: breast plus invisible nodes).
 
     Measured on 2 cores with the output bias at a 1% foreground prior: Dice 0.82 after 20
@@ -207,6 +209,9 @@ def test_overfit_one_case(tmp_path: Path, steps: int, floor: float) -> None:
     Without the prior the same 20 steps gave 0.01-0.74 depending on the learning rate and
     100 steps 0.86: the untrained head predicts half foreground, the first steps push every
     voxel to background, and the foreground logits then climb back slowly (docs/models.md).
+    After 20 steps the supraclavicular and internal-mammary compartments, which no image
+    edge marks, are still missing; deep supervision (2 levels) gave 0.82 as well. The
+    issue's "Dice > 0.9 after 20 steps" is not reached; the floors guard what is.
     """
     from oncoseg.synth import breast_ctv
     from oncoseg.synth.cohort import write_cohort
@@ -227,6 +232,7 @@ def test_overfit_one_case(tmp_path: Path, steps: int, floor: float) -> None:
             "train.augment=false",
             "train.warmup_steps=2",
             "train.dice_background=false",
+            f"model.deep_supervision={deep_supervision}",
         ],
     )
     train(cfg)
@@ -237,6 +243,7 @@ def test_overfit_one_case(tmp_path: Path, steps: int, floor: float) -> None:
     mask = predictor.predict([load_image(case)]).array > 0
     gt = load_image(ds / "labelsTr" / "bctv_int_0000.nii.gz").array > 0
     dice = 2 * (mask & gt).sum() / (mask.sum() + gt.sum())
+    print(f"overfit: {steps} steps, deep supervision {deep_supervision}: Dice {dice:.3f}")
     assert dice > floor, dice
 
 
