@@ -63,6 +63,12 @@ def test_counterfactual_experiment_writes_schema_and_reports(
     # a vision-only model predicts one mask whatever the note says: it never follows
     assert cf["vision"]["nodal_follows_note"] == 0 and cf["vision"]["side_follows_note"] == 0
     assert cf["multimodal"]["n"] == 3 and len(cf["multimodal"]["cases"]) == 3
+    # the same on each run's validation cases (training cases of the cohort, never test ones)
+    val = json.loads((Path(doc["runs"]["multimodal"]) / "provenance.json").read_text())
+    cf_val = doc["counterfactual_validation"]["multimodal"]
+    assert [c["case"] for c in cf_val["cases"]] == val["val_cases"] and cf_val["n"] >= 1
+    assert doc["counterfactual_validation"]["vision"]["nodal_follows_note"] == 0
+    assert "share of validation cases" in (tmp_path / "cf" / "summary.md").read_text()
     html = (tmp_path / "cf" / "report.html").read_text()
     assert "<table>" in html and html.count("data:image/png;base64,") >= 4  # box, cf, 3 cases
     assert "Counterfactual" in (tmp_path / "cf" / "summary.md").read_text()

@@ -15,6 +15,7 @@ by construction it can follow neither.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +52,13 @@ def breast_counterfactual(
     fig_dir: Path | None = None,
     name: str = "model",
     split: str = "Ts",
+    cases: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """Flip N0<->N2 and left<->right in each test note; does the contour follow?"""
+    """Flip N0<->N2 and left<->right in each note of ``split`` (or of ``cases`` in it, e.g.
+    a fold's validation cases, which can choose between models without the test set);
+    does the contour follow?"""
     rows = read_clinical_csv(ds)
-    cases = list_cases(ds, split)
+    cases = list(cases) if cases is not None else list_cases(ds, split)
     per_case = []
     for case_id in cases:
         row, case = rows[case_id], read_case(ds, case_id, split)

@@ -469,16 +469,25 @@ def run_counterfactual(cfg: ExperimentConfig, data: Data, root: Path) -> tuple[d
             "(the note generator must know which clinical field to flip)"
         )
     results, rows = run_compare(cfg, data, root)
-    cf = {}
+    cf, cf_val = {}, {}
     for name, run in results["runs"].items():
         predictor = Predictor.from_run(run)
         if data.task == "breast_ctv":
             cf[name] = breast_counterfactual(
                 predictor, data.internal, cfg.style, cfg.seed, root / "figures", name
             )
+            # the same on the run's validation cases: a model or setting can be chosen on
+            # these without looking at the test set
+            val = json.loads((Path(run) / "provenance.json").read_text())["val_cases"]
+            if val:
+                cf_val[name] = breast_counterfactual(
+                    predictor, data.internal, cfg.style, cfg.seed, split="Tr", cases=val
+                )
         else:
             cf[name] = prescription_counterfactual(predictor, data.internal)
     results["counterfactual"] = cf
+    if cf_val:
+        results["counterfactual_validation"] = cf_val
     return results, rows
 
 

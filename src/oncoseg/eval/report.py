@@ -86,15 +86,15 @@ def tables(doc: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
             comp,
         )
     )
-    if "counterfactual" in doc:
-        first = next(iter(doc["counterfactual"].values()))
-        cf = [
-            [m, *(f"{v:.0%}" for v in c["shares"].values())]
-            for m, c in doc["counterfactual"].items()
-        ]
+    for key, which in (("counterfactual", "test"), ("counterfactual_validation", "validation")):
+        if key not in doc:
+            continue
+        first = next(iter(doc[key].values()))
+        cf = [[m, *(f"{v:.0%}" for v in c["shares"].values())] for m, c in doc[key].items()]
         out.append(
             (
-                "Counterfactual notes: share of test cases whose contour follows the edited note",
+                f"Counterfactual notes: share of {which} cases whose contour follows the "
+                "edited note",
                 ["model", *first["shares"]],
                 cf,
             )
