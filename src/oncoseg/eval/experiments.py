@@ -51,7 +51,7 @@ from oncoseg.eval.clinical import clinical_accuracy
 from oncoseg.eval.counterfactual import breast_counterfactual, prescription_counterfactual
 from oncoseg.eval.evaluate import compare_rows, evaluate_split, summarize_rows, write_rows_csv
 from oncoseg.eval.inference import Predictor
-from oncoseg.io.atomic import write_json
+from oncoseg.io.atomic import write_json, write_text
 from oncoseg.provenance import compute_device, git_commit, provenance
 from oncoseg.synth import brain_tumor, breast_ctv
 from oncoseg.synth.cohort import write_cohort
@@ -148,6 +148,7 @@ def prepare_data(cfg: ExperimentConfig) -> Data:
     sites: dict[str, Path] = {}
     if cfg.dataset in GENERATORS:
         gen = GENERATORS[cfg.dataset]
+        fingerprint = generator_fingerprint()
         plan = [("internal", cfg.cases, cfg.test_cases)]
         if cfg.external_cases:
             plan.append(("external", 0, cfg.external_cases))
@@ -156,7 +157,7 @@ def prepare_data(cfg: ExperimentConfig) -> Data:
             out = Path(cfg.data_dir) / tag
             stamp = out.with_name(tag + GENERATOR_STAMP)  # beside it: not in its hash
             made_by = stamp.read_text().strip() if stamp.exists() else None
-            if made_by != generator_fingerprint() or not (out / "dataset.json").exists():
+            if made_by != fingerprint or not (out / "dataset.json").exists():
                 # a cohort made by other generator code is remade: its notes or masks may
                 # differ from what this checkout writes (and from its counterfactual notes)
                 write_cohort(
@@ -170,9 +171,7 @@ def prepare_data(cfg: ExperimentConfig) -> Data:
                     seed=cfg.seed,
                     overwrite=True,
                 )
-                tmp = stamp.with_name(stamp.name + ".tmp")
-                tmp.write_text(generator_fingerprint() + "\n")
-                tmp.replace(stamp)
+                write_text(stamp, fingerprint + "\n")
             sites[site] = out
     else:
         sites["internal"] = Path(cfg.dataset)
