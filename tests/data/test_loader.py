@@ -202,3 +202,40 @@ def test_note_swap_needs_a_breast_phantom(
     (copy / "regionsTr" / f"{case}.nii.gz").unlink()
     with pytest.raises(FileNotFoundError, match=f"regionsTr/{case}"):
         load_samples(copy, [case], regions=True)
+
+
+def test_batches_pair_each_patient_with_a_counterfactual_note() -> None:
+    samples = _toy_samples()
+    labels = {}  # note -> label
+    for i, s in enumerate(samples):
+        labels[s.note] = s.label
+        s.variants = [
+            (f"N-variant {i}.{v}", np.full_like(s.label, 10 + 10 * v + i)) for v in (0, 1)
+        ]
+        s.side_variants = [  # [0]: own N stage, [k + 1]: N stage of variants[k]
+            (f"other side {i}", np.full_like(s.label, 50 + i)),
+            *((f"other side {i}.{v}", np.full_like(s.label, 60 + 10 * v + i)) for v in (0, 1)),
+        ]
+        labels.update({n: y for n, y in s.variants + s.side_variants})
+    tf = train_transform((8, 4, 4), flips=False, augment=True)
+    for swap, side in ((0.0, 0.0), (1.0, 0.0), (0.5, 1.0)):
+        kinds: set[str] = set()
+        for seed in range(8):
+            rng = np.random.default_rng(seed)
+            got = list(batches(samples, 2, tf, rng, swap=swap, side=side, pairs=True))
+            assert len(got) == 4  # 4 patients, 1 per batch of 2
+            for image, label, notes in got:
+                assert image.shape[0] == label.shape[0] == len(notes) == 2
+                # one patient, one crop and intensity augmentation, two different notes
+                assert torch.equal(image[0], image[1]) and notes[0] != notes[1]
+                for lab, note in zip(label.numpy(), notes, strict=True):
+                    assert np.array_equal(lab, labels[note])  # each copy with its own label
+                if swap == 0.0:
+                    assert notes[0].startswith("N2,")  # the first copy as drawn
+                kinds.add(notes[1].split(" ", 1)[0])
+        # the partner: any other N stage (the own one when the first copy was swapped),
+        # on the other side when side = 1
+        want = {"N-variant"} if swap == 0.0 else {"N-variant", "N2,"}
+        assert kinds == ({"other"} if side == 1.0 else want), (swap, side, kinds)
+    with pytest.raises(ValueError, match="batch size of at least 2"):
+        next(batches(samples, 1, tf, np.random.default_rng(0), pairs=True))

@@ -137,8 +137,11 @@ def test_multimodal_run_with_local_lm_folder(
             "train.mirror=0.5",  # mirrored patients with mirrored notes
             "train.note_swap=0.5",  # and other N stages with their labels
             "train.side_swap=0.5",  # and the other side, against the image
+            "train.note_pairs=true",  # each patient twice a batch, the second note changed
         )
     )
+    # 6 training cases, 1 patient (2 copies) per batch of 2: twice the steps of unpaired
+    assert [json.loads(line)["step"] for line in (out / "metrics.jsonl").open()] == [6]
     ckpt = torch.load(out / "best.pt", weights_only=True)["model"]
     assert not any(k.startswith("text_encoder.lm.") for k in ckpt)  # frozen LM not copied
     assert "text_encoder.prompts" in ckpt
@@ -302,6 +305,8 @@ def test_training_at_a_configured_spacing(breast_dataset: Path, tmp_path: Path) 
         train(_cfg(breast_dataset, tmp_path / "bad", "train.epochs=1", "data.spacing=[2.0,2.0]"))
     with pytest.raises(ConfigError, match="train.mirror"):
         train(_cfg(breast_dataset, tmp_path / "bad", "train.epochs=1", "train.mirror=1.5"))
+    with pytest.raises(ConfigError, match="train.note_pairs: needs an even"):
+        train(_cfg(breast_dataset, tmp_path / "bad", "train.batch_size=3", "train.note_pairs=true"))
     with pytest.raises(ConfigError, match="train.note_swap"):
         train(_cfg(breast_dataset, tmp_path / "bad", "train.epochs=1", "train.note_swap=-0.1"))
     with pytest.raises(ConfigError, match="train.side_swap"):

@@ -114,6 +114,16 @@ def train_transform(patch_size: Sequence[int], *, flips: bool, augment: bool) ->
     return mt.Compose(steps)
 
 
+def _pick(s: Sample, k: int, side: bool) -> tuple[str, np.ndarray | None]:
+    """``(note, label)`` of ``s`` with N-stage variant ``k`` (-1: its own) and, if
+    ``side``, the other side."""
+    if side and s.side_variants:
+        return s.side_variants[k + 1]
+    if k >= 0:
+        return s.variants[k]
+    return s.note, s.label
+
+
 def batches(
     samples: Sequence[Sample],
     batch_size: int,
@@ -125,6 +135,7 @@ def batches(
     mirror: float = 0.0,
     swap: float = 0.0,
     side: float = 0.0,
+    pairs: bool = False,
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor, list[str]]]:
     """One epoch of shuffled batches ``(image B x C x ..., label B x 1 x ..., notes)``.
 
@@ -136,6 +147,12 @@ def batches(
     side variants takes, with that probability, the note naming the other side, with the N
     stage the ``swap`` draw chose (its own when not swapped).
 
+    With ``pairs`` a batch holds ``batch_size // 2`` patients, each twice: as drawn above,
+    and with a counterfactual note, another N stage (uniformly among the other stages, the
+    patient's own included) and, with probability ``side``, the other side; same image,
+    same flip. The two copies differ only in the note, so only the note can explain the
+    difference between their labels. Samples without note variants appear twice unchanged.
+
     With ``world`` > 1 each rank takes every ``world``-th batch of the same permutation, and
     every rank gets the same number of batches (a rank with one more would wait forever in
     DistributedDataParallel's gradient all-reduce); the remainder is left out this epoch.
@@ -146,24 +163,32 @@ def batches(
     # a draw only when swapping, so runs without it keep their old random stream
     swaps = rng.random((len(order), 2)) if swap > 0 else np.ones((len(order), 2))
     sides = rng.random(len(order)) < side if side > 0 else np.zeros(len(order), bool)
-    n_batches = len(order) // batch_size // world * world
+    partners = rng.random((len(order), 2)) if pairs else None
+    per_batch = batch_size // 2 if pairs else batch_size
+    if per_batch < 1:
+        raise ValueError(f"pairs need a batch size of at least 2, got {batch_size}")
+    n_batches = len(order) // per_batch // world * world
     for b in range(rank, n_batches, world):
-        items, notes = [], []
-        for j in range(b * batch_size, (b + 1) * batch_size):
+        images, ys, notes = [], [], []
+        for j in range(b * per_batch, (b + 1) * per_batch):
             s = samples[order[j]]
-            image, label, note = s.image, s.label, s.note
             k = int(swaps[j, 1] * len(s.variants)) if s.variants and swaps[j, 0] < swap else -1
-            if sides[j] and s.side_variants:
-                note, label = s.side_variants[k + 1]
-            elif k >= 0:
-                note, label = s.variants[k]
+            picks = [(k, bool(sides[j]))]
+            if partners is not None:
+                # another N stage, uniformly among -1 (own) .. len - 1 without k itself
+                i = int(partners[j, 0] * len(s.variants))
+                other = (i - 1 if i <= k else i) if s.variants else -1
+                picks.append((other, bool(partners[j, 1] < side)))
+            image, picked = s.image, [_pick(s, kk, sd) for kk, sd in picks]
+            labels = [y for _, y in picked if y is not None]
+            assert len(labels) == len(picked), f"{s.case_id}: training samples need labels"
+            label = np.concatenate(labels)  # one channel per copy: one crop, one augmentation
             if flips[j]:
-                assert label is not None
                 image, label = image[:, ::-1].copy(), label[:, ::-1].copy()
-                note = mirror_note(note)
-            items.append(transform({"image": image, "label": label}))
-            notes.append(note)
-        image = torch.stack([torch.as_tensor(np.asarray(it["image"])) for it in items])
-        # variant labels are stored as uint8; cast each before stacking
-        label = torch.stack([torch.as_tensor(np.asarray(it["label"])).long() for it in items])
-        yield image.float(), label, notes
+            item = transform({"image": image, "label": label})
+            for c, (note, _) in enumerate(picked):
+                images.append(torch.as_tensor(np.asarray(item["image"])))
+                # variant labels are stored as uint8; cast each before stacking
+                ys.append(torch.as_tensor(np.asarray(item["label"])[c : c + 1]).long())
+                notes.append(mirror_note(note) if flips[j] else note)
+        yield torch.stack(images).float(), torch.stack(ys), notes

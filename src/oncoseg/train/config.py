@@ -61,6 +61,11 @@ class TrainConfig:
     # side, the label moved to that side by the rule table. Unlike note_swap this contradicts
     # the image (a mastectomy shows), so the model learns that the note decides the side
     side_swap: float = 0.0
+    # note-guided models on breast_ctv phantoms: each batch holds batch_size / 2 patients,
+    # each twice, with its note and with a counterfactual one (another N stage; the other
+    # side with probability side_swap), so the difference can only come from the note.
+    # An epoch then takes twice the steps; see docs/models.md
+    note_pairs: bool = False
     val_every: int = 1  # epochs
     device: str = "auto"  # auto | cpu | cuda
     sw_batch_size: int = 2  # sliding-window batch at validation
@@ -139,6 +144,10 @@ def _check_values(cfg: RunConfig) -> RunConfig:
             raise ConfigError(
                 f"train.{key}: expected a share in [0, 1], got {getattr(cfg.train, key)}"
             )
+    if cfg.train.note_pairs and (cfg.train.batch_size < 2 or cfg.train.batch_size % 2):
+        raise ConfigError(
+            f"train.note_pairs: needs an even train.batch_size, got {cfg.train.batch_size}"
+        )
     if not 0.0 <= cfg.model.head_prior < 1.0:
         raise ConfigError(
             f"model.head_prior: expected a foreground share in [0, 1), got {cfg.model.head_prior}"

@@ -87,14 +87,16 @@ def split_cases(cfg: RunConfig) -> tuple[list[str], list[str]]:
     return list(train_ids), list(val_ids)
 
 
-def note_shares(cfg: RunConfig, model: NoteGuidedSegmenter) -> dict[str, float]:
-    """The shares of mirrored / other-N-stage / other-side samples this model trains with
-    (all 0 for vision-only models and without augmentation)."""
+def note_shares(cfg: RunConfig, model: NoteGuidedSegmenter) -> dict[str, Any]:
+    """The shares of mirrored / other-N-stage / other-side samples this model trains with,
+    and whether batches pair each patient with a counterfactual note (all off for
+    vision-only models and without augmentation); keyword arguments of ``batches``."""
     on = model.uses_text and cfg.train.augment
     return {
         "mirror": cfg.train.mirror if on else 0.0,
         "swap": cfg.train.note_swap if on else 0.0,
         "side": cfg.train.side_swap if on else 0.0,
+        "pairs": cfg.train.note_pairs and on,
     }
 
 
@@ -113,7 +115,7 @@ def add_note_variants(
     labels would then be wrong too (a 2% disagreement is allowed for resampled cases, whose
     label and region map are interpolated separately).
     """
-    keys = "/".join(k for k, on in (("note_swap", nodal), ("side_swap", sides)) if on)
+    keys = "/".join(k for k, on in (("note_swap/note_pairs", nodal), ("side_swap", sides)) if on)
     info = read_info(dataset)
     if info.task != "breast_ctv":
         raise ConfigError(
@@ -203,13 +205,12 @@ def train(cfg: RunConfig, *, resume: bool = False) -> Path:
     train_ids, val_ids = split_cases(cfg)
     spacing = cfg.data.spacing or None  # checked by load_config
     shares = note_shares(cfg, model)
-    variants = shares["swap"] > 0 or shares["side"] > 0
+    nodal = shares["swap"] > 0 or shares["pairs"]
+    variants = nodal or shares["side"] > 0
     train_s = load_samples(cfg.data.dataset, train_ids, spacing=spacing, regions=variants)
     val_s = load_samples(cfg.data.dataset, val_ids, spacing=spacing) if rank == 0 else []
     if variants:
-        add_note_variants(
-            cfg.data.dataset, train_s, nodal=shares["swap"] > 0, sides=shares["side"] > 0
-        )
+        add_note_variants(cfg.data.dataset, train_s, nodal=nodal, sides=shares["side"] > 0)
     if not resume:
         notes = {s.note for s in train_s} | {
             n for s in train_s for n, _ in s.variants + s.side_variants
@@ -217,7 +218,8 @@ def train(cfg: RunConfig, *, resume: bool = False) -> Path:
         model.fit_context_norm(sorted(notes))
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
-    steps_per_epoch = max(1, len(train_s) // cfg.train.batch_size // world)
+    per_batch = cfg.train.batch_size // 2 if shares["pairs"] else cfg.train.batch_size
+    steps_per_epoch = max(1, len(train_s) // per_batch // world)
     total = steps_per_epoch * cfg.train.epochs
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg.train.warmup_steps, total))
     state = {"epoch": 0, "step": 0, "best_dice": -1.0}
