@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from oncoseg.provenance import compute_device, git_commit, provenance
+from oncoseg.provenance import compute_device, cpu_model, git_commit, provenance
 
 
 def test_commit_outside_a_checkout_uses_the_environment(
@@ -31,3 +31,12 @@ def test_device_and_record() -> None:
     assert dev.startswith(("cpu: ", "cuda: ")) and "torch " in dev
     rec = provenance(extra_field=1)
     assert rec["extra_field"] == 1 and rec["command"].startswith("oncoseg")
+
+
+def test_cpu_model_from_cpuinfo(tmp_path: Path) -> None:
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nvendor_id\t: X\nmodel name\t: Some CPU 9000 @ 3 GHz\n\n")
+    assert cpu_model(info) == "Some CPU 9000 @ 3 GHz"
+    info.write_text("processor\t: 0\n")  # no model name: falls back, never raises
+    assert isinstance(cpu_model(info), str) and cpu_model(info)
+    assert isinstance(cpu_model(tmp_path / "missing"), str)

@@ -41,13 +41,33 @@ def git_commit(cwd: str | Path | None = None) -> str:
     return sha + ("-dirty" if dirty else "")
 
 
+def cpu_model(cpuinfo: str | Path = "/proc/cpuinfo") -> str:
+    """The CPU's model name (Linux ``/proc/cpuinfo``; else ``platform.processor()``, which
+    may be empty)."""
+    import platform
+
+    try:
+        for line in Path(cpuinfo).read_text(errors="replace").splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and value.strip():
+                return value.strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
 def compute_device() -> str:
-    """Where torch computes here: the GPU's name, or the CPU and its thread count."""
+    """Where torch computes here: the GPU's name, or the CPU, its vector instruction set
+    and thread count. The CPU matters: with the same seed, code and data, training gives
+    the same weights on one machine but not across CPU models (kernels differ by ISA)."""
     import torch
 
     if torch.cuda.is_available():
         return f"cuda: {torch.cuda.get_device_name(0)} (torch {torch.__version__})"
-    return f"cpu: {torch.get_num_threads()} threads (torch {torch.__version__})"
+    isa = torch.backends.cpu.get_cpu_capability()
+    return (
+        f"cpu: {cpu_model()}, {isa}, {torch.get_num_threads()} threads (torch {torch.__version__})"
+    )
 
 
 def provenance(**extra: Any) -> dict[str, Any]:
