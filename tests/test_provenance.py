@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from oncoseg.provenance import compute_device, cpu_model, git_commit, provenance
+from oncoseg.provenance import (
+    compute_device,
+    cpu_model,
+    git_commit,
+    package_versions,
+    provenance,
+)
 
 
 def test_commit_outside_a_checkout_uses_the_environment(
@@ -31,6 +37,12 @@ def test_device_and_record() -> None:
     assert dev.startswith(("cpu: ", "cuda: ")) and "torch " in dev
     rec = provenance(extra_field=1)
     assert rec["extra_field"] == 1 and rec["command"].startswith("oncoseg")
+    import monai
+    import torch
+
+    assert rec["packages"]["torch"] == torch.__version__
+    assert rec["packages"]["monai"] == monai.__version__
+    assert package_versions(("no-such-package-xyz",)) == {"no-such-package-xyz": "not installed"}
 
 
 def test_cpu_model_from_cpuinfo(tmp_path: Path) -> None:

@@ -70,6 +70,23 @@ def compute_device() -> str:
     )
 
 
+# the installed libraries whose versions can change a trained model or a metric
+KEY_PACKAGES = ("torch", "monai", "numpy", "scipy", "transformers", "SimpleITK", "nibabel")
+
+
+def package_versions(names: tuple[str, ...] = KEY_PACKAGES) -> dict[str, str]:
+    """Installed versions of ``names`` (``"not installed"`` for a missing one)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in names:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
 def provenance(**extra: Any) -> dict[str, Any]:
     """A record to store beside every result file."""
     return {
@@ -77,6 +94,7 @@ def provenance(**extra: Any) -> dict[str, Any]:
         "commit": git_commit(),
         "oncoseg_version": __version__,
         "python": sys.version.split()[0],
+        "packages": package_versions(),
         "created_utc": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         **extra,
     }
