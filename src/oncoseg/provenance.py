@@ -58,8 +58,8 @@ def cpu_model(cpuinfo: str | Path = "/proc/cpuinfo") -> str:
 
 def compute_device() -> str:
     """Where torch computes here: the GPU's name, or the CPU, its vector instruction set
-    and thread count. The CPU matters: with the same seed, code and data, training gives
-    the same weights on one machine but not across CPU models (kernels differ by ISA)."""
+    and thread count. The CPU can matter: with the same seed, code and data, training gives
+    the same weights on one machine, but float kernels differ by instruction set."""
     import torch
 
     if torch.cuda.is_available():
