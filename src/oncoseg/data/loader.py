@@ -124,6 +124,15 @@ def _pick(s: Sample, k: int, side: bool) -> tuple[str, np.ndarray | None]:
     return s.note, s.label
 
 
+def patients_per_batch(batch_size: int, pairs: bool) -> int:
+    """How many patients a batch of ``batch_size`` holds (half of it when each comes twice,
+    see :func:`batches`)."""
+    n = batch_size // 2 if pairs else batch_size
+    if n < 1:
+        raise ValueError(f"pairs need a batch size of at least 2, got {batch_size}")
+    return n
+
+
 def batches(
     samples: Sequence[Sample],
     batch_size: int,
@@ -164,9 +173,7 @@ def batches(
     swaps = rng.random((len(order), 2)) if swap > 0 else np.ones((len(order), 2))
     sides = rng.random(len(order)) < side if side > 0 else np.zeros(len(order), bool)
     partners = rng.random((len(order), 2)) if pairs else None
-    per_batch = batch_size // 2 if pairs else batch_size
-    if per_batch < 1:
-        raise ValueError(f"pairs need a batch size of at least 2, got {batch_size}")
+    per_batch = patients_per_batch(batch_size, pairs)
     n_batches = len(order) // per_batch // world * world
     for b in range(rank, n_batches, world):
         images, ys, notes = [], [], []

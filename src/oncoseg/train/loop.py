@@ -26,7 +26,13 @@ from oncoseg.data.dataset import (
     read_info,
     read_splits,
 )
-from oncoseg.data.loader import Sample, batches, load_samples, train_transform
+from oncoseg.data.loader import (
+    Sample,
+    batches,
+    load_samples,
+    patients_per_batch,
+    train_transform,
+)
 from oncoseg.io.atomic import write_json, write_text
 from oncoseg.io.orientation import MODEL_ORIENTATION
 from oncoseg.models.multimodal import NoteGuidedSegmenter, build_model
@@ -218,7 +224,7 @@ def train(cfg: RunConfig, *, resume: bool = False) -> Path:
         model.fit_context_norm(sorted(notes))
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
-    per_batch = cfg.train.batch_size // 2 if shares["pairs"] else cfg.train.batch_size
+    per_batch = patients_per_batch(cfg.train.batch_size, shares["pairs"])
     steps_per_epoch = max(1, len(train_s) // per_batch // world)
     total = steps_per_epoch * cfg.train.epochs
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg.train.warmup_steps, total))
