@@ -120,14 +120,14 @@ class ResUNet(nn.Module):
         skips = []
         x = image
         for i, block in enumerate(self.encoder):
-            x = block(x)
+            x = _run(block, x)
             if self.fusions is not None and context is not None:
                 x = self.fusions[i](x, context)  # note-guided features at this level
             skips.append(x)
         x = skips.pop()  # the bottleneck
         levels = []
         for up in self.decoder:
-            x = up(x, skips.pop())
+            x = _run(up, x, skips.pop())
             levels.append(x)
         if self.restore is not None:
             x = torch.cat([self.restore(x), image], dim=1)  # B x (C0 + C_in) x D x H x W
@@ -135,3 +135,23 @@ class ResUNet(nn.Module):
             return self.head(x)
         coarser = levels[-2::-1]  # the decoder outputs below the last, finest first
         return [self.head(x), *(h(f) for h, f in zip(self.aux_heads, coarser, strict=False))]
+
+
+# CPU bf16 autocast: torch 2.13's oneDNN kernel returns wrong weight gradients (off by up to
+# 1e36, sometimes NaN) for a 3x3x3 convolution whose input has depth 2, which is this
+# U-Net's bottleneck at 64³; that was the "bf16 overflow" of docs/models.md. Blocks working
+# at 4 voxels or fewer along an axis run in fp32 (they cost next to nothing); see
+# tests/models/test_models.py::test_bf16_autocast_gradients_match_fp32.
+SMALL_FOR_BF16 = 4
+
+
+def _run(block: nn.Module, x: Tensor, *rest: Tensor) -> Tensor:
+    """``block(x, *rest)``, in fp32 where CPU bf16 autocast would use the faulty kernel."""
+    if (
+        x.device.type == "cpu"
+        and torch.is_autocast_enabled("cpu")
+        and min(x.shape[2:]) <= SMALL_FOR_BF16
+    ):
+        with torch.autocast("cpu", enabled=False):
+            return block(x.float(), *(r.float() for r in rest))
+    return block(x, *rest)

@@ -319,8 +319,10 @@ def _epochs(
                 **note_shares(cfg, model),
             ):
                 image, label = image.to(device), label.to(device)
+                # the note stays fp32: notes that differ in one word give LM states that
+                # differ in the third digit, which bf16 would round away
+                context = model.encode_notes(notes)
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.train.bf16):
-                    context = model.encode_notes(notes)
                     logits = net(image, context=context)
                 if isinstance(logits, list):  # deep supervision: every level, fine to coarse
                     loss = loss_fn([x.float() for x in logits], label.float())
