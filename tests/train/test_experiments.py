@@ -9,6 +9,7 @@ import pytest
 
 from oncoseg.eval.experiments import (
     ExperimentConfig,
+    _resolve_ref,
     load_experiment_config,
     model_key,
     run_experiment,
@@ -114,6 +115,17 @@ def test_model_key_ignores_paths_but_not_training() -> None:
     a = model_key(["data.dataset=/a", "out=/x", "train.epochs=3"], "h1")
     assert a == model_key(["data.dataset=/b", "out=/y", "train.epochs=3"], "h1")
     assert a != model_key(["train.epochs=4"], "h1") and a != model_key(["train.epochs=3"], "h2")
+
+
+def test_init_from_names_a_model_trained_earlier_in_the_set() -> None:
+    runs = {"vision": Path("runs/models/vision-abc")}
+    assert _resolve_ref("train.init_from=@vision", runs) == "train.init_from=runs/models/vision-abc"
+    assert _resolve_ref("train.lr=3e-3", runs) == "train.lr=3e-3"
+    with pytest.raises(ValueError, match="no model 'multimodal' before it"):
+        _resolve_ref("train.init_from=@multimodal", runs)
+    # the source's path is part of the key: another source, another model
+    a = model_key(["train.init_from=runs/models/vision-abc"], "h")
+    assert a != model_key(["train.init_from=runs/models/vision-def"], "h")
 
 
 def test_experiment_config_errors(tmp_path: Path) -> None:

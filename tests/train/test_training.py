@@ -313,3 +313,47 @@ def test_training_at_a_configured_spacing(breast_dataset: Path, tmp_path: Path) 
         train(_cfg(breast_dataset, tmp_path / "bad", "train.epochs=1", "train.side_swap=2"))
     with pytest.raises(ConfigError, match="model.head_prior"):
         train(_cfg(breast_dataset, tmp_path / "bad", "train.epochs=1", "model.head_prior=1"))
+
+
+def test_warm_start_from_a_vision_run(
+    breast_dataset: Path, tmp_path: Path, tiny_lm_dir: Path
+) -> None:
+    """train.init_from: the note-guided model starts as the vision-only model, then trains."""
+    from oncoseg.train.checkpoint import warm_start
+    from oncoseg.train.loop import build_from_config, pick_device
+
+    vision = tmp_path / "vision"
+    train(_cfg(breast_dataset, vision, "model.fusion=none", "train.epochs=1"))
+    mm = [
+        "model.fusion=two_way",
+        f"text.model={tiny_lm_dir}",
+        "text.position=suffix",
+        "train.epochs=1",
+        f"train.init_from={vision}",
+    ]
+    # before any step: the vision model's output whatever the note
+    cfg = _cfg(breast_dataset, tmp_path / "unused", *mm)
+    model = build_from_config(cfg, pick_device("cpu")).eval()
+    assert warm_start(model, vision) == vision / "best.pt"
+    reference = Predictor.from_run(vision).model.eval()
+    x = torch.randn(1, 1, 32, 32, 32)
+    with torch.no_grad():
+        want = reference(x)
+        for note in (
+            "N0, breast conserving surgery, left side",
+            "N3, total mastectomy, right side",
+        ):
+            assert torch.allclose(model(x, notes=[note]), want, atol=1e-6)
+    # trained: provenance names the source checkpoint and the fusion has moved off identity
+    out = tmp_path / "mm"
+    train(_cfg(breast_dataset, out, *mm))
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["init_from"]["checkpoint"] == str(vision / "best.pt")
+    assert len(prov["init_from"]["sha256"]) == 64
+    gammas = [f.gamma for f in Predictor.from_run(out).model.unet.fusions]
+    assert all(g.abs() > 0 for g in gammas)
+    # a source of another architecture or a missing one: a config error naming the file
+    with pytest.raises(ConfigError, match=r"train.init_from: .*best.pt: its U-Net does not"):
+        train(_cfg(breast_dataset, tmp_path / "x", *mm, "model.preset=small"))
+    with pytest.raises(ConfigError, match=r"train.init_from: .*nowhere: checkpoint not found"):
+        train(_cfg(breast_dataset, tmp_path / "y", *mm[:-1], f"train.init_from={tmp_path}/nowhere"))

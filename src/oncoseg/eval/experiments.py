@@ -395,10 +395,22 @@ def model_set(cfg: ExperimentConfig, experiment: str) -> dict[str, tuple[str, ..
     raise ValueError(f"{experiment} does not define a model set")
 
 
+def _resolve_ref(override: str, runs: dict[str, Path]) -> str:
+    """``train.init_from=@vision`` -> the path of the set's already trained ``vision`` run."""
+    key, _, value = override.partition("=")
+    if not value.startswith("@"):
+        return override
+    if value[1:] not in runs:
+        raise ValueError(f"{override}: no model {value[1:]!r} before it (have {sorted(runs)})")
+    return f"{key}={runs[value[1:]]}"
+
+
 def _run_models(
     cfg: ExperimentConfig, data: Data, root: Path, models: dict[str, tuple[str, ...]]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    runs = {name: trained(cfg, data, name, ov) for name, ov in models.items()}
+    runs: dict[str, Path] = {}
+    for name, ov in models.items():  # in order: "@NAME" names a model trained before
+        runs[name] = trained(cfg, data, name, [_resolve_ref(o, runs) for o in ov])
     summary, rows = evaluate_runs(runs, data, root)
     names = list(models)
     ref = names[0]

@@ -3,6 +3,7 @@ best/last checkpoints, resume, seeds, and DDP when started by ``torchrun``."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -46,7 +47,13 @@ from oncoseg.synth.breast_ctv import (
     side_variants,
 )
 from oncoseg.text.factory import build_text_encoder
-from oncoseg.train.checkpoint import load_checkpoint, restore_model, save_checkpoint
+from oncoseg.train.checkpoint import (
+    checkpoint_of,
+    load_checkpoint,
+    restore_model,
+    save_checkpoint,
+    warm_start,
+)
 from oncoseg.train.config import ConfigError, RunConfig, dump_config, to_dict
 
 log = logging.getLogger(__name__)
@@ -222,6 +229,12 @@ def train(cfg: RunConfig, *, resume: bool = False) -> Path:
             n for s in train_s for n, _ in s.variants + s.side_variants
         }
         model.fit_context_norm(sorted(notes))
+    if cfg.train.init_from and not resume:
+        try:
+            source = warm_start(model, cfg.train.init_from)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"train.init_from: {exc}") from exc
+        log.info("U-Net weights from %s", source)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
     per_batch = patients_per_batch(cfg.train.batch_size, shares["pairs"])
@@ -421,5 +434,15 @@ def _write_run_files(
             train_cases=train_ids,
             val_cases=val_ids,
             torch=torch.__version__,
+            **_init_source(cfg),
         ),
     )
+
+
+def _init_source(cfg: RunConfig) -> dict[str, Any]:
+    """Which weights started the run (file and SHA-256), for the provenance record."""
+    if not cfg.train.init_from:
+        return {}
+    path = checkpoint_of(cfg.train.init_from)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return {"init_from": {"checkpoint": str(path), "sha256": digest}}
