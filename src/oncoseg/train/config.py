@@ -47,7 +47,9 @@ class TrainConfig:
     weight_decay: float = 1e-5
     warmup_steps: int = 20  # linear warm-up, then cosine decay to 0
     seed: int = 0
-    bf16: bool = False  # autocast to bfloat16 (1.3-1.5x faster steps on a 2-core CPU; docs)
+    # autocast to bfloat16: on 2 CPU cores vision-only steps 1.7x faster, note-guided 1.1x,
+    # but it cost the note-guided demo model accuracy (docs/performance.md)
+    bf16: bool = False
     augment: bool = True  # intensity aug always; left-right flips only for vision-only
     # note-guided models: share of samples replaced by the mirrored patient (image and label
     # flipped left-right, the note's side words swapped). 0 keeps the issue's "no flips
