@@ -197,7 +197,7 @@ def test_bf16_autocast_gradients_match_fp32(fusion: str) -> None:
 
     At 32³ the tiny preset's bottleneck has depth 2, where torch 2.13's CPU bf16 kernel
     returned wrong weight gradients (cosine 0.65 here; elsewhere off by up to 1e36, or NaN)
-    before ResUNet ran such blocks in fp32. bf16 rounding alone leaves cosines of 0.9-1.
+    before ResUNet ran such blocks in fp32. bf16 rounding alone leaves cosines of 0.89-1.
     """
     from monai.losses import DiceCELoss
 
