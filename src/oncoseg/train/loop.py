@@ -3,7 +3,6 @@ best/last checkpoints, resume, seeds, and DDP when started by ``torchrun``."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
@@ -47,6 +46,7 @@ from oncoseg.synth.breast_ctv import (
     side_variants,
 )
 from oncoseg.text.factory import build_text_encoder
+from oncoseg.text.models import file_sha256
 from oncoseg.train.checkpoint import (
     checkpoint_of,
     load_checkpoint,
@@ -444,5 +444,4 @@ def _init_source(cfg: RunConfig) -> dict[str, Any]:
     if not cfg.train.init_from:
         return {}
     path = checkpoint_of(cfg.train.init_from)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return {"init_from": {"checkpoint": str(path), "sha256": digest}}
+    return {"init_from": {"checkpoint": str(path), "sha256": file_sha256(path)}}
