@@ -206,12 +206,13 @@ def show(
 def demo(
     out: Path = typer.Option(Path("runs/demo"), "-o", "--out"),
     size: int = typer.Option(64),
-    epochs: int = typer.Option(16, help="Training epochs for each model."),
+    epochs: int = typer.Option(16, help="Training epochs of the vision-only model."),
+    note_epochs: int = typer.Option(28, help="Training epochs of the note-guided model."),
 ) -> None:
     """The main job on the embedded phantoms; writes OUT/report.md."""
     from oncoseg.eval.demo import run_demo
 
-    report = run_demo(out, size=size, epochs=epochs)
+    report = run_demo(out, size=size, epochs=epochs, note_epochs=note_epochs)
     typer.echo(str(report))
 
 

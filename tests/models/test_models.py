@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from oncoseg.models.fusion import FUSIONS, build_fusion
+from oncoseg.models.fusion import FUSIONS, TwoWayFusion, build_fusion
 from oncoseg.models.multimodal import ModelConfig, build_model
 from oncoseg.models.unet import ResUNet
 from oncoseg.text.encoders import PromptConfig, PromptTunedLM
@@ -89,7 +89,13 @@ def test_invalid_arguments() -> None:
     with pytest.raises(ValueError, match="preset"):
         build_model(ModelConfig(preset="huge", fusion="none"), None)
     with pytest.raises(ValueError, match="divisible"):
-        build_fusion("two_way", channels=6, context_dim=4, num_tokens=1)
+        TwoWayFusion(channels=6, context_dim=4, num_tokens=1, num_heads=4)
+    # by default heads of >= 16 channels, at most 4 (the first level's attention is cheaper)
+    heads = [
+        TwoWayFusion(channels=c, context_dim=4, num_tokens=1).self_attn.num_heads
+        for c in (8, 16, 32, 48, 64, 256)
+    ]
+    assert heads == [1, 1, 2, 3, 4, 4]
     model = build_model(ModelConfig(preset="tiny", fusion="concat"), CountingEncoder())
     with pytest.raises(ValueError, match="reads the note"):
         model(torch.randn(1, 1, 32, 32, 32))

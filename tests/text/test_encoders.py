@@ -79,6 +79,45 @@ def test_suffix_cache_path_equals_a_plain_forward_with_padding() -> None:
                 assert torch.allclose(batched[i, k], h, atol=1e-5)
 
 
+def test_suffix_keeps_the_notes_frozen_half_between_training_steps() -> None:
+    """Training steps reuse a note's keys/values and states; the result and the prompts'
+    gradients equal a fresh computation, and only notes not seen yet reach the LM."""
+    enc = _encoder("multi-prompt", "suffix", note_states=4)
+    fresh = _encoder("multi-prompt", "suffix", note_states=4, prefix_cache_mb=0)
+    fresh.load_state_dict(enc.state_dict())
+    seen: list[int] = []  # note tokens the LM ran over, per call
+    enc.decoder.register_forward_pre_hook(
+        lambda _m, _a, kw: (
+            seen.append(int(kw["input_ids"].numel())) if kw.get("input_ids") is not None else None
+        ),
+        with_kwargs=True,
+    )
+    enc.train(), fresh.train()
+    new = "N1, left chest wall"
+    runs = [2 * (1 + len(NOTES[1])), 1 + len(new)]  # padded ids; then the new note alone
+    for notes, lm_ids in (
+        (NOTES, [runs[0]]),
+        ([NOTES[1], new, NOTES[0]], [runs[1]]),
+        (NOTES[::-1], []),
+    ):
+        seen.clear()
+        out, ref = enc.encode(notes), fresh.encode(notes)
+        assert torch.allclose(out, ref, atol=1e-5)
+        out.pow(2).sum().backward(), ref.pow(2).sum().backward()
+        assert torch.allclose(enc.prompts.grad, fresh.prompts.grad, atol=1e-5)
+        enc.zero_grad(), fresh.zero_grad()
+        assert seen == lm_ids
+    assert len(enc._prefix) == 3 and not fresh._prefix
+    with torch.no_grad():  # validation or inference keeps nothing
+        enc.eval().encode(["N3 right"])
+    assert len(enc._prefix) == 3
+    small = _encoder("multi-prompt", "suffix", prefix_cache_mb=1)  # ~23 kB a note here
+    small.train()
+    for i in range(200):
+        small.encode([f"note {i} " * 10])
+    assert 0 < small._prefix_bytes <= 2**20 and len(small._prefix) < 200
+
+
 def test_prefix_and_suffix_agree_without_prompts() -> None:
     lm, tok = tiny_llama(), ByteTokenizer()
     a = PromptTunedLM(lm, tok, config=PromptConfig(mode="no-tuning", position="prefix"))

@@ -40,6 +40,20 @@ def test_config_file_errors(tmp_path: Path) -> None:
         load_config(tmp_path / "missing.yaml")
 
 
+def test_learning_rate_schedules() -> None:
+    from oncoseg.train.loop import lr_factor
+
+    warm = [lr_factor(s, 4, 24)(i) for s in ("cosine", "poly", "constant") for i in range(4)]
+    assert warm == pytest.approx([0.25, 0.5, 0.75, 1.0] * 3)  # the same linear warm-up
+    cosine, poly, const = (lr_factor(s, 4, 24) for s in ("cosine", "poly", "constant"))
+    assert cosine(14) == pytest.approx(0.5) and poly(14) == pytest.approx(0.5**0.9)
+    assert cosine(24) == pytest.approx(0.0) and poly(24) == pytest.approx(0.0)
+    assert const(14) == const(24) == 1.0
+    assert load_config(None, ["train.schedule=poly"]).train.schedule == "poly"
+    with pytest.raises(ConfigError, match=r"train.schedule: expected one of \['cosine'"):
+        load_config(None, ["train.schedule=step"])
+
+
 def test_train_resume_writes_run_files(breast_dataset: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     train(_cfg(breast_dataset, out, "model.fusion=none", "train.epochs=2"))

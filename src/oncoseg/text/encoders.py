@@ -24,6 +24,7 @@ results are cached per (model, mode, trainable state, note): see :mod:`oncoseg.t
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -122,6 +123,8 @@ class PromptConfig:
     lora_rank: int = 8
     lora_alpha: int = 16
     lora_targets: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
+    # suffix: the notes' frozen keys/values kept between training steps (MB, 0: off)
+    prefix_cache_mb: int = 256
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -191,6 +194,10 @@ class PromptTunedLM(_CachedEncoder):
         else:
             self.register_buffer("seg", seg)
         self.lm.eval()
+        # suffix layout, training: (device, note token ids) -> (per-layer keys/values,
+        # note states), see _note_prefix
+        self._prefix: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._prefix_bytes = 0
 
     def _add_lora(self, lm: Any) -> Any:
         from peft import LoraConfig, get_peft_model
@@ -279,15 +286,65 @@ class PromptTunedLM(_CachedEncoder):
         starts = torch.full_like(lens, nb + m)
         return torch.cat([seg, self._note_states(first, starts, lens - nb)], dim=1)
 
+    def _note_prefix(self, ids: list[list[int]]) -> tuple[Any, Tensor, Tensor, Tensor]:
+        """The suffix layout's frozen half: ``(past key/values, note states, padded ids,
+        mask)`` of the left-padded notes.
+
+        The note never sees the prompts, so its keys, values and states depend on the note
+        alone: while training they are kept per note (up to ``prefix_cache_mb``, the least
+        recently used dropped first) and only notes not seen yet run through the LM. The
+        padding's keys are zeros, masked out as the LM's own padding is."""
+        from transformers.cache_utils import DynamicCache
+
+        tok, mask = self._pad(ids, left=True)
+        keys = [(str(tok.device), *s) for s in ids]
+        rows = {k: self._prefix[k] for k in keys if k in self._prefix}
+        todo = [i for i, k in enumerate(keys) if k not in rows]
+        if todo:
+            sub_tok, sub_mask = self._pad([ids[i] for i in todo], left=True)
+            with torch.no_grad():
+                out = self.decoder(
+                    input_ids=sub_tok,
+                    attention_mask=sub_mask,
+                    position_ids=(sub_mask.cumsum(dim=1) - 1).clamp(min=0),
+                    use_cache=True,
+                )
+            for j, i in enumerate(todo):  # each note's own part, without the padding
+                n = len(ids[i])
+                kv = [
+                    (ly.keys[j, :, -n:], ly.values[j, :, -n:]) for ly in out.past_key_values.layers
+                ]
+                rows[keys[i]] = (kv, out.last_hidden_state[j, -n:])
+        if self.training and torch.is_grad_enabled() and self.config.prefix_cache_mb > 0:
+            self._keep(keys, rows)
+        width = tok.shape[1]
+        layers = [
+            tuple(
+                torch.stack([_left_pad(rows[k][0][layer][part], width, dim=1) for k in keys])
+                for part in (0, 1)
+            )
+            for layer in range(len(rows[keys[0]][0]))
+        ]
+        states = torch.stack([_left_pad(rows[k][1], width, dim=0) for k in keys])
+        return DynamicCache(ddp_cache_data=layers), states, tok, mask
+
+    def _keep(self, keys: list[tuple[Any, ...]], rows: dict[tuple[Any, ...], Any]) -> None:
+        """Keep ``rows`` for later steps, most recently used last, within the size limit."""
+        for k in keys:
+            if k not in self._prefix:
+                kv, h = rows[k]
+                kv = [(a.clone(), v.clone()) for a, v in kv]  # not views of the batch
+                self._prefix[k] = (kv, h.clone())
+                self._prefix_bytes += _nbytes(kv, h)
+            self._prefix.move_to_end(k)
+        limit = self.config.prefix_cache_mb * 2**20
+        while self._prefix_bytes > limit and self._prefix:
+            _, (kv, h) = self._prefix.popitem(last=False)
+            self._prefix_bytes -= _nbytes(kv, h)
+
     def _forward_suffix(self, ids: list[list[int]]) -> Tensor:
         b, k = len(ids), self.num_seg
-        tok, mask = self._pad(ids, left=True)
-        pos = (mask.cumsum(dim=1) - 1).clamp(min=0)
-        with torch.no_grad():  # the note does not see the prompts: compute it once, frozen
-            note = self.decoder(
-                input_ids=tok, attention_mask=mask, position_ids=pos, use_cache=True
-            )
-        past = note.past_key_values
+        past, note_h, tok, mask = self._note_prefix(ids)
         if k > 1:
             past.batch_repeat_interleave(k)
         tail = torch.cat(
@@ -311,8 +368,25 @@ class PromptTunedLM(_CachedEncoder):
         nb = 1 if self.bos_id is not None else 0
         lens = mask.sum(dim=1)
         starts = tok.shape[1] - lens + nb  # left padding: the note ends the row
-        states = self._note_states(note.last_hidden_state, starts, lens - nb)
+        states = self._note_states(note_h, starts, lens - nb)
         return torch.cat([seg, states], dim=1)
+
+
+def _nbytes(kv: list[tuple[Tensor, Tensor]], h: Tensor) -> int:
+    return (
+        sum(t.numel() * t.element_size() for pair in kv for t in pair)
+        + h.numel() * h.element_size()
+    )
+
+
+def _left_pad(x: Tensor, width: int, dim: int) -> Tensor:
+    """``x`` padded with zeros at the start of ``dim`` to ``width``."""
+    missing = width - x.shape[dim]
+    if not missing:
+        return x
+    shape = list(x.shape)
+    shape[dim] = missing
+    return torch.cat([x.new_zeros(shape), x], dim=dim)
 
 
 class SentenceEncoder(_CachedEncoder):

@@ -39,13 +39,19 @@ class DataConfig:
     cache_images: bool = True  # keep decoded volumes in memory
 
 
+SCHEDULES = ("cosine", "poly", "constant")
+
+
 @dataclass
 class TrainConfig:
     epochs: int = 50
     batch_size: int = 2
     lr: float = 1e-4  # AdamW
     weight_decay: float = 1e-5
-    warmup_steps: int = 20  # linear warm-up, then cosine decay to 0
+    warmup_steps: int = 20  # linear warm-up, then the schedule
+    # learning rate after warm-up: cosine (decay to 0), poly (nnU-Net's (1 - t)^0.9) or
+    # constant
+    schedule: str = "cosine"
     seed: int = 0
     # autocast to bfloat16: on 2 CPU cores vision-only steps 1.7x faster, note-guided 1.1x,
     # but it cost the note-guided demo model accuracy (docs/performance.md)
@@ -154,6 +160,10 @@ def _check_values(cfg: RunConfig) -> RunConfig:
     if cfg.train.note_pairs and (cfg.train.batch_size < 2 or cfg.train.batch_size % 2):
         raise ConfigError(
             f"train.note_pairs: needs an even train.batch_size, got {cfg.train.batch_size}"
+        )
+    if cfg.train.schedule not in SCHEDULES:
+        raise ConfigError(
+            f"train.schedule: expected one of {list(SCHEDULES)}, got {cfg.train.schedule!r}"
         )
     if not 0.0 <= cfg.model.head_prior < 1.0:
         raise ConfigError(

@@ -1,5 +1,6 @@
-"""The training loop: DiceCE, AdamW + warm-up/cosine, bf16 autocast, validation Dice,
-best/last checkpoints, resume, seeds, and DDP when started by ``torchrun``."""
+"""The training loop: DiceCE, AdamW + warm-up and a cosine/poly/constant schedule, bf16
+autocast, validation Dice, best/last checkpoints, resume, seeds, and DDP when started by
+``torchrun``."""
 
 from __future__ import annotations
 
@@ -156,11 +157,19 @@ def add_note_variants(
             s.side_variants = [(n, y[None]) for n, y in side_variants(row, s.regions, style, seed)]
 
 
-def _lr_lambda(warmup: int, total: int) -> Any:
+def lr_factor(schedule: str, warmup: int, total: int) -> Any:
+    """``step -> factor`` of the base learning rate: linear warm-up over ``warmup`` steps,
+    then ``schedule`` (cosine | poly | constant) over the remaining ``total - warmup``."""
+
     def f(step: int) -> float:
         if step < warmup:
             return (step + 1) / warmup
-        return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
+        t = min(1.0, (step - warmup) / max(1, total - warmup))
+        if schedule == "cosine":
+            return 0.5 * (1 + math.cos(math.pi * t))
+        if schedule == "poly":
+            return (1 - t) ** 0.9
+        return 1.0
 
     return f
 
@@ -240,7 +249,8 @@ def train(cfg: RunConfig, *, resume: bool = False) -> Path:
     per_batch = patients_per_batch(cfg.train.batch_size, shares["pairs"])
     steps_per_epoch = max(1, len(train_s) // per_batch // world)
     total = steps_per_epoch * cfg.train.epochs
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg.train.warmup_steps, total))
+    factor = lr_factor(cfg.train.schedule, cfg.train.warmup_steps, total)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
     state = {"epoch": 0, "step": 0, "best_dice": -1.0}
     if resume:
         ckpt = load_checkpoint(out / "last.pt")
