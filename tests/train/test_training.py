@@ -214,53 +214,75 @@ def test_predict_cli(breast_dataset: Path, tmp_path: Path) -> None:
     assert res.exit_code == 2 and "not found" in res.output
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    ("steps", "deep_supervision", "floor"), [(20, 0, 0.75), (20, 2, 0.75), (100, 0, 0.95)]
-)
-def test_overfit_one_case(tmp_path: Path, steps: int, deep_supervision: int, floor: float) -> None:
-    """The training machinery fits one case (an N2 phantom: breast plus invisible nodes).
+# (cohort seed, N stage of its one case, steps, lr, schedule, deep supervision, floor)
+OVERFIT = [
+    (0, "N0", 20, 1e-2, "constant", 0, 0.9),
+    (4, "N2", 20, 5e-3, "cosine", 0, 0.75),
+    (4, "N2", 20, 5e-3, "cosine", 2, 0.75),
+    (4, "N2", 100, 5e-3, "cosine", 0, 0.95),
+]
 
-    Measured on 2 cores with the output bias at a 1% foreground prior: Dice 0.82 after 20
-    steps (0.80 with another seed; lr 2e-3 to 2e-2 gave 0.78-0.82) and 0.990 after 100.
-    Without the prior the same 20 steps gave 0.01-0.74 depending on the learning rate and
-    100 steps 0.86: the untrained head predicts half foreground, the first steps push every
-    voxel to background, and the foreground logits then climb back slowly (docs/models.md).
-    After 20 steps the supraclavicular and internal-mammary compartments, which no image
-    edge marks, are still missing; deep supervision (2 levels) gave 0.82 as well. The
-    issue's "Dice > 0.9 after 20 steps" is not reached; the floors guard what is.
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("seed", "stage", "steps", "lr", "schedule", "ds", "floor"), OVERFIT)
+def test_overfit_one_case(
+    tmp_path: Path,
+    seed: int,
+    stage: str,
+    steps: int,
+    lr: float,
+    schedule: str,
+    ds: int,
+    floor: float,
+) -> None:
+    """The training machinery fits one case: vision-only, batch 1, no augmentation.
+
+    N0 (breast only: every target voxel lies inside a structure the CT shows): Dice 0.93
+    after 20 steps at lr 1e-2 held constant after warm-up (measured on 2 cores; cases of
+    cohort seeds 0 / 7: 0.931 / 0.952; with the cosine decay 0.89-0.90).
+    N2 (breast plus the ipsilateral axilla, supraclavicular fossa and internal mammary
+    chain, which the CT does not outline): 0.82 after 20 steps whatever the learning rate
+    (2e-3 to 2e-2: 0.78-0.85, constant or cosine, deep supervision too), 0.93 after 60,
+    0.99 after 100. In the first 20 steps the model learns what the image shows; the
+    supraclavicular and internal-mammary compartments stay at a foreground probability of
+    0.002 until about step 40 (docs/models.md). The issue's "Dice > 0.9 after 20 steps"
+    holds for the N0 case, not the N2 one; the floors guard what was measured.
+    All runs start the output bias at a 1% foreground prior (``model.head_prior``).
     """
+    from oncoseg.data.dataset import read_clinical_csv
     from oncoseg.synth import breast_ctv
     from oncoseg.synth.cohort import write_cohort
 
-    ds = write_cohort(tmp_path / "one", breast_ctv.cohort_spec(), cases=1, size=64, seed=4)
+    ds_root = write_cohort(tmp_path / "one", breast_ctv.cohort_spec(), cases=1, size=64, seed=seed)
+    assert read_clinical_csv(ds_root)["bctv_int_0000"]["n_stage"] == stage
     out = tmp_path / "fit"
     cfg = load_config(
         None,
         [
-            f"data.dataset={ds}",
+            f"data.dataset={ds_root}",
             f"out={out}",
             "model.fusion=none",
             "model.head_prior=0.01",
             "data.fold=-1",
             "train.batch_size=1",
             f"train.epochs={steps}",
-            "train.lr=5e-3",
+            f"train.lr={lr}",
+            f"train.schedule={schedule}",
             "train.augment=false",
             "train.warmup_steps=2",
             "train.dice_background=false",
-            f"model.deep_supervision={deep_supervision}",
+            f"model.deep_supervision={ds}",
         ],
     )
     train(cfg)
     losses = [json.loads(line)["loss"] for line in (out / "metrics.jsonl").open()]
     assert len(losses) == steps and losses[-1] < 0.4 * losses[0], losses[:: steps // 10]
     predictor = Predictor.from_run(out, checkpoint="last")
-    case = ds / "imagesTr" / "bctv_int_0000_0000.nii.gz"
+    case = ds_root / "imagesTr" / "bctv_int_0000_0000.nii.gz"
     mask = predictor.predict([load_image(case)]).array > 0
-    gt = load_image(ds / "labelsTr" / "bctv_int_0000.nii.gz").array > 0
+    gt = load_image(ds_root / "labelsTr" / "bctv_int_0000.nii.gz").array > 0
     dice = 2 * (mask & gt).sum() / (mask.sum() + gt.sum())
-    print(f"overfit: {steps} steps, deep supervision {deep_supervision}: Dice {dice:.3f}")
+    print(f"overfit: {stage} case, {steps} steps, lr {lr} {schedule}, DS {ds}: Dice {dice:.3f}")
     assert dice > floor, dice
 
 
