@@ -44,6 +44,22 @@ def left_share(pred: np.ndarray, regions: np.ndarray) -> float:
     return n_left / max(1.0, n_left + n_right)
 
 
+def figure_cases(rows: dict[str, dict[str, str]], cases: Sequence[str]) -> dict[str, str]:
+    """The cases the figures show, picked from the clinical fields alone (never from a
+    prediction): ``conserving``, the first unilateral breast-conserving case (both breasts
+    are on the CT, so only the note can name the side; the first case if there is none),
+    and ``mastectomy``, the first unilateral mastectomy, where the CT shows the operated
+    side and a note naming the other one contradicts it."""
+    unilateral = [c for c in cases if rows[c]["laterality"] in ("left", "right")]
+    picks = {
+        "conserving": next((c for c in unilateral if rows[c]["surgery"] == "BCS"), None),
+        "mastectomy": next((c for c in unilateral if rows[c]["surgery"] == "mastectomy"), None),
+    }
+    if picks["conserving"] is None and cases:
+        picks["conserving"] = cases[0]
+    return {k: v for k, v in picks.items() if v is not None}
+
+
 def breast_counterfactual(
     predictor: Predictor,
     ds: str | os.PathLike[str],
@@ -59,6 +75,7 @@ def breast_counterfactual(
     does the contour follow?"""
     rows = read_clinical_csv(ds)
     cases = list(cases) if cases is not None else list_cases(ds, split)
+    figures = figure_cases(rows, cases)
     per_case = []
     for case_id in cases:
         row, case = rows[case_id], read_case(ds, case_id, split)
@@ -87,8 +104,17 @@ def breast_counterfactual(
                 side_follows=bool(share["left"] > 0.5 > share["right"]),
             )
         per_case.append(result)
-        if fig_dir is not None and case_id == cases[0]:
-            _figure(fig_dir / f"counterfactual_{name}.png", case.images[0], row, preds, mask, name)
+        for kind, shown in figures.items():
+            if fig_dir is not None and case_id == shown:
+                suffix = "" if kind == "conserving" else f"_{kind}"
+                _figure(
+                    fig_dir / f"counterfactual_{name}{suffix}.png",
+                    case.images[0],
+                    row,
+                    preds,
+                    mask,
+                    f"{name}, {case_id}",
+                )
     sided = [r for r in per_case if "side_follows" in r]
     both = [r for r in sided if r["nodal_follows"] and r["side_follows"]]
     out = {

@@ -258,9 +258,10 @@ def write_reports(
         ("Dice per case", box_plot(rows, root / "figures" / "dice.png"))
     ]
     figs += [
-        (f"Counterfactual notes ({m})", root / "figures" / f"counterfactual_{m}.png")
+        (f"Counterfactual notes ({m}{label})", root / "figures" / f"counterfactual_{m}{suffix}.png")
         for m in doc.get("counterfactual", {})
-        if (root / "figures" / f"counterfactual_{m}.png").exists()
+        for suffix, label in (("", ""), ("_mastectomy", ", a unilateral mastectomy"))
+        if (root / "figures" / f"counterfactual_{m}{suffix}.png").exists()
     ]
     figs += overlays(rows, data, root)
     write_text(root / "summary.md", markdown(doc))
