@@ -36,9 +36,11 @@ from oncoseg.synth.cohort import write_cohort
 # other N stages (train.note_swap) and trains 28 epochs, validated every second one: at 16
 # it read the N stage but drew the nodal regions too small (nodal control 33% of the
 # validation cases), at 28 it followed N0/N2 and left/right in 12 of 12 (docs/results/
-# counterfactual-28ep). The vision-only model trains 16 epochs in bf16: at 40 epochs it
-# scored no better (0.658 / 0.618 test Dice, docs/results/counterfactual-40ep-sideswap0.1),
-# and bf16 left it unchanged at 24 (0.644 / 0.608) while halving its time. Chosen on
+# counterfactual-28ep; the demo itself, whose kept note keys/values round differently:
+# nodal 12 of 12, side 7 of 12, every miss a mastectomy). The vision-only model trains
+# 16 epochs in bf16: at 40 epochs it scored no better (0.658 / 0.618 test Dice,
+# docs/results/counterfactual-40ep-sideswap0.1), and bf16, a speed choice, left its test
+# Dice unchanged at 24 (0.644 / 0.608). The note-guided settings were chosen on
 # validation (docs/performance.md); the committed experiment tables used the defaults.
 DEMO_TRAIN = ("train.lr=3e-3", "train.batch_size=2", "data.fold=0")
 DEMO_VISION = (*VISION, "train.bf16=true")
