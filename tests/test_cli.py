@@ -91,3 +91,17 @@ def test_larger_sizes_work(tmp_path: Path, size: int) -> None:
     assert res.exit_code == 0, res.output
     res = runner.invoke(app, ["dataset", "check", str(tmp_path / "l"), "--json"])
     assert res.exit_code == 0
+
+
+def test_demo_epochs_default_to_the_demo_module(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from oncoseg.eval import demo
+
+    seen: list[dict[str, object]] = []
+    monkeypatch.setattr(demo, "run_demo", lambda out, **kw: seen.append(kw) or out / "r.md")
+    assert runner.invoke(app, ["demo", "-o", str(tmp_path)]).exit_code == 0
+    assert runner.invoke(app, ["demo", "-o", str(tmp_path), "--note-epochs", "5"]).exit_code == 0
+    assert seen[0]["epochs"] == demo.DEMO_EPOCHS == 16
+    assert seen[0]["note_epochs"] == demo.DEMO_NOTE_EPOCHS == 28
+    assert seen[1]["epochs"] == 16 and seen[1]["note_epochs"] == 5

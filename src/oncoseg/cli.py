@@ -206,13 +206,22 @@ def show(
 def demo(
     out: Path = typer.Option(Path("runs/demo"), "-o", "--out"),
     size: int = typer.Option(64),
-    epochs: int = typer.Option(16, help="Training epochs of the vision-only model."),
-    note_epochs: int = typer.Option(28, help="Training epochs of the note-guided model."),
+    epochs: int | None = typer.Option(
+        None, help="Training epochs of the vision-only model (default: the demo's)."
+    ),
+    note_epochs: int | None = typer.Option(
+        None, help="Training epochs of the note-guided model (default: the demo's)."
+    ),
 ) -> None:
     """The main job on the embedded phantoms; writes OUT/report.md."""
-    from oncoseg.eval.demo import run_demo
+    from oncoseg.eval.demo import DEMO_EPOCHS, DEMO_NOTE_EPOCHS, run_demo
 
-    report = run_demo(out, size=size, epochs=epochs, note_epochs=note_epochs)
+    report = run_demo(
+        out,
+        size=size,
+        epochs=DEMO_EPOCHS if epochs is None else epochs,
+        note_epochs=DEMO_NOTE_EPOCHS if note_epochs is None else note_epochs,
+    )
     typer.echo(str(report))
 
 

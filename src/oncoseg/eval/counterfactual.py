@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from oncoseg.data.dataset import list_cases, read_case, read_clinical_csv
-from oncoseg.eval.figures import render_png
+from oncoseg.eval.figures import counterfactual_png, render_png
 from oncoseg.eval.inference import Predictor
 from oncoseg.io.image import Image
 from oncoseg.synth.breast_ctv import REGIONS, note_variant
@@ -106,9 +106,8 @@ def breast_counterfactual(
         per_case.append(result)
         for kind, shown in figures.items():
             if fig_dir is not None and case_id == shown:
-                suffix = "" if kind == "conserving" else f"_{kind}"
                 _figure(
-                    fig_dir / f"counterfactual_{name}{suffix}.png",
+                    counterfactual_png(fig_dir, name, kind),
                     case.images[0],
                     row,
                     preds,

@@ -44,12 +44,13 @@ from oncoseg.synth.cohort import write_cohort
 # validation (docs/performance.md); the committed experiment tables used the defaults.
 DEMO_TRAIN = ("train.lr=3e-3", "train.batch_size=2", "data.fold=0")
 DEMO_VISION = (*VISION, "train.bf16=true")
+DEMO_EPOCHS = 16  # the vision-only model's
 DEMO_NOTE_EPOCHS = 28
 DEMO_MULTIMODAL = (*MULTIMODAL, "train.note_swap=0.5", "train.val_every=2")
 
 
 def demo_config(
-    size: int = 64, seed: int = 0, epochs: int = 16, note_epochs: int = DEMO_NOTE_EPOCHS
+    size: int = 64, seed: int = 0, epochs: int = DEMO_EPOCHS, note_epochs: int = DEMO_NOTE_EPOCHS
 ) -> ExperimentConfig:
     """The demo's settings (``epochs`` for the vision-only model, ``note_epochs`` for the
     note-guided one); models and cohorts go to the shared store, so a later ``oncoseg
@@ -78,7 +79,7 @@ def run_demo(
     out: str | os.PathLike[str],
     size: int = 64,
     seed: int = 0,
-    epochs: int = 16,
+    epochs: int = DEMO_EPOCHS,
     note_epochs: int = DEMO_NOTE_EPOCHS,
     cfg: ExperimentConfig | None = None,
 ) -> Path:

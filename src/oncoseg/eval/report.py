@@ -20,7 +20,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from oncoseg.data.dataset import read_case, read_info  # noqa: E402
-from oncoseg.eval.figures import render_png  # noqa: E402
+from oncoseg.eval.figures import (  # noqa: E402
+    COUNTERFACTUAL_FIGURES,
+    counterfactual_png,
+    render_png,
+)
 from oncoseg.io.atomic import atomic_path, write_text  # noqa: E402
 from oncoseg.io.image import Image, load_image  # noqa: E402
 from oncoseg.text.encoders import prepare_note  # noqa: E402
@@ -257,12 +261,12 @@ def write_reports(
     figs: list[tuple[str, Path]] = [
         ("Dice per case", box_plot(rows, root / "figures" / "dice.png"))
     ]
-    figs += [
-        (f"Counterfactual notes ({m}{label})", root / "figures" / f"counterfactual_{m}{suffix}.png")
+    cf_figs = [
+        (f"Counterfactual notes ({m}{caption})", counterfactual_png(root / "figures", m, kind))
         for m in doc.get("counterfactual", {})
-        for suffix, label in (("", ""), ("_mastectomy", ", a unilateral mastectomy"))
-        if (root / "figures" / f"counterfactual_{m}{suffix}.png").exists()
+        for kind, caption in COUNTERFACTUAL_FIGURES.items()
     ]
+    figs += [(title, path) for title, path in cf_figs if path.exists()]
     figs += overlays(rows, data, root)
     write_text(root / "summary.md", markdown(doc))
     write_text(root / "report.html", html_report(doc, figs))
