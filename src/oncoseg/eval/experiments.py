@@ -7,7 +7,8 @@ evaluates them on the held-out test cases of every site, and writes under ``runs
 
 - ``compare``: vision-only vs multimodal on the internal and external sites.
 - ``fusion-ablation``: none / concat / static / gated / two_way.
-- ``text-ablation``: multi-prompt (prefix and suffix) / one-prompt / LoRA / no-tuning /
+- ``text-ablation``: the cached family (queries outside the frozen LM, or nothing
+  learnt) / the in-LM family (multi-prompt prefix and suffix, one-prompt, LoRA) /
   sentence encoder, all with two_way fusion.
 - ``data-efficiency``: 40/60/80/100 % of the training cases, vision-only and multimodal.
 - ``counterfactual``: flip N status and laterality in each test note (breast_ctv).
@@ -71,12 +72,7 @@ EXPERIMENTS = (
 GENERATORS = {"breast_ctv": breast_ctv, "brain_tumor": brain_tumor}
 PROMPT_LM = ("text.encoder=prompt-lm", "text.model=smollm2")
 VISION = ("model.fusion=none",)
-MULTIMODAL = (
-    "model.fusion=two_way",
-    *PROMPT_LM,
-    "text.mode=multi-prompt",
-    "text.position=suffix",
-)
+MULTIMODAL = ("model.fusion=two_way", *PROMPT_LM, "text.mode=cached-queries")
 
 
 @dataclass
@@ -369,27 +365,16 @@ def model_set(cfg: ExperimentConfig, experiment: str) -> dict[str, tuple[str, ..
         }
     if experiment == "text-ablation":
         fuse = ("model.fusion=two_way",)
+        inlm = {
+            "inlm-multi-prompt/suffix": ("text.mode=inlm-multi-prompt", "text.position=suffix"),
+            "inlm-multi-prompt/prefix": ("text.mode=inlm-multi-prompt", "text.position=prefix"),
+            "inlm-one-prompt/suffix": ("text.mode=inlm-one-prompt", "text.position=suffix"),
+            "inlm-lora": ("text.mode=inlm-lora", "text.position=prefix"),
+        }
         return {
-            "multi-prompt/suffix": (
-                *fuse,
-                *PROMPT_LM,
-                "text.mode=multi-prompt",
-                "text.position=suffix",
-            ),
-            "multi-prompt/prefix": (
-                *fuse,
-                *PROMPT_LM,
-                "text.mode=multi-prompt",
-                "text.position=prefix",
-            ),
-            "one-prompt/suffix": (
-                *fuse,
-                *PROMPT_LM,
-                "text.mode=one-prompt",
-                "text.position=suffix",
-            ),
-            "lora": (*fuse, *PROMPT_LM, "text.mode=lora", "text.position=prefix"),
-            "no-tuning": (*fuse, *PROMPT_LM, "text.mode=no-tuning", "text.position=suffix"),
+            "cached-queries": (*fuse, *PROMPT_LM, "text.mode=cached-queries"),
+            "cached-frozen": (*fuse, *PROMPT_LM, "text.mode=cached-frozen"),
+            **{name: (*fuse, *PROMPT_LM, *mode) for name, mode in inlm.items()},
             "sentence": (*fuse, "text.encoder=sentence", "text.model=minilm"),
         }
     raise ValueError(f"{experiment} does not define a model set")

@@ -75,6 +75,9 @@ class NoteGuidedSegmenter(nn.Module):
         if not self.uses_text or not notes:
             return
         assert self.text_encoder is not None
+        fit_inputs = getattr(self.text_encoder, "fit_norm", None)
+        if fit_inputs is not None:  # an encoder that standardises its own LM states first
+            fit_inputs(notes)
         raw = torch.cat(
             [
                 self.text_encoder.encode(list(notes[i : i + batch])).float()

@@ -14,7 +14,23 @@ from pathlib import Path
 
 from oncoseg.text.cache import EmbeddingCache
 from oncoseg.text.encoders import PromptConfig, PromptTunedLM, SentenceEncoder, TextEncoder
-from oncoseg.text.models import load_causal_lm, load_sentence_model
+from oncoseg.text.models import default_cache_dir, load_causal_lm, load_sentence_model
+from oncoseg.text.queries import CachedLMQueries, QueryConfig
+
+# prompt-lm modes, two families. cached-*: the frozen LM reads each distinct note once
+# (cached in memory and on disk); cached-queries learns queries outside it (the default),
+# cached-frozen learns nothing. inlm-*: the seed's tuning inside the LM (prompts before or
+# after the note, LoRA), so the LM runs at every training step; kept for the text ablation.
+CACHED_MODES = {"cached-queries": "queries", "cached-frozen": "frozen"}
+INLM_MODES = {
+    "inlm-multi-prompt": "multi-prompt",
+    "inlm-one-prompt": "one-prompt",
+    "inlm-frozen": "no-tuning",
+    "inlm-lora": "lora",
+}
+MODES = (*CACHED_MODES, *INLM_MODES)
+# the names runs stored before the two families were named
+LEGACY_MODES = {v: k for k, v in INLM_MODES.items()}
 
 
 @dataclass
@@ -23,10 +39,10 @@ class TextConfig:
 
     encoder: str = "prompt-lm"  # prompt-lm | sentence | none (vision-only)
     model: str = "smollm2"  # packaged model name or a local path (folder or .gguf)
-    mode: str = "multi-prompt"  # prompt-lm: multi-prompt | one-prompt | no-tuning | lora
-    num_prompts: int = 2  # N (seed: 2)
-    prompt_len: int = 8  # M (seed: 8)
-    position: str = "prefix"  # prefix | suffix
+    mode: str = "cached-queries"  # prompt-lm: one of MODES (cached-* or inlm-*)
+    num_prompts: int = 2  # N (seed: 2): prompts (inlm-*) or query groups (cached-queries)
+    prompt_len: int = 8  # M (seed: 8) vectors per prompt / queries per group
+    position: str = "prefix"  # inlm-*: prefix | suffix
     max_tokens: int = 128
     note_states: int = 32  # prompt-lm: also pass the LM states of up to this many note tokens
     num_tokens: int = 1  # sentence encoder: N output vectors
@@ -34,10 +50,32 @@ class TextConfig:
     deid: bool = True  # de-identify notes before the model sees them
 
 
+def canonical_mode(mode: str) -> str:
+    """``mode`` with a stored run's old name (multi-prompt, no-tuning ...) made current."""
+    mode = LEGACY_MODES.get(mode, mode)
+    if mode not in MODES:
+        raise ValueError(f"text.mode must be one of {list(MODES)}, got {mode!r}")
+    return mode
+
+
 def _build_prompt_lm(cfg: TextConfig, cache: EmbeddingCache) -> TextEncoder:
+    mode = canonical_mode(cfg.mode)
     lm, tok, fingerprint = load_causal_lm(cfg.model)
+    if mode in CACHED_MODES:
+        qcfg = QueryConfig(
+            mode=CACHED_MODES[mode],
+            num_prompts=cfg.num_prompts,
+            prompt_len=cfg.prompt_len,
+            max_tokens=cfg.max_tokens,
+            note_states=cfg.note_states,
+        )
+        if cache.directory is None:  # note states are kept on disk unless told where
+            cache.directory = default_cache_dir() / "note-states"
+        return CachedLMQueries(
+            lm, tok, config=qcfg, model_id=fingerprint, cache=cache, deid=cfg.deid
+        )
     pcfg = PromptConfig(
-        mode=cfg.mode,
+        mode=INLM_MODES[mode],
         num_prompts=cfg.num_prompts,
         prompt_len=cfg.prompt_len,
         position=cfg.position,

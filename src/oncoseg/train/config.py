@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from oncoseg.models.multimodal import ModelConfig
-from oncoseg.text.factory import TextConfig
+from oncoseg.text.factory import TextConfig, canonical_mode
 
 
 @dataclass
@@ -150,6 +150,10 @@ def load_config(
 
 def _check_values(cfg: RunConfig) -> RunConfig:
     """Value rules the types alone do not carry, checked before anything is built."""
+    try:
+        cfg.text.mode = canonical_mode(cfg.text.mode)  # older runs name the seed's modes
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
     if cfg.data.spacing and len(cfg.data.spacing) != 3:
         raise ConfigError(f"data.spacing: expected 3 values (mm), got {list(cfg.data.spacing)}")
     for key in ("mirror", "note_swap", "side_swap"):

@@ -1,0 +1,239 @@
+"""The cached frozen text path: the LM reads each distinct note once, queries learn outside.
+
+:class:`CachedLMQueries` runs a frozen causal LM over ``[BOS] note [SEG]`` once per distinct
+de-identified note and keeps the last hidden states (the note's tokens and ``[SEG]``) in
+an :class:`~oncoseg.text.cache.EmbeddingCache`, in memory and on disk, keyed by the LM
+file's hash, the settings and the note. What learns sits outside the LM (Q-Former /
+Perceiver style)::
+
+    note states S (T x D), [SEG] state s   <- frozen LM, once per note, cached
+    memory  = standardise([s; S])           # (1 + T) x D, per-dim statistics of training notes
+    queries = Q (N*M x D), learnable        # the seed's N prompts of M vectors, recast
+    for each adapter layer:
+        queries += CrossAttn(queries -> memory); queries += SelfAttn; queries += MLP
+    context = [queries; standardise(S)[:L]] # (N*M + L) x D  (``frozen``: [s; S[:L]])
+
+After the notes of a training set have been read once (``fit_norm`` does that before the
+first step) the LM is not called again in training: a training step costs the adapter's
+few small attentions, not a pass through the LM. ``mode="frozen"`` has no adapter and
+nothing trains (the seed's "no tuning", cached).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from oncoseg.text.cache import EmbeddingCache, cache_key
+from oncoseg.text.encoders import prepare_note
+
+log = logging.getLogger(__name__)
+
+CACHED_MODES = ("queries", "frozen")
+STATES_VERSION = "states-v1"  # bump when the cached tensor's meaning changes
+
+
+@dataclass
+class QueryConfig:
+    """Options of :class:`CachedLMQueries`."""
+
+    mode: str = "queries"  # queries (learnable queries outside the LM) | frozen
+    num_prompts: int = 2  # N
+    prompt_len: int = 8  # M: N*M queries
+    layers: int = 2  # adapter layers (cross-attention, self-attention, MLP)
+    max_tokens: int = 128  # note tokens kept; longer notes are truncated with a warning
+    note_states: int = 32  # L: standardised states of the note's first L tokens follow
+
+    def __post_init__(self) -> None:
+        if self.mode not in CACHED_MODES:
+            raise ValueError(f"mode must be one of {CACHED_MODES}, got {self.mode!r}")
+        if min(self.num_prompts, self.prompt_len, self.layers, self.max_tokens) < 1:
+            raise ValueError("num_prompts, prompt_len, layers and max_tokens must be >= 1")
+        if self.note_states < 0:
+            raise ValueError(f"note_states must be >= 0, got {self.note_states}")
+
+    @property
+    def settings(self) -> str:
+        """What the cached states depend on besides the LM and the note."""
+        return f"{STATES_VERSION}|max_tokens={self.max_tokens}|seg=eos"
+
+
+class QueryLayer(nn.Module):
+    """One adapter layer: queries read the note, then each other, then an MLP (pre-norm)."""
+
+    def __init__(self, *, dim: int, num_heads: int, mlp_ratio: int = 2) -> None:
+        super().__init__()
+        self.cross = nn.MultiheadAttention(dim, num_heads, batch_first=True)
+        self.self_attn = nn.MultiheadAttention(dim, num_heads, batch_first=True)
+        self.mlp = nn.Sequential(
+            nn.Linear(dim, mlp_ratio * dim), nn.GELU(), nn.Linear(mlp_ratio * dim, dim)
+        )
+        self.norms = nn.ModuleList(nn.LayerNorm(dim) for _ in range(3))
+
+    def forward(self, q: Tensor, memory: Tensor, pad: Tensor) -> Tensor:
+        """``q`` (B, Q, D), ``memory`` (B, T, D), ``pad`` (B, T) True where padding."""
+        # 1. each query reads the note's states
+        x = self.norms[0](q)
+        q = q + self.cross(x, memory, memory, key_padding_mask=pad, need_weights=False)[0]
+        # 2. the queries exchange what they read
+        x = self.norms[1](q)
+        q = q + self.self_attn(x, x, x, need_weights=False)[0]
+        # 3. an MLP on each query
+        return q + self.mlp(self.norms[2](q))  # B x Q x D
+
+
+class CachedLMQueries(nn.Module):
+    """Frozen causal LM read once per note (cached) + learnable queries outside it.
+
+    Args:
+        lm: a ``transformers`` causal LM; it is frozen and only ever run without gradients.
+        tokenizer: its tokenizer.
+        config: adapter and cache options.
+        model_id: identifies the LM weights in cache keys (the GGUF file's hash).
+        cache: where note states are kept (memory, optionally disk); ``None`` recomputes.
+        deid: de-identify notes before the LM sees them (on by default).
+    """
+
+    state_mean: Tensor
+    state_std: Tensor
+
+    def __init__(
+        self,
+        lm: Any,
+        tokenizer: Any,
+        *,
+        config: QueryConfig | None = None,
+        model_id: str = "custom",
+        cache: EmbeddingCache | None = None,
+        deid: bool = True,
+    ) -> None:
+        super().__init__()
+        self.config = config or QueryConfig()
+        self.mode, self.model_id, self.cache, self.deid = self.config.mode, model_id, cache, deid
+        lm.requires_grad_(False)
+        core = lm.get_base_model() if hasattr(lm, "get_base_model") else lm
+        self.decoder = core.base_model.eval()  # the transformer without the LM head
+        self.tokenizer = tokenizer
+        self.out_dim = dim = int(core.config.hidden_size)
+        self.bos_id = tokenizer.bos_token_id
+        self.seg_id = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else 0
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        cfg = self.config
+        q = cfg.num_prompts * cfg.prompt_len if cfg.mode == "queries" else 1
+        self.num_tokens = q + cfg.note_states
+        # per-dimension standardisation of the LM states (fit_norm): states of notes that
+        # differ in one clinical word are nearly parallel (cosine ~0.999) before it
+        self.register_buffer("state_mean", torch.zeros(2, dim))  # row 0: tokens, 1: [SEG]
+        self.register_buffer("state_std", torch.ones(2, dim))
+        if cfg.mode == "queries":
+            self.queries = nn.Parameter(torch.randn(q, dim))  # (N*M) x D
+            heads = math.gcd(dim, 8)
+            self.layers = nn.ModuleList(
+                QueryLayer(dim=dim, num_heads=heads) for _ in range(cfg.layers)
+            )
+        self.lm_calls = 0  # notes run through the LM by this encoder (a diagnostic)
+
+    def train(self, mode: bool = True) -> CachedLMQueries:
+        super().train(mode)
+        self.decoder.eval()  # the LM keeps its inference behaviour
+        return self
+
+    def encode(self, notes: Sequence[str]) -> Tensor:
+        """Context vectors (B, N*M + L, D) (``frozen``: (B, 1 + L, D)) for ``notes``."""
+        seg, states, pad = self.note_states([prepare_note(n, self.deid) for n in notes])
+        seg = (seg - self.state_mean[1]) / self.state_std[1]  # B x D
+        states = ((states - self.state_mean[0]) / self.state_std[0]).masked_fill(
+            pad[..., None], 0.0
+        )  # B x T x D
+        first = self._first_tokens(states)  # B x L x D
+        if self.config.mode == "frozen":
+            return torch.cat([seg[:, None], first], dim=1)
+        memory = torch.cat([seg[:, None], states], dim=1)  # B x (1 + T) x D
+        pad = torch.cat([pad.new_zeros(pad.shape[0], 1), pad], dim=1)
+        q = self.queries[None].expand(len(notes), -1, -1)  # B x Q x D
+        for layer in self.layers:
+            q = layer(q, memory, pad)
+        return torch.cat([q, first], dim=1)
+
+    def _first_tokens(self, states: Tensor) -> Tensor:
+        """The first L token states, zero-padded: (B, L, D)."""
+        n = self.config.note_states
+        out = states.new_zeros(states.shape[0], n, states.shape[2])
+        take = min(n, states.shape[1])
+        out[:, :take] = states[:, :take]
+        return out
+
+    @torch.no_grad()
+    def fit_norm(self, notes: Sequence[str], batch: int = 32) -> None:
+        """Per-dimension mean and SD of the token and [SEG] states over ``notes`` (the
+        training notes); the LM reads every note here, so training never calls it."""
+        segs, toks = [], []
+        for i in range(0, len(notes), batch):
+            prepared = [prepare_note(n, self.deid) for n in notes[i : i + batch]]
+            seg, states, pad = self.note_states(prepared)
+            segs.append(seg)
+            toks.append(states[~pad])
+        if not segs:
+            return
+        for row, x in enumerate((torch.cat(toks), torch.cat(segs))):
+            if len(x) < 2:
+                continue
+            std = x.std(dim=0)
+            floor = std.median().clamp(min=1e-6)  # never amplify pure noise dims
+            self.state_mean[row] = x.mean(dim=0)
+            self.state_std[row] = torch.maximum(std, floor)
+
+    def note_states(self, notes: list[str]) -> tuple[Tensor, Tensor, Tensor]:
+        """Frozen LM states of prepared notes: ``[SEG]`` (B, D), tokens (B, T, D) and the
+        padding mask (B, T), True where padding. Only notes not cached run the LM."""
+        keys = [cache_key(self.model_id, self.config.settings, n) for n in notes]
+        rows: dict[int, Tensor] = {}
+        if self.cache is not None:
+            for i, k in enumerate(keys):
+                if (hit := self.cache.get(k)) is not None:
+                    rows[i] = hit
+        todo = [i for i in range(len(notes)) if i not in rows]
+        if todo:
+            fresh = self._run_lm([notes[i] for i in todo])
+            for i, row in zip(todo, fresh, strict=True):
+                rows[i] = row
+                if self.cache is not None:
+                    self.cache.put(keys[i], row)
+        device = self.state_mean.device
+        seg = torch.stack([rows[i][-1] for i in range(len(notes))]).to(device)
+        width = max(len(rows[i]) - 1 for i in range(len(notes)))
+        states = seg.new_zeros(len(notes), max(width, 1), self.out_dim)
+        pad = torch.ones(len(notes), states.shape[1], dtype=torch.bool, device=device)
+        for i in range(len(notes)):
+            n = len(rows[i]) - 1
+            states[i, :n] = rows[i][:-1].to(device)
+            pad[i, :n] = False
+        return seg, states, pad
+
+    @torch.no_grad()
+    def _run_lm(self, notes: list[str]) -> list[Tensor]:
+        """Per note, (T + 1, D) float32 states of its tokens and of [SEG] (the last row)."""
+        ids = self.tokenizer(notes, add_special_tokens=False)["input_ids"]
+        seqs = []
+        for seq in ids:
+            if len(seq) > self.config.max_tokens:
+                log.warning("note of %d tokens truncated to %d", len(seq), self.config.max_tokens)
+                seq = seq[: self.config.max_tokens]
+            bos = [self.bos_id] if self.bos_id is not None else []
+            seqs.append((len(bos), [*bos, *seq, self.seg_id]))
+        device = self.state_mean.device
+        width = max(len(s) for _, s in seqs)
+        tok = torch.full((len(seqs), width), self.pad_id, dtype=torch.long, device=device)
+        mask = torch.zeros_like(tok)
+        for b, (_, s) in enumerate(seqs):  # right padding: a causal LM's states are exact
+            tok[b, : len(s)] = torch.tensor(s, device=device)
+            mask[b, : len(s)] = 1
+        h = self.decoder(input_ids=tok, attention_mask=mask).last_hidden_state.float()
+        self.lm_calls += len(notes)
+        return [h[b, nb : len(s)].cpu() for b, (nb, s) in enumerate(seqs)]
