@@ -10,6 +10,16 @@ from oncoseg.synth.cohort import write_cohort
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_note_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Note states and dequantised LMs cached by tests go to a temporary folder, not to the
+    user's ~/.cache/oncoseg (where the installed SmolLM2's dequantised copy stays valid)."""
+    import os
+
+    if "ONCOSEG_CACHE" not in os.environ:
+        os.environ["ONCOSEG_CACHE"] = str(tmp_path_factory.mktemp("oncoseg-cache"))
+
+
 @pytest.fixture(scope="session")
 def breast_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small valid breast_ctv dataset (32³, 8 training + 2 test cases). Do not modify."""

@@ -146,7 +146,6 @@ def test_multimodal_run_with_local_lm_folder(
             out,
             "model.fusion=two_way",
             f"text.model={tiny_lm_dir}",
-            "text.position=suffix",
             "train.epochs=1",
             "train.mirror=0.5",  # mirrored patients with mirrored notes
             "train.note_swap=0.5",  # and other N stages with their labels
@@ -157,8 +156,8 @@ def test_multimodal_run_with_local_lm_folder(
     # 6 training cases, 1 patient (2 copies) per batch of 2: twice the steps of unpaired
     assert [json.loads(line)["step"] for line in (out / "metrics.jsonl").open()] == [6]
     ckpt = torch.load(out / "best.pt", weights_only=True)["model"]
-    assert not any(k.startswith("text_encoder.lm.") for k in ckpt)  # frozen LM not copied
-    assert "text_encoder.prompts" in ckpt
+    assert not any(k.startswith("text_encoder.decoder.") for k in ckpt)  # frozen LM not copied
+    assert "text_encoder.queries" in ckpt and "text_encoder.state_std" in ckpt
     predictor = Predictor.from_run(out)
     img = _oblique((32, 32, 32))
     a = predictor.predict_proba([img], "N0, breast conserving surgery, left side")[0]
@@ -363,6 +362,7 @@ def test_warm_start_from_a_vision_run(
     mm = [
         "model.fusion=two_way",
         f"text.model={tiny_lm_dir}",
+        "text.mode=inlm-multi-prompt",  # the seed's prompts inside the LM still train
         "text.position=suffix",
         "train.epochs=1",
         f"train.init_from={vision}",

@@ -88,13 +88,15 @@ def file_sha256(path: Path, chunk: int = 1 << 22) -> str:
 
 
 def model_fingerprint(path: Path) -> str:
-    """A short id of a model's weights (file hash for GGUF, config+weights sizes for folders)."""
+    """A short id of a model's weights: the SHA-256 of the file (GGUF), or of every
+    config, tokenizer and weight file of a folder (names and contents), so cached note
+    states are never reused for other weights."""
     if path.is_file():
         return file_sha256(path)[:16]
     h = hashlib.sha256()
     for f in sorted(path.rglob("*")):
         if f.is_file() and f.suffix in (".json", ".safetensors", ".bin", ".model", ".txt"):
-            h.update(f"{f.relative_to(path)}:{f.stat().st_size}".encode())
+            h.update(f"{f.relative_to(path)}:{file_sha256(f)}".encode())
     return h.hexdigest()[:16]
 
 
