@@ -256,7 +256,10 @@ def predict_cmd(
     device: str = typer.Option("auto"),
 ) -> None:
     """Segment one case; the mask keeps the input's exact geometry (NIfTI)."""
+    import numpy as np
+
     from oncoseg.eval.inference import Predictor
+    from oncoseg.eval.side_check import check_side
     from oncoseg.io.image import ImageReadError, load_image, save_image
 
     try:
@@ -274,6 +277,10 @@ def predict_cmd(
     name = image[0].name.replace("_0000", "").split(".")[0]
     target = out / f"{name}.nii.gz"
     save_image(mask, target)
+    if text:
+        check = check_side(text, np.asarray(mask.array), mask.affine, np.asarray(images[0].array))
+        if check.warning:
+            console.print(f"[yellow]warning:[/yellow] {target.name}: {check.warning}")
     typer.echo(str(target))
 
 
@@ -345,11 +352,79 @@ def experiment_cmd(
 def bench_model(
     out: Path = typer.Option(Path("docs/results/model"), "-o", "--out"),
     device: str = typer.Option("cpu", help="cpu or cuda"),
+    rounds: int = typer.Option(3, help="Rounds; each runs every configuration in a new process."),
+    repeats: int = typer.Option(5, help="Measured train steps per process, after a warm-up."),
+    configs: list[str] = typer.Option(
+        [], "--configs", help="Only these (comma-separated or repeated); vision-only always."
+    ),
+    no_cli: bool = typer.Option(False, "--no-cli", help="Skip the cold `oncoseg predict` runs."),
+    peak: Path = typer.Option(
+        None, "--peak", help="peak.json of `oncoseg bench peak` (default: measure it now)."
+    ),
+    compile_unet: bool = typer.Option(
+        False, "--compile", help="torch.compile the U-Net of the train step (for CUDA)."
+    ),
+    lm: str = typer.Option("smollm2", "--lm", help="Language model: name or local folder."),
+    preset: str = typer.Option("small", help="U-Net preset."),
+    size: int = typer.Option(64, help="Training patch (voxels per axis)."),
+    predict_size: int = typer.Option(128, help="CT of the predict timings (voxels per axis)."),
 ) -> None:
-    """Train-step and inference time, vision-only vs note-guided, and peak memory."""
-    from oncoseg.train.bench import run_model_benchmark
+    """Train step split into parts, warm and cold predict, peak memory, share of peak FLOP/s:
+    vision-only vs every text mode, each in its own process, interleaved."""
+    from oncoseg.train.bench import CONFIGS, BenchSettings, run_model_benchmark
 
-    typer.echo(json.dumps(run_model_benchmark(out, device=device)["results"], indent=2))
+    names = [n.strip() for item in configs for n in item.split(",") if n.strip()]
+    settings = BenchSettings(
+        preset=preset,
+        size=size,
+        repeats=repeats,
+        predict_size=predict_size,
+        lm=lm,
+        device=device,
+        compile=compile_unet,
+    )
+    steps = rounds * len({CONFIGS[0].name, *(names or [c.name for c in CONFIGS])})
+    with Progress(
+        "{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        task = bar.add_task("bench model", total=steps)
+        started = [0]
+
+        def progress(what: str) -> None:  # called as each measurement starts
+            bar.update(task, description=what, completed=started[0])
+            started[0] += 1
+
+        try:
+            meta = run_model_benchmark(
+                out,
+                settings,
+                rounds=rounds,
+                names=names,
+                cli=not no_cli,
+                peak_path=peak,
+                progress=progress,
+            )
+        except (FileNotFoundError, ValueError, RuntimeError) as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from exc
+    typer.echo(json.dumps(meta["rows"], indent=2))
+
+
+@bench_app.command("peak")
+def bench_peak(
+    out: Path = typer.Option(Path("docs/results/model"), "-o", "--out"),
+    device: str = typer.Option("cpu", help="cpu or cuda"),
+    repeats: int = typer.Option(3, help="Timed forwards per shape, after a warm-up."),
+) -> None:
+    """This machine's fp32 Conv3d peak (best GFLOP/s of large 3x3x3 convolutions): peak.json."""
+    from oncoseg.train.bench import run_peak_benchmark
+
+    meta = run_peak_benchmark(out, device=device, repeats=repeats)
+    typer.echo(json.dumps({k: meta[k] for k in ("peak_gflops", "device", "shapes")}, indent=2))
 
 
 @bench_app.command("text")
