@@ -30,8 +30,8 @@ import numpy as np
 
 from oncoseg.data.dataset import list_cases, read_case, read_clinical_csv
 from oncoseg.eval.figures import counterfactual_png, render_png
-from oncoseg.eval.side_check import check_side
 from oncoseg.eval.inference import Predictor
+from oncoseg.eval.side_check import check_side
 from oncoseg.io.image import Image
 from oncoseg.synth.breast_ctv import REGIONS, note_variant
 
