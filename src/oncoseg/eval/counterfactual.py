@@ -145,7 +145,7 @@ def _summary(per_case: list[dict[str, Any]]) -> dict[str, Any]:
     sided = [r for r in per_case if "side_follows" in r]
     fits = [r for r in sided if r["image_consistent"]]
     contra = [r for r in sided if not r["image_consistent"]]
-    out = {
+    out: dict[str, Any] = {
         "n": len(per_case),
         "nodal_follows_note": _share(per_case, "nodal_follows"),
         "n_unilateral": len(sided),
