@@ -327,6 +327,9 @@ def experiment_cmd(
     config: Path = typer.Option(None, "--config", "-c", help="Experiment YAML (configs/)."),
     set_: list[str] = typer.Option([], "--set", help="Override: key=value."),
     out: Path = typer.Option(None, "-o", "--out", help="Default: runs/NAME."),
+    seeds: str = typer.Option(
+        "", "--seeds", help="Training seeds, e.g. 0,1,2: one run each in OUT/seedK + seeds.md."
+    ),
 ) -> None:
     """Run one of the papers' experiments; writes results.json, summary.md, report.html."""
     import shlex
@@ -341,7 +344,16 @@ def experiment_cmd(
     try:
         cfg = load_experiment_config(str(config) if config else None, set_)
         command = "oncoseg " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-        path = run_experiment(name, cfg, out or Path("runs") / name, command=command)
+        if seeds:
+            from oncoseg.eval.seeds import run_seeds
+
+            try:
+                seed_list = [int(s) for s in seeds.split(",")]
+            except ValueError as exc:
+                raise ValueError(f"--seeds: expected integers like 0,1,2, got {seeds!r}") from exc
+            path = run_seeds(name, cfg, out or Path("runs") / name, seed_list, command=command)
+        else:
+            path = run_experiment(name, cfg, out or Path("runs") / name, command=command)
     except (ConfigError, FileNotFoundError, ValueError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
