@@ -377,40 +377,18 @@ def bench_model(
         False, "--compile", help="torch.compile the U-Net of the train step (for CUDA)."
     ),
     lm: str = typer.Option("smollm2", "--lm", help="Language model: name or local folder."),
-    preset: str = typer.Option("small", help="U-Net preset."),
-    size: int = typer.Option(64, help="Training patch (voxels per axis)."),
-    predict_size: int = typer.Option(128, help="CT of the predict timings (voxels per axis)."),
 ) -> None:
     """Train step split into parts, warm and cold predict, peak memory, share of peak FLOP/s:
-    vision-only vs every text mode, each in its own process, interleaved."""
+    vision-only vs every text mode (64³, batch 2, preset small), each in its own process."""
     from oncoseg.train.bench import CONFIGS, BenchSettings, run_model_benchmark
 
     names = [n.strip() for item in configs for n in item.split(",") if n.strip()]
-    settings = BenchSettings(
-        preset=preset,
-        size=size,
-        repeats=repeats,
-        predict_size=predict_size,
-        lm=lm,
-        device=device,
-        compile=compile_unet,
-    )
-    steps = rounds * len({CONFIGS[0].name, *(names or [c.name for c in CONFIGS])})
-    with Progress(
-        "{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    ) as bar:
-        task = bar.add_task("bench model", total=steps)
-        started = [0]
-
-        def progress(what: str) -> None:  # called as each measurement starts
-            bar.update(task, description=what, completed=started[0])
-            started[0] += 1
-
-        try:
+    settings = BenchSettings(repeats=repeats, lm=lm, device=device, compile=compile_unet)
+    total = rounds * len({CONFIGS[0].name, *(names or [c.name for c in CONFIGS])})
+    columns = (BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress("{task.description}", *columns, console=console) as bar:
+        task = bar.add_task("Conv3d peak", total=total)
+        try:  # the bar counts the measurements started
             meta = run_model_benchmark(
                 out,
                 settings,
@@ -418,7 +396,7 @@ def bench_model(
                 names=names,
                 cli=not no_cli,
                 peak_path=peak,
-                progress=progress,
+                progress=lambda what: bar.update(task, description=what, advance=1),
             )
         except (FileNotFoundError, ValueError, RuntimeError) as exc:
             console.print(f"[red]error:[/red] {exc}")
