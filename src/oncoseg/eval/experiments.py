@@ -72,7 +72,7 @@ EXPERIMENTS = (
 GENERATORS = {"breast_ctv": breast_ctv, "brain_tumor": brain_tumor}
 PROMPT_LM = ("text.encoder=prompt-lm", "text.model=smollm2")
 VISION = ("model.fusion=none",)
-MULTIMODAL = ("model.fusion=two_way", *PROMPT_LM, "text.mode=cached-queries")
+MULTIMODAL = ("model.fusion=two_way", *PROMPT_LM, "text.mode=cached-frozen")
 
 
 @dataclass
