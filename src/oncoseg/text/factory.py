@@ -20,8 +20,9 @@ from oncoseg.text.queries import CachedLMQueries, QueryConfig
 # prompt-lm modes, two families. cached-*: the frozen LM reads each distinct note once
 # (cached in memory and on disk); cached-frozen passes its [SEG] and first token states on
 # (the default: nothing in the text path learns), cached-queries learns queries outside it
-# (worse on validation at the demo's budget: docs/ablations.md). inlm-*: the seed's tuning inside the LM (prompts before or
-# after the note, LoRA), so the LM runs at every training step; kept for the text ablation.
+# (worse on validation at the demo's budget: docs/ablations.md). inlm-*: the seed's tuning
+# inside the LM (prompts before or after the note, LoRA), so the LM runs at every training
+# step; kept for the text ablation.
 CACHED_MODES = {"cached-queries": "queries", "cached-frozen": "frozen"}
 INLM_MODES = {
     "inlm-multi-prompt": "multi-prompt",
