@@ -96,7 +96,9 @@ def find_identifiers(text: str) -> list[Redaction]:
         spans.add("NAME", s, e)
     spans.apply(AGE_RULES)
     spans.apply(ID_RULES)
-    words = set().union(*(name_words(text[r.start : r.end]) for r in spans.found if r.tag == "NAME"))
+    words = set().union(
+        *(name_words(text[r.start : r.end]) for r in spans.found if r.tag == "NAME")
+    )
     for s, e in repeated_names(text, words):
         spans.add("NAME", s, e)
     return _merge(sorted(spans.found, key=lambda r: r.start), text)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -261,8 +262,23 @@ def format_table(scores: dict[str, Score]) -> str:
     return "\n".join(rows)
 
 
+def report(notes: Sequence[MarkedNote], scores: dict[str, Score], show: bool = False) -> str:
+    """The corpus size, the table, precision by tag, and with ``show`` every miss and error."""
+    n_ids, n_terms = sum(len(n.identifiers) for n in notes), sum(len(n.keep) for n in notes)
+    lines = [f"{len(notes)} notes, {n_ids} identifiers, {n_terms} clinical terms", ""]
+    lines.append(format_table(scores))
+    for name, s in scores.items():
+        tags = ", ".join(f"{t} {s.precision_of(t):.2f} ({s.spans[t]})" for t in sorted(s.spans))
+        lines += ["", f"{name}: precision by tag: {tags}"]
+        if show:
+            lines += [f"  miss {n} {k}: {t!r}" for n, k, t in s.misses]
+            lines += [f"  false positive {n} {k}: {t!r}" for n, k, t in s.false_positives]
+            lines += [f"  lost term {n}: {t!r}" for n, t in s.lost_terms]
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - a report
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description="Score de-identifiers on a marked corpus.")
     ap.add_argument("corpus", type=Path)
     ap.add_argument("--tools", default="oncoseg", help="comma list: oncoseg,presidio,philter")
     ap.add_argument("--spacy-model", default="en_core_web_sm")
@@ -275,20 +291,7 @@ def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - a rep
         "philter": lambda: philter_finder(args.spacy_model),
     }
     scores = {t: score(notes, makers[t]()) for t in args.tools.split(",")}
-    n_ids = sum(len(n.identifiers) for n in notes)
-    print(f"{len(notes)} notes, {n_ids} identifiers, {sum(len(n.keep) for n in notes)} terms")
-    print(format_table(scores))
-    for name, s in scores.items():
-        print(f"\n{name}: precision by tag " + ", ".join(
-            f"{t} {s.precision_of(t):.2f} ({s.spans[t]})" for t in sorted(s.spans)
-        ))
-        if args.show:
-            for item in s.misses:
-                print("  miss", *item)
-            for item in s.false_positives:
-                print("  false positive", *item)
-            for note_id, term in s.lost_terms:
-                print("  lost term", note_id, term)
+    sys.stdout.write(report(notes, scores, args.show))
 
 
 if __name__ == "__main__":  # pragma: no cover

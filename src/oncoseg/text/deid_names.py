@@ -63,12 +63,16 @@ NAME_RULES: list[Rule] = [
     ("NAME", re.compile(rf"\b{TITLES}\.?[ \t]+({NAME})"), 1),
     ("NAME", re.compile(rf"\b{_LABEL}[ \t]*[:\-][ \t]*({CAPS_NAME}|{NAME})"), 1),
     ("NAME", re.compile(rf"(?m)^[ \t]*({CAPS_NAME})"), 1),
-    ("NAME", re.compile(rf"\b{_BY}[ \t]*:?[ \t]*(?!{_NOT_INITIALS})([A-Z]{{2,3}}\b(?![\w\-])|{NAME})"), 1),
+    (
+        "NAME",
+        re.compile(rf"\b{_BY}[ \t]*:?[ \t]*(?!{_NOT_INITIALS})([A-Z]{{2,3}}\b(?![\w\-])|{NAME})"),
+        1,
+    ),
     ("NAME", re.compile(rf"(?m)^(?i:dear)[ \t]+({NAME})"), 1),
     ("NAME", re.compile(rf"\b{_RELATION}(?:'s)?(?:[ \t]+of)?[ \t]*[(,:]?{_SP}?({NAME})"), 1),
     (
         "NAME",
-        re.compile(rf"\b({NAME}),?[ \t]+(?:his|her|their)[ \t]+{_RELATION}"),
+        re.compile(rf"\b({NAME}),[ \t]+(?:his|her|their)[ \t]+{_RELATION}"),
         1,
     ),
     (
@@ -91,8 +95,8 @@ NAME_RULES: list[Rule] = [
     (
         "NAME",
         re.compile(
-            rf"((?:{_LEAD}{W},[ \t]+)?{NAME}|{CAPS_NAME})(?=[ \t]*[(,]?[ \t\n]*(?:DOB|D\.O\.B|MRN|NHS|"
-            r"Hosp|Hospital\s+(?:no|number)|Unit|CHI|ID|Episode|born|[A-Z]{0,4}\d{5,}))"
+            rf"((?:{_LEAD}{W},[ \t]+)?{NAME}|{CAPS_NAME})(?=[ \t]*[(,]?[ \t\n]*(?:(?:DOB|D\.O\.B|MRN|NHS|"
+            r"Hosp|Hospital\s+(?:no|number)|Unit|CHI|ID|Episode|born)\b|[A-Z]{0,4}\d{5,}\b))"
         ),
         1,
     ),  # a name right before a date of birth or record number

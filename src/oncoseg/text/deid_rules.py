@@ -146,7 +146,9 @@ RULES: list[Rule] = [
     ),
     (
         "PHONE",
-        re.compile(r"\b(?i:bleep|bleeper|pager|ext\.?|extn\.?|extension)\s*(?:no\.?)?\s*:?\s*(\d{3,6})\b"),
+        re.compile(
+            r"\b(?i:bleep|bleeper|pager|ext\.?|extn\.?|extension)\s*(?:no\.?)?\s*:?\s*(\d{3,6})\b"
+        ),
         1,
     ),
     (
@@ -159,6 +161,14 @@ RULES: list[Rule] = [
         ),
         0,
     ),
+    (
+        "ADDRESS",
+        re.compile(
+            rf"\b\d{{1,5}},?\s+(?:Rue|Avenue|Boulevard|Via|Viale|Calle|Plaza|Piazza|Rua|Praça|"
+            rf"Chemin|Place)\s+(?:[\w']+\s+){{0,3}}{_CAP}(?:,?\s*\d{{4,5}}\s+{_CAP})?"
+        ),
+        0,
+    ),  # continental style
     (
         "ADDRESS",
         re.compile(rf"(?:(?:{_CAPS}),[ \t]*){{0,3}}(?:{_CAPS}[ \t]+)?{_POSTCODE}"),
@@ -217,9 +227,7 @@ AGE_RULES: list[Rule] = [
     ("AGE", re.compile(r"\b(?i:aged?)\s*[:=]?\s*(9\d|1[01]\d)\b"), 1),
     (
         "AGE",
-        re.compile(
-            r"(?:\(|(?<=[^\W\d_]),\s+|\bnow\s+|\.\s+)(9\d|1[01]\d)(?=\)|[,.;]\s|\s*[MF]\b)"
-        ),
+        re.compile(r"(?:\(|(?<=[^\W\d_]),\s+|\bnow\s+|\.\s+)(9\d|1[01]\d)(?=\)|[,.;]\s|\s*[MF]\b)"),
         1,
     ),  # "Smith (94)", "Smith, 97, with", "now 90,"
 ]
