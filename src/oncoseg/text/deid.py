@@ -52,7 +52,8 @@ class DeidResult:
 
 
 class _Spans:
-    """Found spans; a later rule only adds the parts of its span no earlier rule covered."""
+    """Found spans; a rule only adds the parts of its span that no earlier rule covered and
+    that are not protected (eponyms such as ``Paget's disease``, tags such as ``[NAME]``)."""
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -60,15 +61,10 @@ class _Spans:
         self.found: list[Redaction] = []
 
     def add(self, tag: str, s: int, e: int) -> None:
-        if s >= e or any(ps < e and s < pe for ps, pe in self.protected):
-            return
         pieces = [(s, e)]
-        for r in self.found:
+        for start, end in [*self.protected, *((r.start, r.end) for r in self.found)]:
             pieces = [
-                p
-                for a, b in pieces
-                for p in ((a, min(b, r.start)), (max(a, r.end), b))
-                if p[0] < p[1]
+                p for a, b in pieces for p in ((a, min(b, start)), (max(a, end), b)) if p[0] < p[1]
             ]
         for a, b in pieces:
             while a < b and self.text[a] in _TRIM:

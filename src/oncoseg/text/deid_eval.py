@@ -6,7 +6,8 @@ survive. Any de-identifier is scored the same way: its spans become a character 
 of masked characters separated only by spaces or tabs count as one redaction, and
 
 - **recall** is the share of identifiers whose every letter and digit is masked (per kind too),
-- **precision** the share of redactions that overlap an identifier,
+- **precision** the share of redactions that overlap an identifier (and **char precision**
+  the share of redacted letters and digits that lie inside one),
 - **kept** the share of marked clinical terms with no masked letter or digit.
 
 ``python -m oncoseg.text.deid_eval CORPUS [--tools oncoseg,presidio,philter]`` prints the table
@@ -97,6 +98,8 @@ class Score:
     chars_total: int = 0
     spans: Counter[str] = field(default_factory=Counter)  # redactions per tool tag
     true_spans: Counter[str] = field(default_factory=Counter)
+    chars_masked: int = 0  # letters and digits redacted ...
+    chars_masked_true: int = 0  # ... of which inside an identifier
     kept: int = 0
     keep_total: int = 0
     misses: list[tuple[str, str, str]] = field(default_factory=list)  # (note, kind, text)
@@ -114,6 +117,10 @@ class Score:
     @property
     def precision(self) -> float:
         return sum(self.true_spans.values()) / max(1, sum(self.spans.values()))
+
+    @property
+    def char_precision(self) -> float:
+        return self.chars_masked_true / max(1, self.chars_masked)
 
     @property
     def kept_rate(self) -> float:
@@ -135,8 +142,8 @@ def redaction_runs(text: str, found: list[tuple[str, int, int]]) -> list[tuple[s
     runs: list[tuple[str, int, int]] = []
     i = 0
     while i < len(text):
-        tag = mask[i]
-        if tag is None or not text[i].strip():
+        run_tag = mask[i]
+        if run_tag is None or not text[i].strip():
             i += 1
             continue
         j = i
@@ -144,7 +151,7 @@ def redaction_runs(text: str, found: list[tuple[str, int, int]]) -> list[tuple[s
             j += 1
         while text[j - 1] in " \t":  # a run ends on a masked character
             j -= 1
-        runs.append((tag, i, j))
+        runs.append((run_tag, i, j))
         i = j
     return runs
 
@@ -173,6 +180,10 @@ def score(notes: Sequence[MarkedNote], finder: Finder) -> Score:
                 sc.caught[ident.kind] += 1
             else:
                 sc.misses.append((note.note_id, ident.kind, ident.text))
+        inside = _masked([("", p.start, p.end) for p in note.identifiers], len(text))
+        alnum_masked = [i for i, m in enumerate(mask) if m and text[i].isalnum()]
+        sc.chars_masked += len(alnum_masked)
+        sc.chars_masked_true += sum(inside[i] for i in alnum_masked)
         for tag, s, e in runs:
             sc.spans[tag] += 1
             if any(p.start < e and s < p.end for p in note.identifiers):
@@ -219,7 +230,6 @@ def philter_finder(spacy_tagger: str | None = None) -> Finder:  # pragma: no cov
 
     import philter_lite
     from philter_lite import philter as ph
-    from philter_lite.coordinate_map import PUNCTUATION_MATCHER
 
     if spacy_tagger:
         import spacy
@@ -238,10 +248,12 @@ def philter_finder(spacy_tagger: str | None = None) -> Finder:  # pragma: no cov
 
     def find(text: str) -> list[tuple[str, int, int]]:
         include, _, _ = philter_lite.detect_phi(text, filters)
+        out = philter_lite.transform_text_asterisk(text, include)  # philter's own redaction
+        assert len(out) == len(text)
         return [
             ("PHI", i, i + 1)
-            for i, ch in enumerate(text)
-            if not include.does_exist(i) and not PUNCTUATION_MATCHER.match(ch) and ch.strip()
+            for i, (a, b) in enumerate(zip(text, out, strict=True))
+            if a != b == "*"
         ]
 
     return find
@@ -252,12 +264,13 @@ def format_table(scores: dict[str, Score]) -> str:
     kinds = sorted({k for s in scores.values() for k in s.total})
     first = next(iter(scores.values()))
     head = ["tool", "recall", "char recall", *[f"{k} ({first.total[k]})" for k in kinds]]
-    head += ["precision", "redactions", "terms kept"]
+    head += ["precision", "char precision", "redactions", "terms kept"]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, s in scores.items():
         cells = [name, f"{s.recall:.3f}", f"{s.char_recall:.3f}"]
         cells += [f"{s.recall_of(k):.2f}" for k in kinds]
-        cells += [f"{s.precision:.3f}", str(sum(s.spans.values())), f"{s.kept_rate:.3f}"]
+        cells += [f"{s.precision:.3f}", f"{s.char_precision:.3f}", str(sum(s.spans.values()))]
+        cells.append(f"{s.kept_rate:.3f}")
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
 

@@ -27,11 +27,17 @@ _NOT_NAME = (
     r"Thank|Many|Regards|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sept?|Oct|Nov|Dec|January|February|"
     r"March|April|June|July|August|September|October|November|December|Monday|Tuesday|"
     r"Wednesday|Thursday|Friday|Saturday|Sunday|Left|Right|Colleague|Colleagues|Madam|All|"
-    r"Team|Interpreter|Spanish|English|MD|PhD)(?![\w'’\-])"
+    r"Team|Interpreter|Spanish|English|MD|PhD|Hosp|No|Number|Episode|Case|Ref|Acct|Account|"
+    r"Lab|Specimen|Accession|Record|Medical|Op|Mob|Mobile|Bleep|Ext|Fax|Born|Age|Aged|Son|"
+    r"Daughter|Wife|Husband|Mother|Father|Mum|Mom|Dad|Sister|Brother|Partner|Niece|Nephew|"
+    r"Carer|Friend|To|From|At|On|In|Of|And|For|Requested|Reported|Signed|Dictated|Typed|Seen|"
+    r"Reviewed|Verified|Authorised|Authorized|Discussed|Accompanied|Referred|Checked)"
+    r"(?![\w'’\-])"
 )
 # a name word: capitalised, unicode letters, O'Neil / D'Arcy / McAllister / Smith-Jones
 W = (
-    rf"(?!{_NOT_NAME})[A-ZÀ-ÖØ-Þ](?:[a-zß-öø-ÿ]|['’][A-Z])[^\W\d_]*(?:['’\-][^\W\d_]+)*"
+    rf"(?!{_NOT_NAME})[A-ZÀ-ÖØ-Þ](?:[a-zß-öø-ÿ]|['’][A-Z])[^\W\d_]{{0,30}}"
+    r"(?:['’\-][^\W\d_]{1,30}){0,3}"
     r"(?![\w'’\-]|\s*:)"
 )
 _PARTICLE = r"(?:de|da|di|du|del|della|dos|van|von|der|den|la|le|los|las|bin|al|y|Ó|Ní|Nic|Mac|Uí)"
@@ -95,8 +101,9 @@ NAME_RULES: list[Rule] = [
     (
         "NAME",
         re.compile(
-            rf"((?:{_LEAD}{W},[ \t]+)?{NAME}|{CAPS_NAME})(?=[ \t]*[(,]?[ \t\n]*(?:(?:DOB|D\.O\.B|MRN|NHS|"
-            r"Hosp|Hospital\s+(?:no|number)|Unit|CHI|ID|Episode|born)\b|[A-Z]{0,4}\d{5,}\b))"
+            rf"((?:{_LEAD}{W},[ \t]+)?{NAME}|{CAPS_NAME})"
+            r"(?=[ \t]*[(,]?[ \t\n]*(?:(?:DOB|D\.O\.B|born)\b|"
+            r"(?:MRN|NHS|Hosp(?:ital)?|Unit|CHI|ID|Episode)\b[^\n\d]{0,12}\d|[A-Z]{0,4}\d{5,}\b))"
         ),
         1,
     ),  # a name right before a date of birth or record number
@@ -200,7 +207,7 @@ def gazetteer_names(text: str) -> list[tuple[int, int]]:
 
 
 def name_words(span_text: str) -> set[str]:
-    """Words of a found name worth looking for elsewhere in the note (``Holloway``, ``HOLLOWAY``)."""
+    """Words of a found name to look for elsewhere in the note (``Holloway``, ``HOLLOWAY``)."""
     words = set()
     for w in re.findall(r"[^\W\d_][\w'’\-]*", span_text):
         if len(w) < 3 or re.fullmatch(_NOT_NAME, w) or w.lower() in _PARTICLES_LOWER:

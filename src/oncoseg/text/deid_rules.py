@@ -60,7 +60,9 @@ _STREET = (
     r"(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Dr|Boulevard|Blvd|Court|Ct|Way|Place|Pl|"
     r"Terrace|Close|Crescent|Square|Sq|Highway|Hwy|Parkway|Gardens|Grove|Row|Walk|Mews|Hill)\.?"
 )
-_CAP = r"[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ'’]+(?:-[A-Za-zÀ-ÿ][a-zß-öø-ÿ'’]+)*"  # a capitalised word
+_CAP = (
+    r"[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ'’]{1,30}(?:-[A-Za-zÀ-ÿ][a-zß-öø-ÿ'’]{1,30}){0,3}"  # a capitalised word
+)
 _CAPS = rf"{_CAP}(?:[ \t]+(?:(?:y|le|la|de|upon|on|in|under)[ \t]+)?{_CAP}){{0,2}}"
 _SP = r"(?:[ \t]+|[ \t]*\n[ \t]*)"  # a space, or one line break
 _POSTCODE = r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b"
@@ -69,22 +71,27 @@ _STATES = (
     r"NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|DC"
 )
 # facility words that alone do not make a place a name ("Breast Unit", "Day Surgery")
-GENERIC = set(
-    """cancer oncology medical health care general university district community teaching
-    regional national specialist private nhs foundation trust hospital hospitals centre center
-    clinic unit ward surgery practice institute hospice the and of for day outpatient inpatient
-    acute assessment treatment infusion research clinical intensive high dependency critical
-    breast thyroid lung skin survivorship chemotherapy radiotherapy radiation haematology
-    hematology surgical renal cardiac stroke neuro plastics burns maternity paediatric pediatric
-    palliative pain fertility genetics endocrine respiratory urology gynae gynaecology colorectal
-    upper lower head neck eye dental mental joint late effects tumour tumor sarcoma lymphoma
-    myeloma brain spinal prostate bladder kidney liver bone marrow transplant robotic thoracic
-    vascular plastic oncoplastic orthopaedic hepatobiliary minimal access laparoscopic
-    reconstructive emergency major minor salvage cytoreductive conserving previous prior planned
-    further recent definitive initial primary radical revision elective my your our his her their
-    this that same left right department team service services suite bay lab laboratory
-    pharmacy radiology pathology imaging theatre theatres x-ray admissions reception
-    discharge follow-up""".split()
+GENERIC = frozenset(
+    re.findall(
+        r"\S+",
+        """
+        cancer oncology medical health care general university district community teaching
+        regional national specialist private nhs foundation trust hospital hospitals centre
+        center clinic unit ward surgery practice institute hospice the and of for day outpatient
+        inpatient acute assessment treatment infusion research clinical intensive high
+        dependency critical breast thyroid lung skin survivorship chemotherapy radiotherapy
+        radiation haematology hematology surgical renal cardiac stroke neuro plastics burns
+        maternity paediatric pediatric palliative pain fertility genetics endocrine respiratory
+        urology gynae gynaecology colorectal upper lower head neck eye dental mental joint late
+        effects tumour tumor sarcoma lymphoma myeloma brain spinal prostate bladder kidney liver
+        bone marrow transplant robotic thoracic vascular plastic oncoplastic orthopaedic
+        hepatobiliary minimal access laparoscopic reconstructive emergency major minor salvage
+        cytoreductive conserving previous prior planned further recent definitive initial
+        primary radical revision elective my your our his her their this that same left right
+        department team service services suite bay lab laboratory pharmacy radiology pathology
+        imaging theatre theatres x-ray admissions reception discharge follow-up
+        """,
+    )
 )
 _FACILITY = (
     r"(?:Hospital|Infirmary|Hospice|Surgery|Practice|Clinic|Institute|Centre|Center|Unit|Wing|"
@@ -178,7 +185,7 @@ RULES: list[Rule] = [
         "ADDRESS",
         re.compile(
             rf"(?:\b{_CAPS},\s+)?\b{_CAPS},\s+(?:(?:{_STATES})\s+\d{{5}}(?:-\d{{4}})?|"
-            rf"(?:{_STATES})(?![\w\-]))"
+            rf"(?!MD\b)(?:{_STATES})(?![\w\-]))"
         ),
         0,
     ),  # US town, state (ZIP)
@@ -194,12 +201,20 @@ RULES: list[Rule] = [
         ),
         1,
     ),
-    ("LOCATION", re.compile(rf"\b(?:{_CAP}|\d{{1,2}}[A-Z]?)\s+[Ww]ard\b"), 0),
+    (
+        "LOCATION",
+        re.compile(
+            rf"\b(?:(?!(?:To|The|On|At|From|Via|Back|Home|Same|This|That|Your|His|Her)\b){_CAP}|"
+            rf"\d{{1,2}}[A-Z]?)\s+[Ww]ard\b"
+        ),
+        0,
+    ),
     ("LOCATION", re.compile(r"\bWard\s+\d{1,3}[A-Z]?(?:\s+(?:West|East|North|South)\b)?"), 0),
     (
         "LOCATION",
         re.compile(
-            rf"\b(?:The[ \t]+)?(?:{_PLACE_WORD}{_SP}(?:(?:and|of|upon|on)[ \t]+)?){{1,5}}{_FACILITY}\b"
+            rf"\b(?:The[ \t]+)?(?:{_PLACE_WORD}{_SP}(?:(?:and|of|upon|on)[ \t]+)?){{1,5}}"
+            rf"{_FACILITY}\b"
         ),
         0,
     ),
