@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,7 +18,12 @@ from oncoseg.text.deid import deidentify, find_identifiers
 from oncoseg.text.deid_names import given_names
 from oncoseg.text.notes import clean_note
 
-FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# DEID_FUZZ_EXAMPLES=1000 for a longer search than the default run's
+FUZZ = settings(
+    max_examples=int(os.environ.get("DEID_FUZZ_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 CLINICAL = [
     "Left breast IDC, grade 2, ER 8/8, Her2 negative, T2N1mi.",
