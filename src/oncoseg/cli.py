@@ -429,6 +429,14 @@ def bench_text(
     typer.echo(json.dumps(meta["results"], indent=2))
 
 
+@app.command("deid")
+def deid(files: list[Path] = typer.Argument(..., help="Note files (UTF-8 text).")) -> None:
+    """Print what the model sees of each note (cleaned, de-identified) and replacements per tag."""
+    from oncoseg.text.deid_cli import deid_files
+
+    raise typer.Exit(deid_files(files, typer.echo, lambda line: typer.echo(line, err=True)))
+
+
 def main() -> None:
     app()
 
