@@ -3,8 +3,10 @@
 :func:`mask_polygons` traces the outline of every foreground region *on the pixel edges*
 (not through pixel centres, as marching squares at level 0.5 would), so rasterising the
 polygons at pixel centres with the even-odd rule gives back exactly the same pixels.
-Holes come out as separate loops (opposite winding) and every island as its own loop;
-pixels that touch only at a corner get separate loops, so no loop crosses itself.
+Every island is its own loop; each hole is joined to the outline around it by a zero-width
+"keyhole" cut along a pixel edge (the way DICOM RT suggests), so the result is right whether a
+reader unites or XORs the contours of a slice. Pixels that touch only at a corner get separate
+loops.
 
 Coordinates are fractional pixel indices ``(i, j)`` on the ``[i, j]`` array: pixel ``(i, j)``
 covers ``[i - 0.5, i + 0.5] x [j - 0.5, j + 0.5]``.
@@ -84,13 +86,63 @@ def _drop_collinear(loop: list[tuple[int, int]]) -> np.ndarray:
     return pts[cross != 0]
 
 
-def mask_polygons(mask: np.ndarray) -> list[np.ndarray]:
+def _signed_area(p: np.ndarray) -> float:
+    return 0.5 * float(np.sum(p[:, 0] * np.roll(p[:, 1], -1) - np.roll(p[:, 0], -1) * p[:, 1]))
+
+
+def _ray_hit(poly: np.ndarray, m: np.ndarray) -> tuple[float, int, bool] | None:
+    """First boundary point of ``poly`` on the ray from ``m`` towards +i along ``j = m[1]``.
+
+    Returns (distance, index, at_vertex): the vertex index, or the index of the vertical edge
+    ``poly[index] -> poly[index + 1]`` crossed in its interior.
+    """
+    a, b = poly, np.roll(poly, -1, axis=0)
+    hits: list[tuple[float, int, bool]] = []
+    on = np.nonzero((a[:, 1] == m[1]) & (a[:, 0] > m[0]))[0]
+    hits += [(float(a[v, 0] - m[0]), int(v), True) for v in on]
+    lo, hi = np.minimum(a[:, 1], b[:, 1]), np.maximum(a[:, 1], b[:, 1])
+    cross = np.nonzero((a[:, 0] == b[:, 0]) & (a[:, 0] > m[0]) & (lo < m[1]) & (hi > m[1]))[0]
+    hits += [(float(a[e, 0] - m[0]), int(e), False) for e in cross]
+    return min(hits) if hits else None
+
+
+def _keyhole(outers: list[np.ndarray], holes: list[np.ndarray]) -> list[np.ndarray]:
+    """Join each hole to the outline around it by a zero-width cut along a pixel edge.
+
+    Readers disagree on how several contours of one slice combine (plastimatch: union;
+    Eclipse: even-odd). A keyholed polygon rasterises the same under both rules. Holes are
+    processed by decreasing maximum ``i`` and joined along ``+i`` to the nearest edge, which
+    belongs to the outline around them (or to a hole already joined to it).
+    """
+    polys = list(outers)
+    for hole in sorted(holes, key=lambda h: -float(h[:, 0].max())):
+        m = int(np.lexsort((hole[:, 1], -hole[:, 0]))[0])  # max i, then min j
+        hits = [(hit, n) for n, p in enumerate(polys) if (hit := _ray_hit(p, hole[m]))]
+        if not hits:  # cannot happen for traced masks; keep the hole as its own loop
+            polys.append(hole)
+            continue
+        (_, idx, at_vertex), n = min(hits)
+        outer = polys[n]
+        if not at_vertex:
+            point = np.array([[outer[idx, 0], hole[m, 1]]])
+            outer = np.concatenate([outer[: idx + 1], point, outer[idx + 1 :]])
+            idx += 1
+        polys[n] = np.concatenate([outer[: idx + 1], hole[m:], hole[: m + 1], outer[idx:]])
+    return polys
+
+
+def mask_polygons(mask: np.ndarray, *, keyhole: bool = True) -> list[np.ndarray]:
     """Closed polygons ``(n, 2)`` in fractional ``(i, j)`` indices outlining ``mask``'s pixels.
 
-    Outer outlines and hole outlines are both returned; rasterise with the even-odd rule.
+    With ``keyhole`` (default) every hole is cut into the outline around it, so the polygons
+    rasterise right under both the union and the even-odd rule; without it, holes are
+    separate loops (even-odd rule only).
     """
-    loops = _trace(_boundary_edges(mask))
-    return [_drop_collinear(loop) - 0.5 for loop in loops]
+    loops = [_drop_collinear(loop) - 0.5 for loop in _trace(_boundary_edges(mask))]
+    if not keyhole:
+        return loops
+    outers = [p for p in loops if _signed_area(p) > 0]
+    return _keyhole(outers, [p for p in loops if _signed_area(p) < 0])
 
 
 def polygons_to_mask(polygons: Sequence[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
