@@ -19,6 +19,7 @@ import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
+from oncoseg.io.image import Image
 from tests.conftest import SHARED_DATA
 
 FIXTURES = SHARED_DATA / "fixtures"
@@ -129,8 +130,11 @@ def label_mask(spec: SeriesSpec) -> np.ndarray:
     mask[(r <= 7.5) & (r >= 3) & slab] = 1  # ring with a hole
     mask[(i >= 18) & (i <= 20) & (j >= 2) & (j <= 5) & slab] = 1  # second island
     mask[(i == 14) & (j == 16) & slab] = 1  # one-voxel island
-    ball = np.sqrt(((i - 16) * spec.col_spacing) ** 2 + ((j - 12) * spec.row_spacing) ** 2
-                   + ((k - 5) * spec.step) ** 2)
+    ball = np.sqrt(
+        ((i - 16) * spec.col_spacing) ** 2
+        + ((j - 12) * spec.row_spacing) ** 2
+        + ((k - 5) * spec.step) ** 2
+    )
     mask[ball <= 4.0] = 2
     return mask
 
@@ -143,3 +147,39 @@ def make_series(tmp_path: Path) -> Callable[..., Path]:
         return write_series(tmp_path / name, SeriesSpec(**fields), seed)  # type: ignore[arg-type]
 
     return make
+
+
+def onto_grid(other: Image, grid: Image) -> np.ndarray:
+    """``other``'s array placed on ``grid``'s voxels; fails unless the two grids share voxel
+    centres (same axes and spacing, integer offset) — a reader that crops is fine."""
+    t = np.linalg.inv(grid.affine) @ other.affine
+    assert np.allclose(t[:3, :3], np.eye(3), atol=1e-3), f"axes differ:\n{np.round(t, 4)}"
+    offset = np.round(t[:3, 3]).astype(int)
+    assert np.allclose(t[:3, 3], offset, atol=1e-3), f"offset not integral: {t[:3, 3]}"
+    out = np.zeros(grid.shape[:3], dtype=other.array.dtype)
+    lo = np.maximum(offset, 0)
+    hi = np.minimum(offset + np.array(other.shape[:3]), grid.shape[:3])
+    src = tuple(slice(a - o, b - o) for a, b, o in zip(lo, hi, offset, strict=True))
+    out[tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))] = other.array[src]
+    assert other.array.sum() == out.sum(), "the other image reaches outside the grid"
+    return out
+
+
+def dice(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a.astype(bool), b.astype(bool)
+    total = a.sum() + b.sum()
+    return 1.0 if total == 0 else float(2 * (a & b).sum() / total)
+
+
+def sitk_image(folder: Path) -> Image:
+    """The series as SimpleITK/GDCM reads it (the reference geometry)."""
+    import SimpleITK as sitk
+
+    reader = sitk.ImageSeriesReader()
+    reader.SetFileNames(reader.GetGDCMSeriesFileNames(str(folder)))
+    itk = reader.Execute()
+    direction = np.array(itk.GetDirection()).reshape(3, 3)
+    affine = np.eye(4)
+    affine[:3, :3] = np.diag([-1.0, -1.0, 1.0]) @ direction @ np.diag(itk.GetSpacing())
+    affine[:3, 3] = np.diag([-1.0, -1.0, 1.0]) @ np.array(itk.GetOrigin())
+    return Image(sitk.GetArrayFromImage(itk).transpose(2, 1, 0), affine)

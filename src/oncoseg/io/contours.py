@@ -115,16 +115,22 @@ def _keyhole(outers: list[np.ndarray], holes: list[np.ndarray]) -> list[np.ndarr
     belongs to the outline around them (or to a hole already joined to it).
     """
     polys = list(outers)
+    # max i, min j, max j of each polygon: only those can meet a ray (a joined hole lies
+    # inside its outline, so boxes do not change)
+    boxes = np.array([[p[:, 0].max(), p[:, 1].min(), p[:, 1].max()] for p in polys]).reshape(-1, 3)
     for hole in sorted(holes, key=lambda h: -float(h[:, 0].max())):
         m = int(np.lexsort((hole[:, 1], -hole[:, 0]))[0])  # max i, then min j
-        hits = [(hit, n) for n, p in enumerate(polys) if (hit := _ray_hit(p, hole[m]))]
+        mx, my = hole[m]
+        near = np.nonzero((boxes[:, 0] > mx) & (boxes[:, 1] <= my) & (boxes[:, 2] >= my))[0]
+        hits = [(hit, int(n)) for n in near if (hit := _ray_hit(polys[n], hole[m]))]
         if not hits:  # cannot happen for traced masks; keep the hole as its own loop
             polys.append(hole)
+            boxes = np.vstack([boxes, [hole[:, 0].max(), hole[:, 1].min(), hole[:, 1].max()]])
             continue
         (_, idx, at_vertex), n = min(hits)
         outer = polys[n]
         if not at_vertex:
-            point = np.array([[outer[idx, 0], hole[m, 1]]])
+            point = np.array([[outer[idx, 0], my]])
             outer = np.concatenate([outer[: idx + 1], point, outer[idx + 1 :]])
             idx += 1
         polys[n] = np.concatenate([outer[: idx + 1], hole[m:], hole[: m + 1], outer[idx:]])
@@ -141,28 +147,39 @@ def mask_polygons(mask: np.ndarray, *, keyhole: bool = True) -> list[np.ndarray]
     loops = [_drop_collinear(loop) - 0.5 for loop in _trace(_boundary_edges(mask))]
     if not keyhole:
         return loops
-    outers = [p for p in loops if _signed_area(p) > 0]
-    return _keyhole(outers, [p for p in loops if _signed_area(p) < 0])
+    outer = [_signed_area(p) > 0 for p in loops]
+    return _keyhole(
+        [p for p, o in zip(loops, outer, strict=True) if o],
+        [p for p, o in zip(loops, outer, strict=True) if not o],
+    )
 
 
 def polygons_to_mask(polygons: Sequence[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
     """Pixels whose centres lie inside an odd number of ``polygons`` (even-odd rule).
 
+    A scanline fill: every edge crossing of a pixel-centre line ``j`` toggles the inside state
+    for the pixels after it along ``i``. Cost grows with the number of crossings, not with the
+    polygon's area times its vertex count.
+
     Args:
-        polygons: each ``(n, 2)`` fractional ``(i, j)`` indices.
+        polygons: each ``(n, 2)`` fractional ``(i, j)`` indices, implicitly closed.
         shape: ``(I, J)`` of the output.
     """
-    from skimage.draw import polygon as fill
-
-    out = np.zeros(shape, dtype=bool)
-    for poly in polygons:
-        if len(poly) < 3:
-            continue
-        rr, cc = fill(poly[:, 0], poly[:, 1], shape=shape)
-        layer = np.zeros(shape, dtype=bool)
-        layer[rr, cc] = True
-        out ^= layer
-    return out
+    edges = [(p, np.roll(p, -1, axis=0)) for p in polygons if len(p) >= 3]
+    toggles = np.zeros((shape[0] + 1, shape[1]), dtype=np.int32)
+    if edges:
+        a = np.concatenate([e[0] for e in edges])
+        b = np.concatenate([e[1] for e in edges])
+        lo = np.clip(np.ceil(np.minimum(a[:, 1], b[:, 1])), 0, shape[1]).astype(int)
+        hi = np.clip(np.ceil(np.maximum(a[:, 1], b[:, 1])), 0, shape[1]).astype(int)
+        count = hi - lo  # centre lines j with min <= j < max (horizontal edges: none)
+        edge = np.repeat(np.arange(len(a)), count)
+        j = lo[edge] + np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+        t = (j - a[edge, 1]) / (b[edge, 1] - a[edge, 1])
+        x = a[edge, 0] + t * (b[edge, 0] - a[edge, 0])
+        first = np.clip(np.floor(x).astype(int) + 1, 0, shape[0])  # pixels i > x
+        np.add.at(toggles, (first, j), 1)
+    return np.asarray(np.cumsum(toggles, axis=0)[: shape[0]] % 2 == 1)
 
 
 def format_ds(values: np.ndarray) -> list[str]:

@@ -158,8 +158,10 @@ def read_dicom_seg(path: str | os.PathLike[str], series: DicomSeries) -> dict[st
     for item in seg.SegmentSequence:
         out[str(item.SegmentLabel)] = np.zeros(shape, dtype=bool)
     labels = [str(item.SegmentLabel) for item in seg.SegmentSequence]
+    shared = seg.SharedFunctionalGroupsSequence[0]
     for frame_index, fg in enumerate(seg.PerFrameFunctionalGroupsSequence):
-        number = int(fg.SegmentIdentificationSequence[0].ReferencedSegmentNumber)
+        ident = fg.get("SegmentIdentificationSequence") or shared.SegmentIdentificationSequence
+        number = int(ident[0].ReferencedSegmentNumber)
         k = _frame_slice(fg, k_of_sop, series)
         frame = seg.pixel_array[frame_index] if seg.pixel_array.ndim == 3 else seg.pixel_array
         out[labels[number - 1]][:, :, k] |= frame.T.astype(bool)

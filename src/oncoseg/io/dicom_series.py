@@ -101,8 +101,12 @@ def _series_key(ds: Dataset) -> str:
     uid = str(ds.get("SeriesInstanceUID", ""))
     if uid:
         return uid
-    parts = (ds.get("StudyInstanceUID", ""), ds.get("FrameOfReferenceUID", ""),
-             ds.get("SeriesNumber", ""), ds.get("Modality", ""))
+    parts = (
+        ds.get("StudyInstanceUID", ""),
+        ds.get("FrameOfReferenceUID", ""),
+        ds.get("SeriesNumber", ""),
+        ds.get("Modality", ""),
+    )
     return "no-uid:" + ":".join(str(p) for p in parts)
 
 
@@ -154,9 +158,7 @@ def _select(
 ) -> str:
     if series_uid is not None:
         if series_uid not in groups:
-            raise DicomSeriesError(
-                f"{folder}: no series {series_uid}; found:\n" + _listing(groups)
-            )
+            raise DicomSeriesError(f"{folder}: no series {series_uid}; found:\n" + _listing(groups))
         return series_uid
     if len(groups) > 1:
         raise DicomSeriesError(
@@ -177,11 +179,15 @@ def _check_slices(items: list[tuple[Path, Dataset]], where: str) -> SliceGeometr
     size = None
     for path, ds in items:
         if "LOCALIZER" in [str(v).upper() for v in ds.get("ImageType", [])]:
-            raise DicomSeriesError(f"{where}: {path.name} is a localizer (scout) image mixed "
-                                   "into the series; remove it or export the axial series alone")
+            raise DicomSeriesError(
+                f"{where}: {path.name} is a localizer (scout) image mixed "
+                "into the series; remove it or export the axial series alone"
+            )
         if int(ds.get("NumberOfFrames", 1) or 1) > 1:
-            raise DicomSeriesError(f"{where}: {path.name} is a multi-frame (enhanced) image; "
-                                   "only single-frame series are read")
+            raise DicomSeriesError(
+                f"{where}: {path.name} is a multi-frame (enhanced) image; "
+                "only single-frame series are read"
+            )
         for kw in ("ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing"):
             if not ds.get(kw):
                 raise DicomSeriesError(f"{where}: {path.name} has no {kw}")
@@ -193,13 +199,19 @@ def _check_slices(items: list[tuple[Path, Dataset]], where: str) -> SliceGeometr
             first_geom, size = geom, (ds.Rows, ds.Columns)
             continue
         if not geom.same_orientation(first_geom):
-            raise DicomSeriesError(f"{where}: mixed orientations ({path.name} differs from "
-                                   f"{items[0][0].name}); one series per orientation expected")
+            raise DicomSeriesError(
+                f"{where}: mixed orientations ({path.name} differs from "
+                f"{items[0][0].name}); one series per orientation expected"
+            )
         if (ds.Rows, ds.Columns) != size or not np.allclose(
             (geom.row_spacing, geom.col_spacing),
-            (first_geom.row_spacing, first_geom.col_spacing), atol=1e-4):
-            raise DicomSeriesError(f"{where}: {path.name} has another slice size or pixel "
-                                   f"spacing than {items[0][0].name}")
+            (first_geom.row_spacing, first_geom.col_spacing),
+            atol=1e-4,
+        ):
+            raise DicomSeriesError(
+                f"{where}: {path.name} has another slice size or pixel "
+                f"spacing than {items[0][0].name}"
+            )
     assert first_geom is not None
     return first_geom
 
@@ -218,8 +230,9 @@ def _pixels(path: Path, where: str) -> tuple[np.ndarray, float, float]:
             "oncoseg[dicom] (pylibjpeg-openjpeg decodes JPEG 2000)"
         ) from exc
     if raw.ndim != 2:
-        raise DicomSeriesError(f"{where}: {path.name}: pixel data of shape {raw.shape}, "
-                               "expected one greyscale frame")
+        raise DicomSeriesError(
+            f"{where}: {path.name}: pixel data of shape {raw.shape}, expected one greyscale frame"
+        )
     return raw, float(ds.get("RescaleSlope", 1) or 1), float(ds.get("RescaleIntercept", 0) or 0)
 
 
@@ -237,9 +250,7 @@ def _stack(paths: list[Path], where: str) -> np.ndarray:
     return np.ascontiguousarray(vol.astype(np.float32))
 
 
-def read_dicom_series(
-    folder: str | os.PathLike[str], series_uid: str | None = None
-) -> DicomSeries:
+def read_dicom_series(folder: str | os.PathLike[str], series_uid: str | None = None) -> DicomSeries:
     """Read the (chosen) series under ``folder`` with its exact geometry.
 
     Raises:

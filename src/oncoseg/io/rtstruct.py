@@ -20,13 +20,16 @@ import datetime as dt
 import logging
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pydicom
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
-from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, generate_uid
+from pydicom.tag import Tag
+from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ImplicitVRLittleEndian, generate_uid
 
 import oncoseg
 from oncoseg.io.atomic import atomic_path
@@ -40,6 +43,7 @@ from oncoseg.io.structure_codes import code_for, colour_for
 log = logging.getLogger(__name__)
 RTSTRUCT_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.481.3"
 RTSTRUCT_SERIES_NUMBER = 902
+CONTOUR_DATA = Tag(0x3006, 0x0050)
 
 
 def _image_ref(ds: Dataset) -> Dataset:
@@ -64,6 +68,19 @@ def _frame_of_reference(series: DicomSeries) -> Sequence:
     return Sequence([frame])
 
 
+def _contour_data(points: np.ndarray) -> RawDataElement:
+    """Contour Data as an already encoded element.
+
+    pydicom validates every DS value of a Contour Data list one by one (seconds for a CT
+    mask); the values are valid by construction (:func:`format_ds`), so they are written as
+    they are. Implicit VR files have 4-byte lengths, so long contours (> 64 KiB) fit.
+    """
+    raw = "\\".join(format_ds(points)).encode("ascii")
+    if len(raw) % 2:
+        raw += b" "
+    return RawDataElement(CONTOUR_DATA, "DS", len(raw), raw, 0, True, True)
+
+
 def _slice_contours(mask2d: np.ndarray, series: DicomSeries, k: int) -> list[Dataset]:
     """CLOSED_PLANAR contour items for one slice ``mask2d`` (``[i, j]``) of slice ``k``."""
     origin = series.slice_position(k)
@@ -74,7 +91,7 @@ def _slice_contours(mask2d: np.ndarray, series: DicomSeries, k: int) -> list[Dat
         item.ContourImageSequence = Sequence([_image_ref(series.datasets[k])])
         item.ContourGeometricType = "CLOSED_PLANAR"
         item.NumberOfContourPoints = len(pts)
-        item.ContourData = format_ds(pts)
+        item[CONTOUR_DATA] = _contour_data(pts)
         items.append(item)
     return items
 
@@ -176,7 +193,7 @@ def write_rtstruct(
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = ds.SOPClassUID
     meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    meta.TransferSyntaxUID = ImplicitVRLittleEndian
     meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
     ds.file_meta = meta
     out = Path(path)
@@ -184,6 +201,15 @@ def write_rtstruct(
         ds.save_as(tmp, enforce_file_format=True)
     log.info("wrote RTSTRUCT with %d ROI(s): %s", len(ds.StructureSetROISequence), out.name)
     return out
+
+
+def _points(contour: Dataset) -> np.ndarray:
+    """Contour Data ``(n, 3)``, parsed straight from the encoded values when possible."""
+    elem = contour.get_item(CONTOUR_DATA)
+    if isinstance(elem, RawDataElement) and elem.value is not None:
+        text = elem.value.decode("ascii").replace("\\", " ")
+        return np.array(text.split(), dtype=np.float64).reshape(-1, 3)
+    return np.asarray([float(v) for v in contour.ContourData]).reshape(-1, 3)
 
 
 def read_rtstruct(path: str | os.PathLike[str], series: DicomSeries) -> dict[str, np.ndarray]:
@@ -194,23 +220,63 @@ def read_rtstruct(path: str | os.PathLike[str], series: DicomSeries) -> dict[str
     """
     ds = pydicom.dcmread(path)
     names = {int(r.ROINumber): str(r.ROIName) for r in ds.StructureSetROISequence}
-    geom, shape = series.geometry, series.image.shape[:3]
+    geom = series.geometry
+    shape = (series.image.shape[0], series.image.shape[1], series.image.shape[2])
     along = np.array([series.slice_position(k) @ geom.normal for k in range(shape[2])])
     out: dict[str, np.ndarray] = {}
     for roi in ds.get("ROIContourSequence", []):
         name = names.get(int(roi.ReferencedROINumber), f"roi_{roi.ReferencedROINumber}")
         polys: dict[int, list[np.ndarray]] = {}
         for c in roi.get("ContourSequence", []):
-            pts = np.asarray([float(v) for v in c.ContourData]).reshape(-1, 3)
+            pts = _points(c)
             k = int(np.argmin(np.abs(along - pts[0] @ geom.normal)))
             if abs(along[k] - pts[0] @ geom.normal) > 0.05:
                 raise ValueError(f"{Path(path).name}: ROI '{name}' has a contour off the series")
             rel = pts - series.slice_position(k)
-            ij = np.stack([rel @ geom.row_cosines / geom.col_spacing,
-                           rel @ geom.col_cosines / geom.row_spacing], axis=1)
+            ij = np.stack(
+                [
+                    rel @ geom.row_cosines / geom.col_spacing,
+                    rel @ geom.col_cosines / geom.row_spacing,
+                ],
+                axis=1,
+            )
             polys.setdefault(k, []).append(ij)
         mask = np.zeros(shape, dtype=bool)
         for k, ps in polys.items():
             mask[:, :, k] = polygons_to_mask(ps, shape[:2])
         out[name] = mask
     return out
+
+
+@dataclass(frozen=True)
+class RoiInfo:
+    """One ROI of an RTSTRUCT: number, name, interpreted type and number of contours."""
+
+    number: int
+    name: str
+    rt_type: str
+    contours: int
+
+
+def list_rois(path: str | os.PathLike[str]) -> list[RoiInfo]:
+    """The ROIs of an RTSTRUCT file, in Structure Set ROI order (no series needed)."""
+    ds = pydicom.dcmread(path)
+    if str(ds.get("Modality", "")) != "RTSTRUCT":
+        raise ValueError(f"{Path(path).name}: not an RTSTRUCT (Modality {ds.get('Modality')})")
+    counts = {
+        int(r.ReferencedROINumber): len(r.get("ContourSequence", []))
+        for r in ds.get("ROIContourSequence", [])
+    }
+    types = {
+        int(o.ReferencedROINumber): str(o.get("RTROIInterpretedType", ""))
+        for o in ds.get("RTROIObservationsSequence", [])
+    }
+    return [
+        RoiInfo(
+            int(r.ROINumber),
+            str(r.ROIName),
+            types.get(int(r.ROINumber), ""),
+            counts.get(int(r.ROINumber), 0),
+        )
+        for r in ds.StructureSetROISequence
+    ]
