@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -51,9 +52,15 @@ def test_geometry_and_values_equal_simpleitk(
     assert series.repaired == ()
 
 
-def test_empty_uids_are_repaired_deterministically(make_series: Callable[..., Path]) -> None:
+def test_empty_uids_are_repaired_deterministically(
+    make_series: Callable[..., Path], caplog: pytest.LogCaptureFixture
+) -> None:
     folder = make_series(empty_uids=True)
-    a, b = read_dicom_series(folder), read_dicom_series(folder)
+    with caplog.at_level(logging.WARNING):
+        a, b = read_dicom_series(folder), read_dicom_series(folder)
+    assert "StudyInstanceUID" in caplog.text and "will not attach" in caplog.text
+    for secret in ("Syn^Test", "SYN1", "ACC1", str(folder)):
+        assert secret not in caplog.text
     assert a.repaired == ("SOPClassUID", "SOPInstanceUID", "SeriesInstanceUID", "StudyInstanceUID")
     assert a.series_uid == b.series_uid and a.study_uid == b.study_uid
     meta_uids = {str(pydicom.dcmread(p).file_meta.MediaStorageSOPInstanceUID) for p in a.files}

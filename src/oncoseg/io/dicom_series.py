@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from oncoseg.io.dicom_geometry import (
 from oncoseg.io.dicom_identity import repair_uids
 from oncoseg.io.image import Image, ImageReadError
 
+log = logging.getLogger(__name__)
 NON_IMAGE_MODALITIES = frozenset(
     {"SEG", "RTSTRUCT", "RTPLAN", "RTDOSE", "RTRECORD", "SR", "PR", "KO", "REG", "DOC"}
 )
@@ -240,7 +242,14 @@ def _stack(paths: list[Path], where: str) -> np.ndarray:
     """Rescaled volume ``[column, row, slice]``: int16/int32 when exact, else float32."""
     slices = [_pixels(p, where) for p in paths]
     exact = all(s.is_integer() and b.is_integer() for _, s, b in slices)
-    vol = np.stack([raw.astype(np.float64) * s + b for raw, s, b in slices], axis=-1)
+    work = np.dtype(np.int64 if exact else np.float32)
+    vol = np.stack(
+        [
+            np.asarray(raw, dtype=work) * np.asarray(s, work) + np.asarray(b, work)
+            for raw, s, b in slices
+        ],
+        axis=-1,
+    )
     vol = vol.transpose(1, 0, 2)  # (rows, cols, k) -> (cols, rows, k)
     if exact:
         for dtype in (np.int16, np.int32):
@@ -268,6 +277,12 @@ def read_dicom_series(folder: str | os.PathLike[str], series_uid: str | None = N
     except SeriesGeometryError as exc:
         raise DicomSeriesError(str(exc)) from exc
     items = [items[int(i)] for i in order]
+    if repaired[uid]:  # attribute names only: paths and values may identify the patient
+        log.warning(
+            "DICOM series with empty %s in its data sets: filled from file_meta or derived; "
+            "DICOM outputs will not attach to the original study in a PACS",
+            ", ".join(repaired[uid]),
+        )
     array = _stack([p for p, _ in items], str(root))
     affine = series_affine(geom, positions[order[0]], step)
     return DicomSeries(
