@@ -4,6 +4,12 @@ A YAML file has up to four sections (``data``, ``model``, ``text``, ``train``) p
 ``out``; unknown sections or keys are errors that name the key. ``--set train.lr=3e-4``
 style overrides are parsed as YAML scalars and type-checked against the field.
 
+The schema lives with inference because a run folder's ``config.yaml`` is what rebuilds
+its model: ``oncoseg.infer`` reads it without importing the training loop, and
+``oncoseg.train`` imports it from here. Settings that lost their ablation were removed
+(``REMOVED``, results in docs/ablations.md); a stored run that still names one at its old
+default loads with a logged note, one that set it otherwise is refused by name.
+
 Example:
     >>> cfg = load_config(None, ["train.epochs=3", "model.fusion=none"])
     >>> cfg.train.epochs, cfg.model.fusion
@@ -13,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import types
 import typing
@@ -25,6 +32,19 @@ import yaml
 from oncoseg.models.multimodal import ModelConfig
 from oncoseg.text.factory import TextConfig, canonical_mode
 
+log = logging.getLogger(__name__)
+
+# settings removed after their ablation lost (docs/ablations.md) -> their old default; a
+# stored config.yaml still names them
+REMOVED: dict[str, Any] = {
+    "data.cache_images": True,  # never read
+    "model.head_prior": 0.0,
+    "train.mirror": 0.0,
+    "train.note_pairs": False,
+    "train.init_from": "",
+    "train.dice_background": True,
+}
+
 
 @dataclass
 class DataConfig:
@@ -36,7 +56,6 @@ class DataConfig:
     # training and inference resamples back (nnU-Net's target spacing). Empty: the median
     # spacing of the training cases, which are then used as they are
     spacing: tuple[float, ...] = ()
-    cache_images: bool = True  # keep decoded volumes in memory
 
 
 SCHEDULES = ("cosine", "poly", "constant")
@@ -57,35 +76,18 @@ class TrainConfig:
     # but it cost the note-guided demo model accuracy (docs/performance.md)
     bf16: bool = False
     augment: bool = True  # intensity aug always; left-right flips only for vision-only
-    # note-guided models: share of samples replaced by the mirrored patient (image and label
-    # flipped left-right, the note's side words swapped). 0 keeps the issue's "no flips
-    # when a note is used"; see docs/models.md
-    mirror: float = 0.0
-    # note-guided models on breast_ctv phantoms: share of samples whose note is replaced by
-    # the same patient's note with another N stage, the label following the rule table
-    # (the nodal status never shows in the image); see docs/models.md
+    # note variants (note-guided models, on a dataset whose task provides them through
+    # oncoseg.tasks; other tasks refuse a share > 0). note_swap: share of samples whose note
+    # is replaced by one equally consistent with the image, with its own label (breast_ctv:
+    # the same patient with another N stage, the label by the rule table; the nodal status
+    # never shows in the image). side_swap: share whose note names the other side, the
+    # label moved with it; unlike note_swap this contradicts the image (a mastectomy
+    # shows), so the model learns that the note decides the side. See docs/models.md
     note_swap: float = 0.0
-    # note-guided models on breast_ctv phantoms: share of samples whose note names the other
-    # side, the label moved to that side by the rule table. Unlike note_swap this contradicts
-    # the image (a mastectomy shows), so the model learns that the note decides the side
     side_swap: float = 0.0
-    # note-guided models on breast_ctv phantoms: each batch holds batch_size / 2 patients,
-    # each twice, with its note and with a counterfactual one (another N stage; the other
-    # side with probability side_swap), so the difference can only come from the note.
-    # An epoch then takes twice the steps; see docs/models.md
-    note_pairs: bool = False
-    # a run directory (its best.pt, else last.pt) or a checkpoint file whose U-Net weights
-    # start this model (warm start, e.g. a note-guided model from a vision-only one); the
-    # fusion modules start fresh with their residual scale at 0, so training begins from
-    # the source model's output. Experiments write "@NAME" for another model of the same set
-    init_from: str = ""
     val_every: int = 1  # epochs
     device: str = "auto"  # auto | cpu | cuda
     sw_batch_size: int = 2  # sliding-window batch at validation
-    # DiceCE's Dice term over the background class too (MONAI's default). nnU-Net leaves the
-    # background out; with it in, predicting all background already scores ~0.5 on the Dice
-    # term, which is where the note-guided model sat for its first epochs (docs/performance.md)
-    dice_background: bool = True
 
 
 @dataclass
@@ -125,19 +127,33 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
     return value
 
 
-def _apply(obj: Any, values: dict[str, Any], where: str) -> None:
+def _apply(obj: Any, values: dict[str, Any], where: str, prefix: str = "") -> None:
     hints = typing.get_type_hints(type(obj))
     names = {f.name for f in dataclasses.fields(obj)}
     for key, value in values.items():
         if key not in names:
+            if prefix + key in REMOVED:
+                _removed(prefix + key, value, where)
+                continue
             raise ConfigError(f"{where}: unknown key {key!r} (known: {sorted(names)})")
         current = getattr(obj, key)
         if dataclasses.is_dataclass(current):
             if not isinstance(value, dict):
                 raise ConfigError(f"{where}.{key}: expected a mapping")
-            _apply(current, value, f"{where}.{key}")
+            _apply(current, value, f"{where}.{key}", f"{prefix}{key}.")
         else:
             setattr(obj, key, _coerce(value, hints[key], f"{where}.{key}"))
+
+
+def _removed(key: str, value: Any, where: str) -> None:
+    """A removed setting: dropped at its old default (stored runs), refused otherwise."""
+    if value == REMOVED[key]:
+        log.info("%s: dropped %s=%r (removed setting, its old default)", where, key, value)
+        return
+    raise ConfigError(
+        f"{where}: {key}={value!r} is a removed setting (only its old default "
+        f"{REMOVED[key]!r} still loads); see docs/ablations.md"
+    )
 
 
 def load_config(
@@ -156,22 +172,14 @@ def _check_values(cfg: RunConfig) -> RunConfig:
         raise ConfigError(str(exc)) from exc
     if cfg.data.spacing and len(cfg.data.spacing) != 3:
         raise ConfigError(f"data.spacing: expected 3 values (mm), got {list(cfg.data.spacing)}")
-    for key in ("mirror", "note_swap", "side_swap"):
+    for key in ("note_swap", "side_swap"):
         if not 0.0 <= getattr(cfg.train, key) <= 1.0:
             raise ConfigError(
                 f"train.{key}: expected a share in [0, 1], got {getattr(cfg.train, key)}"
             )
-    if cfg.train.note_pairs and (cfg.train.batch_size < 2 or cfg.train.batch_size % 2):
-        raise ConfigError(
-            f"train.note_pairs: needs an even train.batch_size, got {cfg.train.batch_size}"
-        )
     if cfg.train.schedule not in SCHEDULES:
         raise ConfigError(
             f"train.schedule: expected one of {list(SCHEDULES)}, got {cfg.train.schedule!r}"
-        )
-    if not 0.0 <= cfg.model.head_prior < 1.0:
-        raise ConfigError(
-            f"model.head_prior: expected a foreground share in [0, 1), got {cfg.model.head_prior}"
         )
     return cfg
 

@@ -10,10 +10,8 @@ direction).
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,34 +20,15 @@ import torch
 
 from oncoseg.data.normalize import normalize_channels
 from oncoseg.data.resample import resampled_shape, resize
+from oncoseg.infer.checkpoint import load_checkpoint, restore_model
+from oncoseg.infer.config import RunConfig, load_config
+from oncoseg.infer.device import pick_device
+from oncoseg.infer.plan import Plan
 from oncoseg.io.image import Image, same_geometry
 from oncoseg.io.orientation import from_orientation, spacing_in_orientation, to_orientation
 from oncoseg.models.multimodal import NoteGuidedSegmenter, build_model
 from oncoseg.models.sliding import segment_volume
 from oncoseg.text.factory import build_text_encoder
-from oncoseg.train.checkpoint import load_checkpoint, restore_model
-from oncoseg.train.config import RunConfig, load_config
-from oncoseg.train.loop import pick_device
-
-
-@dataclass
-class Plan:
-    channel_names: dict[str, str]
-    labels: dict[str, int]
-    target_spacing: tuple[float, float, float]
-    patch_size: tuple[int, int, int]
-
-    @classmethod
-    def read(cls, path: Path) -> Plan:
-        if not path.exists():
-            raise FileNotFoundError(f"{path}: not found (is {path.parent} a training run?)")
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        return cls(
-            raw["channel_names"],
-            raw["labels"],
-            tuple(raw["target_spacing"]),
-            tuple(raw["patch_size"]),
-        )
 
 
 class Predictor:

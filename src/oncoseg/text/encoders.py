@@ -110,6 +110,11 @@ class _CachedEncoder(nn.Module):
         return next(self.parameters(), torch.empty(0)).device
 
 
+# one default per knob, shared by every text encoder and by TextConfig
+MAX_TOKENS = 128  # note tokens kept; longer notes are truncated with a warning
+NOTE_STATES = 32  # L: the LM states of the note's first L tokens follow the [SEG] vectors
+
+
 @dataclass
 class PromptConfig:
     """Options of :class:`PromptTunedLM` (seed defaults: N=2 prompts of M=8 vectors)."""
@@ -118,8 +123,8 @@ class PromptConfig:
     num_prompts: int = 2  # N, used by multi-prompt
     prompt_len: int = 8  # M vectors per prompt
     position: str = "prefix"  # prefix (after BOS) | suffix (after the note, before [SEG])
-    max_tokens: int = 128  # note tokens kept; longer notes are truncated with a warning
-    note_states: int = 0  # L: also return the states of the note's first L tokens
+    max_tokens: int = MAX_TOKENS  # note tokens kept; longer notes are truncated with a warning
+    note_states: int = NOTE_STATES  # L: also return the states of the note's first L tokens
     lora_rank: int = 8
     lora_alpha: int = 16
     lora_targets: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
@@ -407,7 +412,7 @@ class SentenceEncoder(_CachedEncoder):
         model_id: str = "custom",
         cache: EmbeddingCache | None = None,
         deid: bool = True,
-        max_tokens: int = 256,
+        max_tokens: int = MAX_TOKENS,
     ) -> None:
         super().__init__()
         if num_tokens < 1:

@@ -23,9 +23,10 @@ import numpy as np
 
 from oncoseg.data.dataset import list_cases, read_case, read_clinical_csv
 from oncoseg.eval.figures import counterfactual_png, render_png
-from oncoseg.eval.inference import Predictor
+from oncoseg.infer import Predictor
 from oncoseg.io.image import Image
-from oncoseg.synth.breast_ctv import REGIONS, note_variant
+from oncoseg.tasks.breast_ctv.clinical import REGIONS
+from oncoseg.tasks.breast_ctv.variants import note_variant
 
 NODAL = ("axilla", "scf", "imn")
 
@@ -129,51 +130,6 @@ def breast_counterfactual(
         f"both follow (n={len(sided)})": out["both_follow_note"],
     }
     return {**out, "cases": per_case}
-
-
-def prescription_counterfactual(
-    predictor: Predictor,
-    ds: str | os.PathLike[str],
-    split: str = "Ts",
-    min_cc: float = 1.0,
-) -> dict[str, Any]:
-    """OpenKBP: the same CT with the PTV63 / PTV56 prescription added, then removed.
-
-    A case follows for target T when, with T prescribed, at least ``min_cc`` cm^3 is
-    predicted as T, and without it less than a tenth of that volume is.
-    """
-    from oncoseg.data.openkbp import TARGETS, prescription
-
-    labels = predictor.plan.labels
-    per_case = []
-    for case_id in list_cases(ds, split):
-        case = read_case(ds, case_id, split)
-        assert case.label is not None
-        present = [t for t in TARGETS if (np.asarray(case.label.array) == labels[t]).any()]
-        voxel_cc = float(np.prod(case.images[0].spacing)) / 1000.0
-        row: dict[str, Any] = {"case": case_id}
-        for t in ("PTV63", "PTV56"):
-            vols = {}
-            for state, targets in (
-                ("with", sorted({*present, t}, key=TARGETS.index)),
-                ("without", [x for x in present if x != t]),
-            ):
-                pred = np.asarray(predictor.predict(case.images, prescription(targets)).array)
-                vols[state] = float((pred == labels[t]).sum()) * voxel_cc
-            row[f"{t}_cc_with"], row[f"{t}_cc_without"] = vols["with"], vols["without"]
-            row[f"{t}_follows"] = bool(
-                vols["with"] >= min_cc and vols["without"] < 0.1 * vols["with"]
-            )
-        per_case.append(row)
-    n = len(per_case)
-    shares = {
-        f"{t} appears/disappears with its prescription (n={n})": sum(
-            r[f"{t}_follows"] for r in per_case
-        )
-        / max(1, n)
-        for t in ("PTV63", "PTV56")
-    }
-    return {"n": n, "shares": shares, "cases": per_case}
 
 
 def _figure(

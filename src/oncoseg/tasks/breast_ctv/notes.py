@@ -7,14 +7,10 @@ side of the body in an unrelated context ("right knee replacement"), as real not
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
+from oncoseg.tasks.breast_ctv.clinical import BreastClinical
 from oncoseg.text.templates import breast_prompt, raw_note
-
-if TYPE_CHECKING:
-    from oncoseg.synth.breast_ctv import BreastClinical
 
 NOTE_STYLES = ("prompt", "narrative", "raw")
 SIDE_WORDS = {"left": ("left", "Lt", "L"), "right": ("right", "Rt", "R")}

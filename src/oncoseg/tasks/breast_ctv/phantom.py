@@ -4,27 +4,12 @@ The ground-truth CTV follows :func:`ctv_components` (the rule table below). The 
 rendered from the anatomy seed, the surgery and its side, and surgical clips only; nodal
 status never changes a voxel of the image, so a vision-only model cannot know it.
 
-Rule table (documented in docs/phantoms.md):
-
-============  =============================================================
-surgery       BCS -> ipsilateral breast; total mastectomy -> ipsilateral chest wall
-N0            no nodal regions
-N1mi          nodal regions only when T3/T4 (micrometastasis alone is treated as N0)
-N1, N2, N3    axilla + supraclavicular fossa + internal mammary chain, ipsilateral
-laterality    ``both`` targets both sides with the same rules
-============  =============================================================
-
-Example:
-    >>> import numpy as np
-    >>> c = BreastClinical(55, "left", "T2", "N2", "M0", "BCS", True, "IDC", clips=False)
-    >>> sorted(ctv_components(c))
-    ['axilla_left', 'breast_left', 'imn_left', 'scf_left']
+The rule table and the clinical record are in :mod:`oncoseg.tasks.breast_ctv.clinical`.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -34,7 +19,6 @@ from oncoseg.synth.phantom import (
     ScannerProfile,
     apply_scanner,
     case_rng,
-    draw,
     ellipsoid,
     elliptic_cylinder,
     make_grid,
@@ -42,14 +26,15 @@ from oncoseg.synth.phantom import (
     side_sign,
     smooth_noise,
 )
-
-LABELS = {"background": 0, "ctv": 1}
-REGION_NAMES = [
-    f"{r}_{s}" for r in ("breast", "chestwall", "axilla", "scf", "imn") for s in ("left", "right")
-]
-REGIONS = {name: i + 1 for i, name in enumerate(REGION_NAMES)}  # region map values
-NODAL_REGIONS = ("axilla", "scf", "imn")
-N_STAGES = ("N0", "N1mi", "N1", "N2", "N3")
+from oncoseg.tasks.breast_ctv.clinical import (
+    CLINICAL_FIELDS,
+    LABELS,
+    REGIONS,
+    BreastClinical,
+    ctv_components,
+    sample_clinical,
+)
+from oncoseg.tasks.breast_ctv.notes import make_note
 
 SITES: dict[str, ScannerProfile] = {
     "internal": ScannerProfile(
@@ -73,34 +58,6 @@ SITES: dict[str, ScannerProfile] = {
 }
 
 # Case mix per site (proportions; the external site has more N0 and more BCS).
-CASE_MIX: dict[str, dict[str, dict[str, float]]] = {
-    "internal": {
-        "laterality": {"left": 0.50, "right": 0.47, "both": 0.03},
-        "surgery": {"BCS": 0.62, "mastectomy": 0.38},
-        "n_stage": {"N0": 0.40, "N1mi": 0.08, "N1": 0.30, "N2": 0.14, "N3": 0.08},
-        "t_stage": {"T1": 0.40, "T2": 0.42, "T3": 0.12, "T4": 0.06},
-        "pathology": {"IDC": 0.82, "ILC": 0.11, "DCIS": 0.07},
-    },
-    "external": {
-        "laterality": {"left": 0.50, "right": 0.48, "both": 0.02},
-        "surgery": {"BCS": 0.80, "mastectomy": 0.20},
-        "n_stage": {"N0": 0.58, "N1mi": 0.07, "N1": 0.22, "N2": 0.09, "N3": 0.04},
-        "t_stage": {"T1": 0.50, "T2": 0.38, "T3": 0.08, "T4": 0.04},
-        "pathology": {"IDC": 0.82, "ILC": 0.11, "DCIS": 0.07},
-    },
-}
-CLINICAL_FIELDS = [
-    "age",
-    "laterality",
-    "t_stage",
-    "n_stage",
-    "m_stage",
-    "surgery",
-    "chemotherapy",
-    "pathology",
-    "clips",
-]
-
 HU = {
     "air": -1000.0,
     "fat": -100.0,
@@ -116,155 +73,6 @@ HU = {
     "skin": 35.0,
     "clip": 2500.0,
 }
-
-
-@dataclass(frozen=True)
-class BreastClinical:
-    """The clinical fields of one breast case (one row of clinical.csv)."""
-
-    age: int
-    laterality: str  # left | right | both
-    t_stage: str  # Tis | T1 | T2 | T3 | T4
-    n_stage: str  # N0 | N1mi | N1 | N2 | N3
-    m_stage: str  # M0
-    surgery: str  # BCS | mastectomy
-    chemotherapy: bool
-    pathology: str  # IDC | ILC | DCIS
-    clips: bool  # surgical clips in the tumour bed (BCS only); visible on CT
-
-    def __post_init__(self) -> None:
-        if self.laterality not in ("left", "right", "both"):
-            raise ValueError(f"laterality must be left/right/both, got {self.laterality!r}")
-        if self.n_stage not in N_STAGES:
-            raise ValueError(f"n_stage must be one of {N_STAGES}, got {self.n_stage!r}")
-        if self.surgery not in ("BCS", "mastectomy"):
-            raise ValueError(f"surgery must be BCS or mastectomy, got {self.surgery!r}")
-
-    @classmethod
-    def from_row(cls, row: dict[str, str]) -> BreastClinical:
-        """The fields of one clinical.csv row (strings, as :meth:`row` writes them)."""
-        try:
-            return cls(
-                age=int(row["age"]),
-                laterality=row["laterality"],
-                t_stage=row["t_stage"],
-                n_stage=row["n_stage"],
-                m_stage=row["m_stage"],
-                surgery=row["surgery"],
-                chemotherapy=row["chemotherapy"] == "yes",
-                pathology=row["pathology"],
-                clips=row["clips"] == "yes",
-            )
-        except KeyError as e:
-            raise ValueError(f"clinical row lacks the field {e.args[0]!r}") from None
-
-    @property
-    def sides(self) -> tuple[str, ...]:
-        return ("left", "right") if self.laterality == "both" else (self.laterality,)
-
-    def row(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["chemotherapy"] = "yes" if self.chemotherapy else "no"
-        out["clips"] = "yes" if self.clips else "no"
-        return out
-
-
-def nodal_irradiation(c: BreastClinical) -> bool:
-    """Whether the regional nodes are part of the CTV (the rule table)."""
-    if c.n_stage == "N1mi":
-        return c.t_stage in ("T3", "T4")
-    return c.n_stage != "N0"
-
-
-def ctv_components(c: BreastClinical) -> set[str]:
-    """Names of the regions (see ``REGIONS``) whose union is the CTV."""
-    parts: set[str] = set()
-    for side in c.sides:
-        parts.add(f"breast_{side}" if c.surgery == "BCS" else f"chestwall_{side}")
-        if nodal_irradiation(c):
-            parts.update(f"{r}_{side}" for r in NODAL_REGIONS)
-    return parts
-
-
-def note_variant(row: dict[str, str], style: str, seed: int = 0, **changes: Any) -> str:
-    """The note of a clinical.csv row with ``changes`` (e.g. ``n_stage="N2"``) applied.
-
-    Seeded by the case's anatomy seed, so the same edit gives the same wording.
-    """
-    from oncoseg.synth.breast_notes import make_note
-
-    c = replace(BreastClinical.from_row(row), **changes)
-    return make_note(c, style, case_rng(seed, int(row["anatomy_seed"]) % 2**31))
-
-
-def _variant(
-    row: dict[str, str], regions: np.ndarray, style: str, seed: int, **changes: Any
-) -> tuple[str, np.ndarray]:
-    """``(note, label)`` of the row with ``changes``; the label read from the region map."""
-    v = replace(BreastClinical.from_row(row), **changes)
-    label = np.isin(regions, [REGIONS[name] for name in ctv_components(v)])
-    return note_variant(row, style, seed, **changes), label.astype(regions.dtype)
-
-
-def nodal_variants(
-    row: dict[str, str], regions: np.ndarray, style: str, seed: int = 0
-) -> list[tuple[str, np.ndarray]]:
-    """The same patient with every other N stage: ``(note, label)`` pairs.
-
-    Nodal status never changes a voxel of the image, so each variant is as consistent with
-    the image as the real note is; its label is the union of the rule table's compartments
-    read from the case's region map (same array shape and orientation as ``regions``).
-    DCIS is Tis N0 by definition and gets no variants.
-    """
-    c = BreastClinical.from_row(row)
-    if c.pathology == "DCIS":
-        return []
-    return [_variant(row, regions, style, seed, n_stage=n) for n in N_STAGES if n != c.n_stage]
-
-
-def side_variants(
-    row: dict[str, str], regions: np.ndarray, style: str, seed: int = 0
-) -> list[tuple[str, np.ndarray]]:
-    """The same image with the note's side flipped: ``(note, label)`` pairs, the CTV on
-    the other side by the rule table.
-
-    Unlike :func:`nodal_variants` these contradict what the image shows (a mastectomy or
-    clips on the real side): they teach a note-guided model that the note, not the image,
-    decides the side. The first pair keeps the patient's N stage; the others follow
-    :func:`nodal_variants`' order (pair ``k + 1`` has the N stage of nodal variant ``k``).
-    Bilateral cases have no other side and get none.
-    """
-    c = BreastClinical.from_row(row)
-    if c.laterality not in ("left", "right"):
-        return []
-    other = "right" if c.laterality == "left" else "left"
-    stages = [c.n_stage] + (
-        [] if c.pathology == "DCIS" else [n for n in N_STAGES if n != c.n_stage]
-    )
-    return [_variant(row, regions, style, seed, laterality=other, n_stage=n) for n in stages]
-
-
-def sample_clinical(rng: np.random.Generator, site: str) -> BreastClinical:
-    """Draw one case's clinical fields from the site's case mix."""
-    mix = CASE_MIX[site]
-    pathology = draw(rng, mix["pathology"])
-    t_stage, n_stage = draw(rng, mix["t_stage"]), draw(rng, mix["n_stage"])
-    if pathology == "DCIS":
-        t_stage, n_stage = "Tis", "N0"
-    surgery = draw(rng, mix["surgery"])
-    positive = n_stage not in ("N0", "N1mi")
-    chemo = bool(rng.random() < 0.15 + 0.5 * positive + 0.2 * (t_stage in ("T3", "T4")))
-    return BreastClinical(
-        age=int(np.clip(round(rng.normal(56, 11)), 28, 89)),
-        laterality=draw(rng, mix["laterality"]),
-        t_stage=t_stage,
-        n_stage=n_stage,
-        m_stage="M0",
-        surgery=surgery,
-        chemotherapy=chemo,
-        pathology=pathology,
-        clips=bool(surgery == "BCS" and rng.random() < 0.6),
-    )
 
 
 @dataclass(frozen=True)
@@ -464,11 +272,6 @@ def _add_clips(
         img[tuple(p)] = HU["clip"]
 
 
-def counterfactual(c: BreastClinical, **changes: Any) -> BreastClinical:
-    """The same case with some clinical fields changed (e.g. ``n_stage="N2"``)."""
-    return replace(c, **changes)
-
-
 def _render_for_cohort(
     anatomy_seed: int,
     c: BreastClinical,
@@ -481,8 +284,6 @@ def _render_for_cohort(
 
 def cohort_spec() -> CohortSpec:
     """The breast_ctv generator, for :func:`oncoseg.synth.cohort.write_cohort`."""
-    from oncoseg.synth.breast_notes import make_note
-
     return CohortSpec(
         task="breast_ctv",
         prefix="bctv",

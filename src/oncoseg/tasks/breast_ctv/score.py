@@ -2,7 +2,7 @@
 
 A compartment of the case's region map (breast, chest wall, axilla, SCF, IMN, per side)
 counts as *included* when the prediction covers at least ``threshold`` (default 50%) of
-its voxels. The required compartments are the rule table's (``synth.breast_ctv``). Then:
+its voxels. The required compartments are the rule table's (``tasks.breast_ctv.clinical``). Then:
 
 - **side** is correct when every required side has a primary target (breast or chest
   wall) included and no compartment of a non-required side is included;
@@ -20,12 +20,16 @@ decision; 1 (minor mistake) for exactly one differing nodal region on a side; 2
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from oncoseg.synth.breast_ctv import NODAL_REGIONS, REGIONS, BreastClinical, ctv_components
+from oncoseg.tasks.breast_ctv.clinical import (
+    NODAL_REGIONS,
+    REGIONS,
+    BreastClinical,
+    ctv_components,
+)
 
 SIDES = ("left", "right")
 PRIMARY = ("breast", "chestwall")
@@ -75,17 +79,4 @@ def clinical_score(
         "primary_ok": primary_ok,
         "nodal_mismatches": max(mismatches),
         "coverage": cover,
-    }
-
-
-def clinical_accuracy(scores: Sequence[int]) -> dict[str, Any]:
-    """Counts of scores 2/1/0 and the share scored 2 (clinical accuracy)."""
-    n = len(scores)
-    counts = {k: int(sum(s == k for s in scores)) for k in (2, 1, 0)}
-    return {
-        "n": n,
-        "correct": counts[2],
-        "minor": counts[1],
-        "incorrect": counts[0],
-        "accuracy": counts[2] / n if n else float("nan"),
     }
