@@ -7,15 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from oncoseg.eval.experiments import (
-    ExperimentConfig,
-    _resolve_ref,
-    load_experiment_config,
-    model_key,
-    run_experiment,
-)
-from oncoseg.train.config import ConfigError, load_config
-from oncoseg.train.loop import split_cases
+from oncoseg.experiments.config import ExperimentConfig, load_experiment_config
+from oncoseg.experiments.runner import run_experiment
+from oncoseg.experiments.store import model_key
+from oncoseg.infer.config import ConfigError, load_config
+from oncoseg.train.trainer import split_cases
 
 TINY = ("model.preset=tiny", "data.patch_size=[32,32,32]", "train.warmup_steps=2", "data.fold=0")
 METRIC_KEYS = {"mean", "sd", "median", "ci_low", "ci_high"}
@@ -97,8 +93,8 @@ def test_kfold_scores_every_training_case_once(tmp_path: Path, tiny_lm_dir: Path
 
 
 def test_train_fraction_nested_subsets(tmp_path: Path) -> None:
-    from oncoseg.synth import breast_ctv
     from oncoseg.synth.cohort import write_cohort
+    from oncoseg.tasks import breast_ctv
 
     ds = write_cohort(tmp_path / "d", breast_ctv.cohort_spec(), cases=10, size=32, seed=1)
     ids = {}
@@ -115,17 +111,6 @@ def test_model_key_ignores_paths_but_not_training() -> None:
     a = model_key(["data.dataset=/a", "out=/x", "train.epochs=3"], "h1")
     assert a == model_key(["data.dataset=/b", "out=/y", "train.epochs=3"], "h1")
     assert a != model_key(["train.epochs=4"], "h1") and a != model_key(["train.epochs=3"], "h2")
-
-
-def test_init_from_names_a_model_trained_earlier_in_the_set() -> None:
-    runs = {"vision": Path("runs/models/vision-abc")}
-    assert _resolve_ref("train.init_from=@vision", runs) == "train.init_from=runs/models/vision-abc"
-    assert _resolve_ref("train.lr=3e-3", runs) == "train.lr=3e-3"
-    with pytest.raises(ValueError, match="no model 'multimodal' before it"):
-        _resolve_ref("train.init_from=@multimodal", runs)
-    # the source's path is part of the key: another source, another model
-    a = model_key(["train.init_from=runs/models/vision-abc"], "h")
-    assert a != model_key(["train.init_from=runs/models/vision-def"], "h")
 
 
 def test_experiment_config_errors(tmp_path: Path) -> None:
@@ -160,7 +145,7 @@ def test_openkbp_counterfactual_and_prescription_breakdown(
 ) -> None:
     import shutil
 
-    from oncoseg.data.openkbp import convert_openkbp
+    from oncoseg.tasks.openkbp.convert import convert_openkbp
 
     src = tmp_path / "src"
     for group, pts in (("train-pats", 2), ("validation-pats", 1), ("test-pats", 2)):
@@ -188,7 +173,7 @@ def test_openkbp_counterfactual_and_prescription_breakdown(
 
 
 def test_demo_report_and_model_links(tmp_path: Path, tiny_lm_dir: Path) -> None:
-    from oncoseg.eval.demo import run_demo
+    from oncoseg.experiments.demo import run_demo
 
     report = run_demo(tmp_path / "demo", cfg=_cfg(tmp_path, tiny_lm_dir, external_cases=0))
     text = report.read_text()
@@ -207,7 +192,7 @@ def test_store_lock_serialises_concurrent_training(tmp_path: Path) -> None:
     import threading
     import time
 
-    from oncoseg.eval.experiments import store_lock
+    from oncoseg.experiments.store import store_lock
 
     lock, order = tmp_path / "store" / ".m.lock", []
 
@@ -227,7 +212,7 @@ def test_store_lock_serialises_concurrent_training(tmp_path: Path) -> None:
 
 
 def test_store_reuses_a_model_trained_before_a_setting_existed(tmp_path: Path) -> None:
-    from oncoseg.eval.experiments import equivalent_stored, model_key
+    from oncoseg.experiments.store import equivalent_stored, model_key
 
     overrides = ["train.epochs=2", "model.fusion=none"]
     old = tmp_path / "store" / "vision-0123456789ab"  # the key an older version gave it
@@ -249,8 +234,7 @@ def test_store_reuses_a_model_trained_before_a_setting_existed(tmp_path: Path) -
 
 
 def test_demo_config_file_matches_the_demo() -> None:
-    from oncoseg.eval.demo import demo_config
-    from oncoseg.eval.experiments import load_experiment_config
+    from oncoseg.experiments.demo import demo_config
 
     root = Path(__file__).resolve().parents[2]
     assert load_experiment_config(str(root / "configs" / "breast_ctv_demo_cpu.yaml"), []) == (
@@ -261,7 +245,7 @@ def test_demo_config_file_matches_the_demo() -> None:
 def test_cached_cohort_is_remade_when_the_generator_changed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from oncoseg.eval import experiments
+    from oncoseg.experiments import cohorts as experiments
 
     cfg = ExperimentConfig(
         cases=3, test_cases=1, external_cases=0, size=32, data_dir=str(tmp_path / "data")
@@ -274,7 +258,7 @@ def test_cached_cohort_is_remade_when_the_generator_changed(
     assert experiments.prepare_data(cfg).hashes != first.hashes
     assert note.read_text() == "stale note from an older generator"
     # other generator code: the cohort is remade and its hash is the original one again
-    monkeypatch.setattr(experiments, "generator_fingerprint", lambda: "0123456789abcdef")
+    monkeypatch.setattr(experiments, "generator_fingerprint", lambda task: "0123456789abcdef")
     again = experiments.prepare_data(cfg)
     assert note.read_text() == original and again.hashes == first.hashes
     stamp = Path(cfg.data_dir) / "breast_ctv-internal-3+1-32-prompt-s0.generator"

@@ -5,8 +5,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from oncoseg.synth.brain_tumor import BrainClinical, make_note, render, sample_clinical
 from oncoseg.synth.phantom import case_rng
+from oncoseg.tasks.brain_tumor.phantom import BrainClinical, make_note, render, sample_clinical
 
 TARGET = BrainClinical(
     age=60,

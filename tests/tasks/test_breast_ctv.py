@@ -6,16 +6,16 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from oncoseg.synth.breast_ctv import (
+from oncoseg.synth.phantom import case_rng
+from oncoseg.tasks.breast_ctv.clinical import (
     CASE_MIX,
     REGIONS,
     BreastClinical,
     ctv_components,
     nodal_irradiation,
-    render,
     sample_clinical,
 )
-from oncoseg.synth.phantom import case_rng
+from oncoseg.tasks.breast_ctv.phantom import render
 
 BASE = BreastClinical(
     age=55,

@@ -5,10 +5,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from oncoseg.synth.breast_ctv import BreastClinical, ctv_components, sample_clinical
-from oncoseg.synth.breast_notes import make_note
 from oncoseg.synth.phantom import case_rng
-from oncoseg.text.templates import breast_prompt, raw_note
+from oncoseg.tasks.breast_ctv.clinical import BreastClinical, ctv_components, sample_clinical
+from oncoseg.tasks.breast_ctv.notes import breast_prompt, make_note
+from oncoseg.text.templates import raw_note
 
 C = BreastClinical(
     age=61,

@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from oncoseg.eval.clinical import clinical_accuracy, clinical_score, region_coverage
-from oncoseg.synth.breast_ctv import REGIONS, BreastClinical
+from oncoseg.eval.summary import clinical_accuracy
+from oncoseg.tasks.breast_ctv.clinical import REGIONS, BreastClinical
+from oncoseg.tasks.breast_ctv.score import clinical_score, region_coverage
 
 
 def _regions() -> np.ndarray:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from oncoseg.eval.counterfactual import figure_cases
+from oncoseg.tasks.breast_ctv.counterfactual import figure_cases
 
 
 def _row(laterality: str, surgery: str) -> dict[str, str]:

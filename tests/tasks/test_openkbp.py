@@ -12,7 +12,7 @@ import pytest
 
 from oncoseg.data.check import check_dataset
 from oncoseg.data.dataset import read_case, read_clinical_csv, read_info
-from oncoseg.data.openkbp import OARS, TARGETS, affine_for, convert_openkbp, prescription
+from oncoseg.tasks.openkbp.convert import OARS, TARGETS, affine_for, convert_openkbp, prescription
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "openkbp"
 needs_data = pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data/openkbp absent")

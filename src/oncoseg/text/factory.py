@@ -18,11 +18,11 @@ from oncoseg.text.encoders import (
     NOTE_STATES,
     PromptConfig,
     PromptTunedLM,
-    SentenceEncoder,
     TextEncoder,
 )
 from oncoseg.text.models import default_cache_dir, load_causal_lm, load_sentence_model
 from oncoseg.text.queries import CachedLMQueries, QueryConfig
+from oncoseg.text.sentence import SentenceEncoder
 
 # prompt-lm modes, two families. cached-*: the frozen LM reads each distinct note once
 # (cached in memory and on disk); cached-queries learns queries outside it (the default),

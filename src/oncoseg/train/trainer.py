@@ -94,10 +94,10 @@ def split_cases(cfg: RunConfig) -> tuple[list[str], list[str]]:
     return list(train_ids), list(val_ids)
 
 
-def note_shares(cfg: RunConfig, model: NoteGuidedSegmenter) -> dict[str, float]:
-    """The shares of note-variant / other-side samples this model trains with (both 0 for
+def note_shares(cfg: RunConfig) -> dict[str, float]:
+    """The shares of note-variant / other-side samples the model trains with (both 0 for
     vision-only models and without augmentation); keyword arguments of ``batches``."""
-    on = model.uses_text and cfg.train.augment
+    on = cfg.model.fusion != "none" and cfg.train.augment
     return {
         "swap": cfg.train.note_swap if on else 0.0,
         "side": cfg.train.side_swap if on else 0.0,
@@ -154,9 +154,17 @@ def train(
     if device.type == "cuda" and world > 1:
         device = torch.device("cuda", rank % torch.cuda.device_count())
     cfg = resolve_config(cfg)
+    shares = note_shares(cfg)
+    if (shares["swap"] > 0 or shares["side"] > 0) and note_variants is None:
+        raise ConfigError(
+            f"train.note_swap/side_swap: {cfg.data.dataset} is a "
+            f"{read_info(cfg.data.dataset).task or 'unnamed'!r} dataset and no note variants "
+            "were given (its task provides none, or call train with oncoseg.tasks."
+            "note_variants_for(dataset))"
+        )
     model = build_from_config(cfg, device)
     train_ids, val_ids = split_cases(cfg)
-    train_s, val_s = _load(cfg, model, train_ids, val_ids, rank, note_variants)
+    train_s, val_s = _load(cfg, train_ids, val_ids, rank, note_variants)
     if not resume:
         notes = {s.note for s in train_s} | {
             n for s in train_s for n, _ in s.variants + s.side_variants
@@ -212,7 +220,6 @@ def train(
 
 def _load(
     cfg: RunConfig,
-    model: NoteGuidedSegmenter,
     train_ids: list[str],
     val_ids: list[str],
     rank: int,
@@ -221,18 +228,12 @@ def _load(
     """Training samples (with their task's note variants where asked for) and, on rank 0,
     validation samples."""
     spacing = cfg.data.spacing or None  # checked by load_config
-    shares = note_shares(cfg, model)
+    shares = note_shares(cfg)
     variants = shares["swap"] > 0 or shares["side"] > 0
-    if variants and note_variants is None:
-        task = read_info(cfg.data.dataset).task or "unnamed"
-        raise ConfigError(
-            f"train.note_swap/side_swap: {cfg.data.dataset} is a {task!r} dataset and its "
-            "task provides no note variants (oncoseg.tasks)"
-        )
     train_s = load_samples(cfg.data.dataset, train_ids, spacing=spacing, regions=variants)
     val_s = load_samples(cfg.data.dataset, val_ids, spacing=spacing) if rank == 0 else []
     if variants:
-        assert note_variants is not None
+        assert note_variants is not None  # checked by train
         note_variants(cfg.data.dataset, train_s, swap=shares["swap"] > 0, side=shares["side"] > 0)
     return train_s, val_s
 
@@ -304,7 +305,7 @@ class Trainer:
             rng,
             rank=self.rank,
             world=self.world,
-            **note_shares(self.cfg, self.model),
+            **note_shares(self.cfg),
         ):
             loss = self.step(image.to(self.device), label.to(self.device), notes, params)
             if loss is not None:

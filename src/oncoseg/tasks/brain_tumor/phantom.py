@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -31,7 +32,7 @@ from oncoseg.synth.phantom import (
     side_sign,
     smooth_noise,
 )
-from oncoseg.text.templates import brain_prompt, raw_note
+from oncoseg.text.templates import clinical_field, raw_note
 
 LABELS = {"background": 0, "target": 1}
 CHANNELS = {"0": "T1", "1": "T1ce", "2": "T2", "3": "FLAIR"}
@@ -216,6 +217,12 @@ def render(
         for k in range(4)
     ]
     return [ch.astype(np.float32) for ch in channels], target.astype(np.uint8), None, g.affine
+
+
+def brain_prompt(row: Mapping[str, Any]) -> str:
+    """A one-line prompt for a brain case: ``"left frontal, high-grade glioma"``."""
+    grade = "high-grade" if clinical_field(row, "grade") == "high" else "low-grade"
+    return f"{clinical_field(row, 'hemisphere')} {clinical_field(row, 'lobe')}, {grade} glioma"
 
 
 def narrative_note(c: BrainClinical, rng: np.random.Generator) -> str:

@@ -7,12 +7,17 @@ side of the body in an unrelated context ("right knee replacement"), as real not
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 
 from oncoseg.tasks.breast_ctv.clinical import BreastClinical
-from oncoseg.text.templates import breast_prompt, raw_note
+from oncoseg.text.templates import clinical_field, raw_note
 
 NOTE_STYLES = ("prompt", "narrative", "raw")
+# the seed's prompt template: "{N}, {surgery}, {side} side"
+SURGERY_TEXT = {"BCS": "breast conserving surgery", "mastectomy": "total mastectomy"}
 SIDE_WORDS = {"left": ("left", "Lt", "L"), "right": ("right", "Rt", "R")}
 PATHOLOGY_TEXT = {
     "IDC": ("invasive ductal carcinoma", "IDC", "invasive carcinoma NST"),
@@ -61,6 +66,25 @@ DISTRACTORS = (
     "No cardiac history.",
     "Mild osteoarthritis of the {other} hip.",
 )
+
+
+def breast_prompt(row: Mapping[str, Any]) -> str:
+    """The seed's structured prompt for a breast case: ``"N2, total mastectomy, left side"``:
+    the N stage as written, the surgery spelled out, the laterality (``both`` gives
+    ``"both sides"``).
+
+    For N1mi the T stage is added (``"T3 N1mi, ..."``): the CTV rule treats the nodes of an
+    N1mi case only with T3/T4, so without T the prompt would not decide the target.
+    """
+    surgery = clinical_field(row, "surgery")
+    if surgery not in SURGERY_TEXT:
+        raise ValueError(f"field 'surgery' must be one of {sorted(SURGERY_TEXT)}, got {surgery!r}")
+    side = clinical_field(row, "laterality")
+    side_text = "both sides" if side == "both" else f"{side} side"
+    n_stage = clinical_field(row, "n_stage")
+    if n_stage == "N1mi":  # whether N1mi is treated depends on T (the rule table): state it
+        n_stage = f"{clinical_field(row, 't_stage')} {n_stage}"
+    return f"{n_stage}, {SURGERY_TEXT[surgery]}, {side_text}"
 
 
 def _pick(rng: np.random.Generator, options: tuple[str, ...]) -> str:
