@@ -105,3 +105,44 @@ def test_demo_epochs_default_to_the_demo_module(
     assert seen[0]["epochs"] == demo.DEMO_EPOCHS == 16
     assert seen[0]["note_epochs"] == demo.DEMO_NOTE_EPOCHS == 28
     assert seen[1]["epochs"] == 16 and seen[1]["note_epochs"] == 5
+
+
+class _LeftSidedPredictor:
+    """Stands in for a trained run: contours the patient's left half (low RAS x)."""
+
+    uses_text = True
+
+    def predict(self, images: list, note: str = "") -> object:  # type: ignore[type-arg]
+        import numpy as np
+
+        from oncoseg.io.image import Image
+
+        mask = np.zeros(images[0].array.shape, np.uint8)
+        mask[:3, 2:6, 2:6] = 1
+        return Image(mask, images[0].affine)
+
+
+@pytest.mark.parametrize(("note", "warns"), [("N2, left side", False), ("N2, right side", True)])
+def test_predict_warns_when_the_contour_is_on_the_other_side(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, note: str, warns: bool
+) -> None:
+    import numpy as np
+
+    from oncoseg.infer import predictor as inference
+    from oncoseg.io.image import Image, save_image
+
+    monkeypatch.setattr(
+        inference.Predictor, "from_run", classmethod(lambda cls, *a, **k: _LeftSidedPredictor())
+    )
+    body = np.full((12, 8, 8), 100.0, np.float32)
+    save_image(Image(body, np.eye(4)), tmp_path / "ct_0000.nii.gz")
+    (tmp_path / "note.txt").write_text(note, encoding="utf-8")
+    res = runner.invoke(
+        app,
+        ["predict", "-m", str(tmp_path), "-i", str(tmp_path / "ct_0000.nii.gz")]
+        + ["-n", str(tmp_path / "note.txt"), "-o", str(tmp_path / "out")],
+    )
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "out" / "ct.nii.gz").exists()
+    assert ("names the right side" in res.output) is warns
+    assert ("warning" in res.output) is warns

@@ -135,3 +135,23 @@ def test_invalid_options_fail_early() -> None:
         QueryConfig(mode="multi-prompt")
     with pytest.raises(ValueError, match="note_states"):
         QueryConfig(note_states=-1)
+
+
+def test_the_segmenter_keeps_the_encoders_own_standardisation() -> None:
+    """Learnt queries hardly vary over notes before training: standardising the context
+    by that spread (as for frozen encoders) would blow them up by orders of magnitude."""
+    from oncoseg.models.multimodal import ModelConfig, build_model
+
+    enc = _encoder(EmbeddingCache())
+    model = build_model(ModelConfig(preset="tiny", fusion="two_way"), enc)
+    notes = [f"N{n}, {s} side" for n in (0, 1, 2, 3) for s in ("left", "right")]
+    model.fit_context_norm(notes)
+    assert torch.equal(model.context_mean, torch.zeros_like(model.context_mean))
+    assert torch.equal(model.context_std, torch.ones_like(model.context_std))
+    with torch.no_grad():
+        context = model.encode_notes(notes)  # B x (Q + L) x D
+    assert context.shape == (8, 6 + 4, 32)
+    assert context.norm(dim=-1).max() < 10 * 32**0.5  # queries keep their unit scale
+    first = context[:, 6:]  # the note's first tokens, standardised per position
+    assert torch.allclose(first.mean(dim=0), torch.zeros(4, 32), atol=1e-4)
+    assert first.std(dim=0).max() <= 1.0 + 1e-4

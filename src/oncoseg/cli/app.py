@@ -108,6 +108,9 @@ def predict_cmd(
     device: str = typer.Option("auto"),
 ) -> None:
     """Segment one case; the mask keeps the input's exact geometry (NIfTI)."""
+    import numpy as np
+
+    from oncoseg.eval.side_check import check_side
     from oncoseg.infer import Predictor
     from oncoseg.io.image import ImageReadError, load_image, save_image
 
@@ -126,6 +129,10 @@ def predict_cmd(
     name = image[0].name.replace("_0000", "").split(".")[0]
     target = out / f"{name}.nii.gz"
     save_image(mask, target)
+    if text:
+        check = check_side(text, np.asarray(mask.array), mask.affine, np.asarray(images[0].array))
+        if check.warning:
+            console.print(f"[yellow]warning:[/yellow] {target.name}: {check.warning}")
     typer.echo(str(target))
 
 
@@ -138,6 +145,9 @@ def experiment_cmd(
     config: Path = typer.Option(None, "--config", "-c", help="Experiment YAML (configs/)."),
     set_: list[str] = typer.Option([], "--set", help="Override: key=value."),
     out: Path = typer.Option(None, "-o", "--out", help="Default: runs/NAME."),
+    seeds: str = typer.Option(
+        "", "--seeds", help="Training seeds, e.g. 0,1,2: one run each in OUT/seedK + seeds.md."
+    ),
 ) -> None:
     """Run one of the papers' experiments; writes results.json, summary.md, report.html."""
     import shlex
@@ -153,7 +163,16 @@ def experiment_cmd(
     try:
         cfg = load_experiment_config(str(config) if config else None, set_)
         command = "oncoseg " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-        path = run_experiment(name, cfg, out or Path("runs") / name, command=command)
+        if seeds:
+            from oncoseg.experiments.seeds import run_seeds
+
+            try:
+                seed_list = [int(s) for s in seeds.split(",")]
+            except ValueError as exc:
+                raise ValueError(f"--seeds: expected integers like 0,1,2, got {seeds!r}") from exc
+            path = run_seeds(name, cfg, out or Path("runs") / name, seed_list, command=command)
+        else:
+            path = run_experiment(name, cfg, out or Path("runs") / name, command=command)
     except (ConfigError, FileNotFoundError, ValueError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc

@@ -76,6 +76,8 @@ class NoteGuidedSegmenter(nn.Module):
         fit_inputs = getattr(self.text_encoder, "fit_norm", None)
         if fit_inputs is not None:  # an encoder that standardises its own LM states first
             fit_inputs(notes)
+        if getattr(self.text_encoder, "standardises_output", False):
+            return  # and its output too (learnt tokens would be frozen at their first scale)
         raw = torch.cat(
             [
                 self.text_encoder.encode(list(notes[i : i + batch])).float()

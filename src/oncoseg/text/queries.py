@@ -11,7 +11,13 @@ Perceiver style)::
     queries = Q (N*M x D), learnable        # the seed's N prompts of M vectors, recast
     for each adapter layer:
         queries += CrossAttn(queries -> memory); queries += SelfAttn; queries += MLP
-    context = [queries; standardise(S)[:L]] # (N*M + L) x D  (``frozen``: [s; S[:L]])
+    context = [queries; S[:L] standardised per position]   # (N*M + L) x D
+    frozen:   [s standardised; S[:L] standardised per position]   # (1 + L) x D
+
+The encoder standardises its own output (``standardises_output``): the segmenter's
+per-token output statistics, fitted once before training, would freeze the scale of
+queries that have not learnt anything yet (their spread over notes is ~0 at the start,
+so dividing by it blows them up by orders of magnitude).
 
 After the notes of a training set have been read once (``fit_norm`` does that before the
 first step) the LM is not called again in training: a training step costs the adapter's
@@ -102,6 +108,9 @@ class CachedLMQueries(nn.Module):
 
     state_mean: Tensor
     state_std: Tensor
+    first_mean: Tensor
+    first_std: Tensor
+    standardises_output = True  # NoteGuidedSegmenter leaves the context as it is
 
     def __init__(
         self,
@@ -131,6 +140,10 @@ class CachedLMQueries(nn.Module):
         # differ in one clinical word are nearly parallel (cosine ~0.999) before it
         self.register_buffer("state_mean", torch.zeros(2, dim))  # row 0: tokens, 1: [SEG]
         self.register_buffer("state_std", torch.ones(2, dim))
+        # per-position statistics of the first L token states (a one-word change of a
+        # templated note then stands out at that word's position)
+        self.register_buffer("first_mean", torch.zeros(cfg.note_states, dim))
+        self.register_buffer("first_std", torch.ones(cfg.note_states, dim))
         if cfg.mode == "queries":
             self.queries = nn.Parameter(torch.randn(q, dim))  # (N*M) x D
             heads = math.gcd(dim, 8)
@@ -147,11 +160,11 @@ class CachedLMQueries(nn.Module):
     def encode(self, notes: Sequence[str]) -> Tensor:
         """Context vectors (B, N*M + L, D) (``frozen``: (B, 1 + L, D)) for ``notes``."""
         seg, states, pad = self.note_states([prepare_note(n, self.deid) for n in notes])
+        first = (self._first_tokens(states) - self.first_mean) / self.first_std  # B x L x D
         seg = (seg - self.state_mean[1]) / self.state_std[1]  # B x D
         states = ((states - self.state_mean[0]) / self.state_std[0]).masked_fill(
             pad[..., None], 0.0
         )  # B x T x D
-        first = self._first_tokens(states)  # B x L x D
         if self.config.mode == "frozen":
             return torch.cat([seg[:, None], first], dim=1)
         memory = torch.cat([seg[:, None], states], dim=1)  # B x (1 + T) x D
@@ -162,7 +175,7 @@ class CachedLMQueries(nn.Module):
         return torch.cat([q, first], dim=1)
 
     def _first_tokens(self, states: Tensor) -> Tensor:
-        """The first L token states, zero-padded: (B, L, D)."""
+        """The first L token states, zero-padded (``states`` is zero at padding): (B, L, D)."""
         n = self.config.note_states
         out = states.new_zeros(states.shape[0], n, states.shape[2])
         take = min(n, states.shape[1])
@@ -171,23 +184,23 @@ class CachedLMQueries(nn.Module):
 
     @torch.no_grad()
     def fit_norm(self, notes: Sequence[str], batch: int = 32) -> None:
-        """Per-dimension mean and SD of the token and [SEG] states over ``notes`` (the
-        training notes); the LM reads every note here, so training never calls it."""
-        segs, toks = [], []
+        """Standardisation statistics from ``notes`` (the training notes): per dimension
+        for the adapter's memory (token and [SEG] states), per position and dimension for
+        the first L token states. The LM reads every note here, so training never calls it."""
+        segs, toks, firsts = [], [], []
         for i in range(0, len(notes), batch):
             prepared = [prepare_note(n, self.deid) for n in notes[i : i + batch]]
             seg, states, pad = self.note_states(prepared)
             segs.append(seg)
             toks.append(states[~pad])
-        if not segs:
+            firsts.append(self._first_tokens(states))
+        if len(notes) < 2:
             return
         for row, x in enumerate((torch.cat(toks), torch.cat(segs))):
-            if len(x) < 2:
-                continue
-            std = x.std(dim=0)
-            floor = std.median().clamp(min=1e-6)  # never amplify pure noise dims
-            self.state_mean[row] = x.mean(dim=0)
-            self.state_std[row] = torch.maximum(std, floor)
+            self.state_mean[row], self.state_std[row] = _mean_sd(x)
+        if self.config.note_states:
+            self.first_mean.copy_(torch.cat(firsts).mean(dim=0))
+            self.first_std.copy_(_mean_sd(torch.cat(firsts))[1])
 
     def note_states(self, notes: list[str]) -> tuple[Tensor, Tensor, Tensor]:
         """Frozen LM states of prepared notes: ``[SEG]`` (B, D), tokens (B, T, D) and the
@@ -237,3 +250,11 @@ class CachedLMQueries(nn.Module):
         h = self.decoder(input_ids=tok, attention_mask=mask).last_hidden_state.float()
         self.lm_calls += len(notes)
         return [h[b, nb : len(s)].cpu() for b, (nb, s) in enumerate(seqs)]
+
+
+def _mean_sd(x: Tensor) -> tuple[Tensor, Tensor]:
+    """Mean and SD over the first axis; SDs below the median SD are raised to it, so
+    dimensions that hardly vary (or padding) are never amplified."""
+    std = x.std(dim=0)
+    floor = std.flatten().median().clamp(min=1e-6)
+    return x.mean(dim=0), torch.maximum(std, floor)

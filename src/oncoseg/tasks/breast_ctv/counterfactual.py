@@ -10,6 +10,13 @@ covered with an N2 note and less than half with an N0 note; it follows the side 
 (unilateral cases) when most sided predicted voxels lie left with a "left" note and
 right with a "right" note. A vision-only model predicts the same mask for every note, so
 by construction it can follow neither.
+
+Side flips are counted apart by whether the flipped note fits the image. After
+breast-conserving surgery both breasts are on the CT and only the note names the side
+(*image-consistent*): the contour should follow. After a mastectomy the CT shows the
+operated side, so a note naming the other side contradicts the image (*contradictory*):
+following it is not the goal, and the predict-time side check (:mod:`oncoseg.eval.side_check`)
+should warn instead. Both shares are reported, and how often the check warned.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import numpy as np
 
 from oncoseg.data.dataset import list_cases, read_case, read_clinical_csv
 from oncoseg.eval.figures import counterfactual_png, render_png
+from oncoseg.eval.side_check import check_side
 from oncoseg.infer import Predictor
 from oncoseg.io.image import Image
 from oncoseg.tasks.breast_ctv.clinical import REGIONS
@@ -98,11 +106,21 @@ def breast_counterfactual(
             "nodal_follows": bool(cover["N2"] > 0.5 > cover["N0"]),
         }
         if row["laterality"] != "both":
-            share = {s: left_share(mask(laterality=s), reg) for s in ("left", "right")}
+            image = case.images[0]
+            ct = np.asarray(image.array)
+            sided = {s: mask(laterality=s) for s in ("left", "right")}
+            share = {s: left_share(sided[s], reg) for s in sided}
+            warned = {
+                s: check_side(f"{s} side", m, image.affine, ct).warning is not None
+                for s, m in sided.items()
+            }
             result.update(
+                image_consistent=row["surgery"] == "BCS",
                 left_share_left_note=share["left"],
                 left_share_right_note=share["right"],
                 side_follows=bool(share["left"] > 0.5 > share["right"]),
+                side_warning_own_note=warned[side],
+                side_warning_flipped_note=warned["right" if side == "left" else "left"],
             )
         per_case.append(result)
         for kind, shown in figures.items():
@@ -115,20 +133,47 @@ def breast_counterfactual(
                     mask,
                     f"{name}, {case_id}",
                 )
+    return {**_summary(per_case), "cases": per_case}
+
+
+def _share(rows: list[dict[str, Any]], key: str) -> float:
+    return sum(bool(r[key]) for r in rows) / max(1, len(rows))
+
+
+def _summary(per_case: list[dict[str, Any]]) -> dict[str, Any]:
+    """Shares of cases whose contour follows the edited notes, side flips split by whether
+    the flipped note fits the image; how often the side check warned."""
     sided = [r for r in per_case if "side_follows" in r]
-    both = [r for r in sided if r["nodal_follows"] and r["side_follows"]]
-    out = {
+    fits = [r for r in sided if r["image_consistent"]]
+    contra = [r for r in sided if not r["image_consistent"]]
+    out: dict[str, Any] = {
         "n": len(per_case),
-        "nodal_follows_note": sum(r["nodal_follows"] for r in per_case) / max(1, len(per_case)),
+        "nodal_follows_note": _share(per_case, "nodal_follows"),
         "n_unilateral": len(sided),
-        "side_follows_note": sum(r["side_follows"] for r in sided) / max(1, len(sided)),
-        "both_follow_note": len(both) / max(1, len(sided)),
+        "side_follows_note": _share(sided, "side_follows"),
+        "n_image_consistent": len(fits),
+        "side_follows_consistent": _share(fits, "side_follows"),
+        "n_contradictory": len(contra),
+        "side_follows_contradictory": _share(contra, "side_follows"),
+        "side_warning_own_note": _share(sided, "side_warning_own_note"),
+        "side_warning_contradictory": _share(contra, "side_warning_flipped_note"),
     }
     out["shares"] = {
         f"nodal regions follow N0/N2 (n={out['n']})": out["nodal_follows_note"],
-        f"side follows left/right (n={len(sided)})": out["side_follows_note"],
-        f"both follow (n={len(sided)})": out["both_follow_note"],
+        f"side follows left/right, image-consistent (breast-conserving, n={len(fits)})": out[
+            "side_follows_consistent"
+        ],
+        f"side follows a note that contradicts the CT (mastectomy, n={len(contra)})": out[
+            "side_follows_contradictory"
+        ],
+        f"side check warns on a contradicting note (n={len(contra)})": out[
+            "side_warning_contradictory"
+        ],
+        f"side check warns on the true note (false alarms, n={len(sided)})": out[
+            "side_warning_own_note"
+        ],
     }
+    return out
     return {**out, "cases": per_case}
 
 
