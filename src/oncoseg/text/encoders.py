@@ -14,8 +14,7 @@
   last hidden states of the note's first L tokens follow the [SEG] vectors (zeros where
   a note is shorter): N = prompts + L. A one-word change ("left" -> "right", "N0" ->
   "N2") moves the state of that word's own token far more than it moves [SEG].
-- :class:`oncoseg.text.sentence.SentenceEncoder`: a frozen sentence-embedding model (mean
-  pooling, L2 norm), optionally projected to N tokens by a trainable linear layer.
+- :class:`oncoseg.text.sentence.SentenceEncoder`: a frozen sentence-embedding model.
 
 Notes are cleaned and de-identified inside ``encode`` before they reach the model. Frozen
 results are cached per (model, mode, trainable state, note): see :mod:`oncoseg.text.cache`.
@@ -23,6 +22,7 @@ results are cached per (model, mode, trainable state, note): see :mod:`oncoseg.t
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -110,8 +110,7 @@ class CachedEncoder(nn.Module):
         return next(self.parameters(), torch.empty(0)).device
 
 
-# one default per knob, shared by every text encoder and by TextConfig
-MAX_TOKENS = 128  # note tokens kept; longer notes are truncated with a warning
+MAX_TOKENS = 128  # note tokens kept (one default for every encoder and TextConfig)
 NOTE_STATES = 32  # L: the LM states of the note's first L tokens follow the [SEG] vectors
 
 
@@ -364,7 +363,7 @@ class PromptTunedLM(CachedEncoder):
             inputs_embeds=tail,
             attention_mask=full_mask,
             position_ids=tail_pos,
-            past_key_values=past,
+            **{_cache_argument(self.decoder): past},
             use_cache=True,
         ).last_hidden_state
         seg = h[:, -1].reshape(b, k, self.out_dim)  # B x K x D
@@ -375,6 +374,13 @@ class PromptTunedLM(CachedEncoder):
         starts = tok.shape[1] - lens + nb  # left padding: the note ends the row
         states = self._note_states(note_h, starts, lens - nb)
         return torch.cat([seg, states], dim=1)
+
+
+def _cache_argument(decoder: nn.Module) -> str:
+    """``cache`` (transformers >= 5.2x; ``past_key_values`` is deprecated there) or before it
+    ``past_key_values``: the decoder's name for a key/value cache argument."""
+    forward = inspect.signature(decoder.forward).parameters
+    return "cache" if "cache" in forward else "past_key_values"
 
 
 def _nbytes(kv: list[tuple[Tensor, Tensor]], h: Tensor) -> int:
