@@ -1,9 +1,16 @@
 from __future__ import annotations
 
+from collections import Counter
+from pathlib import Path
+
 import pytest
 
 from oncoseg.text.deid import deidentify, find_identifiers
+from oncoseg.text.deid_eval import load_corpus, oncoseg_finder, parse_marked
+from oncoseg.text.deid_eval import score as score_marked
 from tests.text.deid_corpus import make_corpus
+
+HERE = Path(__file__).parent
 
 CORPUS = make_corpus(60, seed=0)
 
@@ -63,6 +70,19 @@ def test_held_out_seed_recall() -> None:  # the rules were not tuned on this see
         "level III",
         "left breast",
         "Dose 2.67 Gy x 15",
+        "T2N1mi",
+        "N0",
+        "Her2 positive",
+        "Paget's disease",
+        "Gleason 4+3=7",
+        "Ivor Lewis oesophagectomy",
+        "Sister Mary Joseph nodule",
+        "pouch of Douglas",
+        "Clark level IV",
+        "Barrett's oesophagus",
+        "Non-Hodgkin lymphoma",
+        "letrozole 2.5 mg",
+        "Breast Unit",
     ],
 )
 def test_clinical_content_survives(keep: str) -> None:
@@ -87,3 +107,35 @@ def test_handwritten_notes() -> None:
         f"precision {precision:.3f} over {n_spans} redactions"
     )
     assert recall >= 0.9 and precision >= 0.9
+
+
+def test_marked_corpus_format() -> None:
+    (note,) = parse_marked("# c\n=== n1 demo\nDr [[NAME:Jo Bloggs]], {{T2N1mi}}.\n")
+    assert note.text == "Dr Jo Bloggs, T2N1mi."
+    assert [(s.kind, note.text[s.start : s.end]) for s in note.identifiers] == [
+        ("NAME", "Jo Bloggs")
+    ]
+    assert [note.text[s.start : s.end] for s in note.keep] == ["T2N1mi"]
+    with pytest.raises(ValueError, match="n2"):
+        parse_marked("=== n2\n[[NAME:unclosed")
+
+
+def test_held_out_corpus_is_big_and_covers_every_kind() -> None:
+    notes = load_corpus(HERE / "deid_eval_corpus.txt")
+    kinds = Counter(s.kind for n in notes for s in n.identifiers)
+    assert len(notes) >= 40 and sum(kinds.values()) >= 150
+    assert set(kinds) == {"NAME", "DATE", "ID", "PHONE", "EMAIL", "ADDRESS", "LOCATION", "AGE"}
+    dev = {n.text for n in load_corpus(HERE / "deid_dev_corpus.txt")}
+    assert not dev & {n.text for n in notes}  # kept apart from the development notes
+
+
+@pytest.mark.parametrize("corpus", ["deid_eval_corpus.txt", "deid_dev_corpus.txt"])
+def test_hand_marked_corpora(corpus: str) -> None:
+    sc = score_marked(load_corpus(HERE / corpus), oncoseg_finder)
+    print(
+        f"\n{corpus}: recall {sc.recall:.3f} ({sum(sc.caught.values())}/{sum(sc.total.values())}),"
+        f" precision {sc.precision:.3f}, char precision {sc.char_precision:.3f},"
+        f" clinical terms kept {sc.kept}/{sc.keep_total}"
+    )
+    assert sc.recall >= 0.98 and sc.precision >= 0.90 and sc.char_precision >= 0.95
+    assert sc.kept == sc.keep_total, sc.lost_terms

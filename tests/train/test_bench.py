@@ -84,7 +84,7 @@ def test_measure_vision_and_cached_queries(tiny_lm_dir: Path, tmp_path: Path) ->
     write_bench(tmp_path / "out", meta)
     rows = json.loads((tmp_path / "out" / "bench.json").read_text())["rows"]
     assert [r["name"] for r in rows] == [VISION, "cached-queries"]
-    assert rows[1]["default"] and rows[1]["text"] == "cached-queries"
+    assert not rows[1]["default"] and rows[1]["text"] == "cached-queries"
     assert rows[1]["lm_new_note_s"] > 0 and rows[0]["lm_new_note_s"] is None
 
 
@@ -116,7 +116,7 @@ def test_report_rows_and_table(tmp_path: Path) -> None:
         assert row["train_step_s"] <= row["train_step_median_s"]
         assert row["steps"] == 4 and row["rounds"] == 2 and row["peak_rss_mb"] == 900.0
     assert [r["text"] for r in rows].count("none") == 1
-    assert [r["name"] for r in rows if r["default"]] == ["cached-queries"]
+    assert [r["name"] for r in rows if r["default"]] == ["cached-frozen"]
     vision = rows[0]
     assert vision["train_step_s"] == pytest.approx(0.24) and vision["train_step_ratio"] == 1.0
     assert rows[1]["train_step_ratio"] == pytest.approx(1.4 * 0.6 / 0.24)
@@ -126,7 +126,7 @@ def test_report_rows_and_table(tmp_path: Path) -> None:
     assert {"command", "commit", "created_utc", "settings"} <= set(saved)
     table = (tmp_path / "bench.md").read_text().splitlines()
     assert sum(line.startswith("| ") for line in table) == 1 + len(CONFIGS)
-    assert any("cached-queries (default)" in line for line in table)
+    assert any("cached-frozen (default)" in line for line in table)
     two_visions = {**results, "copy": results[VISION]}
     with pytest.raises(ValueError, match="exactly one vision-only row"):
         report(

@@ -160,7 +160,7 @@ def test_multimodal_run_with_local_lm_folder(
     assert [json.loads(line)["step"] for line in (out / "metrics.jsonl").open()] == [3]
     ckpt = torch.load(out / "best.pt", weights_only=True)["model"]
     assert not any(k.startswith("text_encoder.decoder.") for k in ckpt)  # frozen LM not copied
-    assert "text_encoder.queries" in ckpt and "text_encoder.state_std" in ckpt
+    assert "text_encoder.first_std" in ckpt and "text_encoder.state_std" in ckpt  # cached-frozen
     predictor = Predictor.from_run(out)
     img = _oblique((32, 32, 32))
     a = predictor.predict_proba([img], "N0, breast conserving surgery, left side")[0]

@@ -101,39 +101,56 @@ def train_cmd(
 @app.command("predict")
 def predict_cmd(
     model: Path = typer.Option(..., "--model", "-m", help="Training run folder."),
-    image: list[Path] = typer.Option(..., "-i", "--image", help="One per channel, in order."),
+    image: list[Path] = typer.Option(
+        ..., "-i", "--image", help="One per channel, in order: a NIfTI/NRRD file or a DICOM folder."
+    ),
     note: Path = typer.Option(None, "-n", "--note", help="Clinical note (UTF-8)."),
     out: Path = typer.Option(..., "-o", "--out", help="Output folder."),
+    formats: str = typer.Option(
+        "nifti", "--format", help="Comma list of nifti, dicom-seg, rtstruct (DICOM needs DICOM -i)."
+    ),
+    series: str = typer.Option(None, "--series", help="Series UID, for a folder with several."),
     checkpoint: str = typer.Option("best"),
     device: str = typer.Option("auto"),
 ) -> None:
-    """Segment one case; the mask keeps the input's exact geometry (NIfTI)."""
+    """Segment one case; every output keeps the input's exact geometry."""
     import numpy as np
 
     from oncoseg.eval.side_check import check_side
     from oncoseg.infer import Predictor
-    from oncoseg.io.image import ImageReadError, load_image, save_image
+    from oncoseg.io.image import ImageReadError
+    from oncoseg.io.outputs import (
+        check_formats,
+        load_input,
+        output_name,
+        parse_formats,
+        write_outputs,
+    )
 
     try:
+        fmts = parse_formats(formats)
         predictor = Predictor.from_run(model, checkpoint=checkpoint, device=device)
-        images = [load_image(p) for p in image]
+        loaded = [load_input(p, series) for p in image]
+        check_formats(fmts, loaded[0][1])
         text = ""
         if predictor.uses_text:
             if note is None:
                 raise ValueError("this model reads the clinical note: pass -n NOTE.txt")
             text = note.read_text(encoding="utf-8")
-        mask = predictor.predict(images, text)
+        mask = predictor.predict([img for img, _ in loaded], text)
+        paths = write_outputs(
+            mask, out, output_name(image[0]), fmts, loaded[0][1], predictor.plan.labels, model.name
+        )
     except (FileNotFoundError, ImageReadError, ValueError, UnicodeDecodeError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
-    name = image[0].name.replace("_0000", "").split(".")[0]
-    target = out / f"{name}.nii.gz"
-    save_image(mask, target)
     if text:
-        check = check_side(text, np.asarray(mask.array), mask.affine, np.asarray(images[0].array))
+        ct = np.asarray(loaded[0][0].array)
+        check = check_side(text, np.asarray(mask.array), mask.affine, ct)
         if check.warning:
-            console.print(f"[yellow]warning:[/yellow] {target.name}: {check.warning}")
-    typer.echo(str(target))
+            console.print(f"[yellow]warning:[/yellow] {output_name(image[0])}: {check.warning}")
+    for path in paths:
+        typer.echo(str(path))
 
 
 @app.command("experiment")
@@ -177,6 +194,14 @@ def experiment_cmd(
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
     typer.echo(str(path))
+
+
+@app.command("deid")
+def deid(files: list[Path] = typer.Argument(..., help="Note files (UTF-8 text).")) -> None:
+    """Print what the model sees of each note (cleaned, de-identified) and replacements per tag."""
+    from oncoseg.text.deid_cli import deid_files
+
+    raise typer.Exit(deid_files(files, typer.echo, lambda line: typer.echo(line, err=True)))
 
 
 def main() -> None:

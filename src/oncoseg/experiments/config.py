@@ -22,7 +22,7 @@ EXPERIMENTS = (
 )
 PROMPT_LM = ("text.encoder=prompt-lm", "text.model=smollm2")
 VISION = ("model.fusion=none",)
-MULTIMODAL = ("model.fusion=two_way", *PROMPT_LM, "text.mode=cached-queries")
+MULTIMODAL = ("model.fusion=two_way", *PROMPT_LM, "text.mode=cached-frozen")
 
 
 @dataclass

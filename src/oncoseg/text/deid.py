@@ -1,11 +1,15 @@
 """Rule-based, offline de-identification of clinical notes.
 
-Replaces, before a note reaches a model, a log or a report: names after titles or labels
-(``Dr. Smith``, ``Patient: Jane Doe``), dates with a day or month (not a bare year),
-record/accession/ID numbers, phone numbers, e-mail addresses, street addresses and
-postcodes, and ages over 89 (HIPAA Safe Harbor). Clinical content such as ``pT2 pN1a (2/14)``,
-``70 Gy in 35 fractions`` or ``ER 8/8`` is left alone. Recall and precision on a planted
-corpus are measured in ``tests/text/test_deid.py`` and reported in docs/text.md.
+Replaces, before a note reaches a model, a log or a report: people's names (with or without a
+title, ``HOLLOWAY, Margaret``, first names alone, nicknames, maiden names, initials), dates with
+a day or month (``3rd March``, ``28/2``, ``Tuesday 14th``; not a bare year), record,
+accession and operation-note numbers, phone and bleep numbers, e-mail addresses, street
+addresses, towns and postcodes, hospitals, wards and GP practices, and ages over 89 (HIPAA
+Safe Harbor). Clinical content such as ``pT2 pN1a (2/14)``, ``T2N1mi``, ``70 Gy in 35
+fractions``, ``ER 8/8``, ``Paget's disease`` or ``Gleason 4+3`` is left alone. The patterns
+live in ``text.deid_rules`` (numbers, dates, places) and ``text.deid_names`` (names); recall
+and precision on hand-marked notes are measured by ``text.deid_eval`` and reported in
+docs/text.md.
 
 Example:
     >>> deidentify("Seen by Dr. Alice Moreau on 03/04/2023, MRN 4451290.").text
@@ -14,105 +18,20 @@ Example:
 
 from __future__ import annotations
 
-import re
+from collections import Counter
 from dataclasses import dataclass
 
-_MONTH = (
-    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
-    r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
+from oncoseg.text.deid_names import (
+    NAME_RULES,
+    PROTECT,
+    gazetteer_names,
+    name_words,
+    repeated_names,
 )
-# a capitalised word of unicode letters, with O'Neil / Smith-Jones forms
-_NAME_WORD = r"[A-ZÀ-ÖØ-Þ](?:[^\W\d_]+|'[A-Z][^\W\d_]+)(?:['\-][^\W\d_]+)*\b"
-_NAME = rf"(?:{_NAME_WORD}\.?\s+)?(?:[A-Z]\.\s*)?{_NAME_WORD}(?:[ \-]{_NAME_WORD})?"
-_TITLES = r"(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Doctor|Sister|Nurse)\.?"
-_LABELS = (
-    r"(?:Patient(?:\s+name)?|Pt(?:\s+name)?|Name|Surname|Referring(?:\s+physician|"
-    r"\s+doctor|\s+clinician)?|Consultant|Surgeon|Oncologist|GP|Physician|Signed(?:\s+by)?|"
-    r"Dictated(?:\s+by)?|Seen\s+by|cc|Attending|Next\s+of\s+kin|NOK|Daughter|Son|"
-    r"Husband|Wife|Partner|Contact)"
-)
-_STREET = (
-    r"(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Boulevard|Blvd|Court|Ct|Way|"
-    r"Place|Pl|Terrace|Close|Crescent|Square|Sq|Highway|Hwy|Parkway|Gardens)\.?"
-)
+from oncoseg.text.deid_rules import AGE_RULES, ID_RULES, RULES, Rule, place_is_generic
 
-# (tag, pattern, group holding the identifier); applied in order.
-RULES: list[tuple[str, re.Pattern[str], int]] = [
-    ("EMAIL", re.compile(r"\b[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+\b"), 0),
-    ("DATE", re.compile(r"\b\d{4}-\d{1,2}-\d{1,2}\b"), 0),
-    ("DATE", re.compile(r"\b\d{1,2}[/.\-]\d{1,2}[/.\-](?:\d{4}|\d{2})\b"), 0),
-    (
-        "DATE",
-        re.compile(rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+\d{{2,4}}\b", re.I),
-        0,
-    ),
-    ("DATE", re.compile(rf"\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}\b", re.I), 0),
-    ("DATE", re.compile(rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?![a-z])", re.I), 0),
-    ("DATE", re.compile(rf"\b{_MONTH}\s+\d{{4}}\b", re.I), 0),
-    (
-        "ID",
-        re.compile(
-            r"\b(?:MRN|Hosp(?:ital)?\s*(?:no|number|#)|Medical\s+record(?:\s+number)?|"
-            r"Record\s*(?:no|number|#)|Accession(?:\s*(?:no|number|#))?|Acc(?:\.|#)|"
-            r"NHS(?:\s+(?:no|number))?|SSN|Patient\s+ID|ID|Case\s*(?:no|#)|"
-            r"Encounter|Study\s+ID)\.?\s*(?:#|no\.?|number)?\s*[:=]?\s*"
-            r"([A-Z]{0,3}[\-]?\d[\d \-]{3,}\d|[A-Z]{1,3}\d{4,})",
-            re.I,
-        ),
-        1,
-    ),
-    ("PHONE", re.compile(r"(?<![\w+])\+\d{1,3}(?:[\s.\-]\d{1,5}){2,5}\b"), 0),  # international
-    (
-        "PHONE",
-        re.compile(
-            r"(?<![\w/])(?:\+\d{1,3}[\s\-.]?)?(?:\(\d{2,5}\)\s?|\d{2,5}[\s\-.])"
-            r"\d{3,4}[\s\-.]?\d{3,4}\b"
-        ),
-        0,
-    ),
-    (
-        "ADDRESS",
-        re.compile(
-            rf"\b\d{{1,5}}[A-Za-z]?\s+(?:{_NAME_WORD}\s+){{1,3}}{_STREET}"
-            rf"(?:,\s*{_NAME_WORD}(?:\s+{_NAME_WORD})?)?"
-            r"(?:,?\s*[A-Z]{2}\s+\d{5}(?:-\d{4})?)?"
-        ),
-        0,
-    ),
-    (
-        "ADDRESS",
-        re.compile(
-            rf"\b\d{{1,5}},?\s+(?:Rue|Avenue|Boulevard|Via|Viale|Calle|Plaza|Piazza|"
-            rf"Rua|Praça|Chemin|Place)\s+(?:[\w']+\s+){{0,3}}{_NAME_WORD}"
-            rf"(?:,?\s*\d{{4,5}}\s+{_NAME_WORD})?"
-        ),
-        0,
-    ),  # continental style
-    ("ADDRESS", re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b"), 0),  # UK postcode
-    ("ADDRESS", re.compile(r"\b[A-Z]{2}\s+\d{5}(?:-\d{4})?\b"), 0),  # US state + ZIP
-    ("NAME", re.compile(rf"\b{_TITLES}\s+({_NAME})"), 1),
-    ("NAME", re.compile(rf"\b{_LABELS}\s*[:\-]\s*({_NAME})"), 1),
-    (
-        "NAME",
-        re.compile(
-            rf"\b(?:[Ss]on|[Dd]aughter|[Hh]usband|[Ww]ife|[Pp]artner|[Bb]rother|"
-            rf"[Ss]ister|[Mm]other|[Ff]ather|[Cc]arer|[Ff]riend)\s+({_NAME})"
-        ),
-        1,
-    ),
-    (
-        "NAME",
-        re.compile(rf"\b(?:Signed|Dictated|Seen|Reviewed|Discussed\s+with)\s+by\s+({_NAME})"),
-        1,
-    ),
-    (
-        "AGE",
-        re.compile(r"\b(9\d|1[01]\d)(?=(?:\s*|-)(?:years?|yrs?|y/?o|y\b|-year|F\b|M\b))", re.I),
-        1,
-    ),
-    ("AGE", re.compile(r"\b(?:aged?)\s*[:=]?\s*(9\d|1[01]\d)\b", re.I), 1),
-    ("ID", re.compile(r"(?<![\w/.])\d{7,}(?![\w/])"), 0),
-]
+TAGS = ("NAME", "DATE", "ID", "PHONE", "EMAIL", "ADDRESS", "LOCATION", "AGE")
+_TRIM = " \t\n,;:.()\"“”'’-/"
 
 
 @dataclass(frozen=True)
@@ -127,20 +46,73 @@ class DeidResult:
     text: str
     redactions: list[Redaction]  # spans in the *original* text
 
+    def counts(self) -> Counter[str]:
+        """Replacements per tag, e.g. ``Counter({'NAME': 3, 'DATE': 2})``."""
+        return Counter(r.tag for r in self.redactions)
+
+
+class _Spans:
+    """Found spans; a rule only adds the parts of its span that no earlier rule covered and
+    that are not protected (eponyms such as ``Paget's disease``, tags such as ``[NAME]``)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.protected = [m.span() for m in PROTECT.finditer(text)]
+        self.found: list[Redaction] = []
+
+    def add(self, tag: str, s: int, e: int) -> None:
+        pieces = [(s, e)]
+        for start, end in [*self.protected, *((r.start, r.end) for r in self.found)]:
+            pieces = [
+                p for a, b in pieces for p in ((a, min(b, start)), (max(a, end), b)) if p[0] < p[1]
+            ]
+        for a, b in pieces:
+            while a < b and self.text[a] in _TRIM:
+                a += 1
+            while b > a and self.text[b - 1] in _TRIM:
+                b -= 1
+            if any(ch.isalnum() for ch in self.text[a:b]):
+                self.found.append(Redaction(tag, a, b))
+
+    def apply(self, rules: list[Rule]) -> None:
+        for tag, pattern, group in rules:
+            for m in pattern.finditer(self.text):
+                s, e = m.span(group)
+                if tag in ("LOCATION", "ADDRESS") and place_is_generic(self.text[s:e]):
+                    continue
+                self.add(tag, s, e)
+
 
 def find_identifiers(text: str) -> list[Redaction]:
-    """Spans (in ``text``) of every identifier found; overlapping spans are merged."""
-    spans: list[Redaction] = []
-    for tag, pattern, group in RULES:
-        for m in pattern.finditer(text):
-            s, e = m.span(group)
-            if s < e and not any(r.start < e and s < r.end for r in spans):
-                spans.append(Redaction(tag, s, e))
-    return sorted(spans, key=lambda r: r.start)
+    """Spans (in ``text``) of every identifier found, sorted and non-overlapping."""
+    spans = _Spans(text)
+    spans.apply(RULES)  # e-mail, dates, labelled numbers, phones, addresses, places
+    spans.apply(NAME_RULES)
+    for s, e in gazetteer_names(text):
+        spans.add("NAME", s, e)
+    spans.apply(AGE_RULES)
+    spans.apply(ID_RULES)
+    words = set().union(
+        *(name_words(text[r.start : r.end]) for r in spans.found if r.tag == "NAME")
+    )
+    for s, e in repeated_names(text, words):
+        spans.add("NAME", s, e)
+    return _merge(sorted(spans.found, key=lambda r: r.start), text)
+
+
+def _merge(spans: list[Redaction], text: str) -> list[Redaction]:
+    """Join same-tag spans that only whitespace separates (``[NAME] [NAME]`` -> ``[NAME]``)."""
+    out: list[Redaction] = []
+    for r in spans:
+        if out and out[-1].tag == r.tag and not text[out[-1].end : r.start].strip(" \t"):
+            out[-1] = Redaction(r.tag, out[-1].start, r.end)
+        else:
+            out.append(r)
+    return out
 
 
 def deidentify(text: str) -> DeidResult:
-    """Replace each identifier with ``[TAG]`` (NAME, DATE, ID, PHONE, EMAIL, ADDRESS, AGE)."""
+    """Replace each identifier with ``[TAG]`` (one of ``TAGS``)."""
     spans = find_identifiers(text)
     out, pos = [], 0
     for r in spans:

@@ -25,9 +25,11 @@ from oncoseg.text.queries import CachedLMQueries, QueryConfig
 from oncoseg.text.sentence import SentenceEncoder
 
 # prompt-lm modes, two families. cached-*: the frozen LM reads each distinct note once
-# (cached in memory and on disk); cached-queries learns queries outside it (the default),
-# cached-frozen learns nothing. inlm-*: the seed's tuning inside the LM (prompts before or
-# after the note, LoRA), so the LM runs at every training step; kept for the text ablation.
+# (cached in memory and on disk); cached-frozen passes its [SEG] and first token states on
+# (the default: nothing in the text path learns), cached-queries learns queries outside it
+# (worse on validation at the demo's budget: docs/ablations.md). inlm-*: the seed's tuning
+# inside the LM (prompts before or after the note, LoRA), so the LM runs at every training
+# step; kept for the text ablation.
 CACHED_MODES = {"cached-queries": "queries", "cached-frozen": "frozen"}
 INLM_MODES = {
     "inlm-multi-prompt": "multi-prompt",
@@ -46,7 +48,7 @@ class TextConfig:
 
     encoder: str = "prompt-lm"  # prompt-lm | sentence | none (vision-only)
     model: str = "smollm2"  # packaged model name or a local path (folder or .gguf)
-    mode: str = "cached-queries"  # prompt-lm: one of MODES (cached-* or inlm-*)
+    mode: str = "cached-frozen"  # prompt-lm: one of MODES (cached-* or inlm-*)
     num_prompts: int = 2  # N (seed: 2): prompts (inlm-*) or query groups (cached-queries)
     prompt_len: int = 8  # M (seed: 8) vectors per prompt / queries per group
     position: str = "prefix"  # inlm-*: prefix | suffix

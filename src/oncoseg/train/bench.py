@@ -59,8 +59,8 @@ log = logging.getLogger(__name__)
 
 CONFIGS: tuple[BenchConfig, ...] = (
     BenchConfig("vision-only", "none", cli=True),
-    BenchConfig("cached-queries", "two_way", "cached-queries", default=True, cli=True),
-    BenchConfig("cached-frozen", "two_way", "cached-frozen"),
+    BenchConfig("cached-queries", "two_way", "cached-queries"),
+    BenchConfig("cached-frozen", "two_way", "cached-frozen", default=True, cli=True),
     BenchConfig("inlm-multi-prompt-suffix", "two_way", "inlm-multi-prompt", "suffix"),
     BenchConfig("inlm-multi-prompt-prefix", "two_way", "inlm-multi-prompt", "prefix"),
     BenchConfig("inlm-one-prompt-suffix", "two_way", "inlm-one-prompt", "suffix"),
