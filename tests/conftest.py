@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from oncoseg.synth import brain_tumor, breast_ctv
 from oncoseg.synth.cohort import write_cohort
+from oncoseg.tasks import brain_tumor, breast_ctv
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -33,3 +33,41 @@ def breast_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def brain_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("ds") / "brain"
     return write_cohort(out, brain_tumor.cohort_spec(), cases=4, size=32, seed=1)
+
+
+@pytest.fixture(scope="session")
+def tiny_lm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random Llama + word-level tokenizer saved as a local Hugging Face folder."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    from tests.text.tiny import tiny_llama
+
+    d = tmp_path_factory.mktemp("lm") / "tiny-llama"
+    tiny_llama().save_pretrained(d)
+    words = ["[PAD]", "<s>", "</s>", "[UNK]"] + [
+        "n0",
+        "n1mi",
+        "n1",
+        "n2",
+        "n3",
+        "left",
+        "right",
+        "both",
+        "side",
+        "sides",
+        "total",
+        "mastectomy",
+        "breast",
+        "conserving",
+        "surgery",
+        ",",
+        ".",
+    ]
+    tk = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="[UNK]"))
+    tk.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Whitespace()])
+    tk.normalizer = __import__("tokenizers").normalizers.Lowercase()
+    PreTrainedTokenizerFast(
+        tokenizer_object=tk, bos_token="<s>", eos_token="</s>", pad_token="[PAD]", unk_token="[UNK]"
+    ).save_pretrained(d)
+    return d

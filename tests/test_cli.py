@@ -96,7 +96,7 @@ def test_larger_sizes_work(tmp_path: Path, size: int) -> None:
 def test_demo_epochs_default_to_the_demo_module(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from oncoseg.eval import demo
+    from oncoseg.experiments import demo
 
     seen: list[dict[str, object]] = []
     monkeypatch.setattr(demo, "run_demo", lambda out, **kw: seen.append(kw) or out / "r.md")
@@ -128,7 +128,7 @@ def test_predict_warns_when_the_contour_is_on_the_other_side(
 ) -> None:
     import numpy as np
 
-    from oncoseg.eval import inference
+    from oncoseg.infer import predictor as inference
     from oncoseg.io.image import Image, save_image
 
     monkeypatch.setattr(

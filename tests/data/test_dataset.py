@@ -16,8 +16,8 @@ from oncoseg.data.dataset import (
     read_info,
     read_splits,
 )
-from oncoseg.synth import breast_ctv
 from oncoseg.synth.cohort import write_cohort
+from oncoseg.tasks import breast_ctv
 
 
 def test_nnunet_format(breast_dataset: Path, brain_dataset: Path) -> None:

@@ -8,12 +8,12 @@ import pytest
 from typer.testing import CliRunner
 
 from oncoseg.cli import app
+from oncoseg.infer.config import load_config
 from oncoseg.io.dicom_seg import read_dicom_seg
 from oncoseg.io.image import Image, load_image
 from oncoseg.io.outputs import load_input, parse_formats, write_outputs
 from oncoseg.io.rtstruct import list_rois, read_rtstruct
-from oncoseg.train.config import load_config
-from oncoseg.train.loop import train
+from oncoseg.train.trainer import train
 from tests.io.conftest import SeriesSpec, label_mask, sitk_image
 
 TINY = ["model.preset=tiny", "data.patch_size=[32,32,32]", "train.epochs=1", "model.fusion=none"]

@@ -95,27 +95,6 @@ def test_invalid_arguments() -> None:
         model(torch.randn(1, 1, 32, 32, 32))
 
 
-@pytest.mark.parametrize("classes", [2, 4])
-def test_head_prior_starts_near_all_background(classes: int) -> None:
-    torch.manual_seed(0)
-    x = torch.randn(2, 1, 32, 32, 32)
-    plain = ResUNet(in_channels=1, out_channels=classes, channels=(8, 16, 32))
-    torch.manual_seed(0)
-    prior = ResUNet(in_channels=1, out_channels=classes, channels=(8, 16, 32), head_prior=0.01)
-    bias = prior.head.conv.conv.bias.detach()
-    assert bias[0].item() == pytest.approx(math.log(0.99))
-    assert torch.allclose(bias[1:], torch.full((classes - 1,), math.log(0.01 / (classes - 1))))
-    with torch.no_grad():
-        fg_plain = plain(x).softmax(1)[:, 1:].sum(1).mean().item()
-        fg_prior = prior(x).softmax(1)[:, 1:].sum(1).mean().item()
-    # default init: about (K-1)/K foreground; with the prior about 1%
-    assert fg_plain > 0.3 and fg_prior < 0.05, (fg_plain, fg_prior)
-    with pytest.raises(ValueError, match="head_prior"):
-        ResUNet(in_channels=1, out_channels=2, head_prior=1.5)
-    model = build_model(ModelConfig(preset="tiny", fusion="none", head_prior=0.02), None)
-    assert model.unet.head.conv.conv.bias[1].item() == pytest.approx(math.log(0.02))
-
-
 @pytest.mark.parametrize("full_resolution", [True, False])
 def test_deep_supervision_outputs_every_level_in_training_only(full_resolution: bool) -> None:
     torch.manual_seed(0)
@@ -124,7 +103,6 @@ def test_deep_supervision_outputs_every_level_in_training_only(full_resolution: 
         out_channels=3,
         channels=(8, 16, 32, 64),
         full_resolution=full_resolution,
-        head_prior=0.01,
         deep_supervision=2,
     )
     x = torch.randn(2, 1, 32, 32, 32)
@@ -139,8 +117,6 @@ def test_deep_supervision_outputs_every_level_in_training_only(full_resolution: 
     sum(o.mean() for o in outs).backward()
     missing = [n for n, p in net.named_parameters() if p.grad is None or not p.grad.abs().sum()]
     assert not missing
-    for head in net.aux_heads:  # the prior starts every output near all-background
-        assert head.conv.conv.bias[0].item() == pytest.approx(math.log(0.99))
     net.eval()
     with torch.no_grad():
         out = net(x)
@@ -156,12 +132,8 @@ def test_paper_preset_channels() -> None:
 
 @pytest.mark.parametrize("mode", ["multi-prompt", "lora"])
 def test_checkpoint_leaves_out_the_frozen_language_model(tmp_path: Path, mode: str) -> None:
-    from oncoseg.train.checkpoint import (
-        frozen_keys,
-        load_checkpoint,
-        restore_model,
-        save_checkpoint,
-    )
+    from oncoseg.infer.checkpoint import frozen_keys, load_checkpoint, restore_model
+    from oncoseg.train.checkpoint import save_checkpoint
 
     def make() -> torch.nn.Module:
         torch.manual_seed(0)

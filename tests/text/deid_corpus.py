@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from oncoseg.synth import brain_tumor, breast_ctv
-from oncoseg.synth.breast_notes import narrative_note
 from oncoseg.synth.phantom import case_rng
+from oncoseg.tasks import brain_tumor, breast_ctv
+from oncoseg.tasks.breast_ctv.notes import narrative_note
 
 FIRST = [
     "Maria",

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from oncoseg.text.cache import EmbeddingCache
-from oncoseg.text.encoders import PromptConfig, PromptTunedLM, SentenceEncoder, TextEncoder
+from oncoseg.text.encoders import PromptConfig, PromptTunedLM, TextEncoder
+from oncoseg.text.sentence import SentenceEncoder
 from tests.text.tiny import BertByteTokenizer, ByteTokenizer, tiny_bert, tiny_llama
 
 NOTES = [
@@ -23,6 +24,7 @@ CONFIGS = [
 
 
 def _encoder(mode: str, position: str, **kw: object) -> PromptTunedLM:
+    kw.setdefault("note_states", 0)  # the [SEG] vectors alone unless a test asks for states
     cfg = PromptConfig(mode=mode, position=position, **kw)  # type: ignore[arg-type]
     return PromptTunedLM(tiny_llama(), ByteTokenizer(), config=cfg)
 

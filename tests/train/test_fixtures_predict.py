@@ -15,9 +15,9 @@ import pytest
 from typer.testing import CliRunner
 
 from oncoseg.cli import app
+from oncoseg.infer.config import load_config
 from oncoseg.io.image import load_image
-from oncoseg.train.config import load_config
-from oncoseg.train.loop import train
+from oncoseg.train.trainer import train
 from tests.conftest import SHARED_DATA
 
 FIX = SHARED_DATA / "fixtures"

@@ -3,13 +3,12 @@
 Every case is reoriented to the model's voxel order (LPS), normalised per channel,
 resampled to the configured spacing when one is set (``data.spacing``) and kept with its
 note. Training batches get a random crop to the patch size (when the volume is
-larger), random intensity scale/shift and noise, and left-right flips: for vision-only
-models as a transform, for note-guided ones only as the mirrored patient (image flipped
-*and* the note's side words swapped, ``train.mirror``), since a bare flip would
-contradict the side written in the note. A sample may carry *note variants*, each with its
-own label: other notes equally consistent with its image (``train.note_swap``; the breast
-phantoms' other N stages) and notes naming the other side (``train.side_swap``), both built
-in :mod:`oncoseg.train.loop`.
+larger), random intensity scale/shift and noise, and left-right flips for vision-only
+models only (a flip would contradict the side written in the note). A sample may carry
+*note variants*, each with its own label: other notes equally consistent with its image
+(``train.note_swap``; the breast phantoms' other N stages) and notes naming the other side
+(``train.side_swap``). The dataset's task builds them (``oncoseg.tasks``, a hook the
+trainer is handed); this module only draws them.
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ from oncoseg.data.dataset import read_case, read_info, region_path
 from oncoseg.data.normalize import normalize_channels
 from oncoseg.data.resample import resample_image, resample_label, resampled_shape
 from oncoseg.io.orientation import spacing_in_orientation, to_orientation
-from oncoseg.text.notes import mirror_note
 
 
 @dataclass
@@ -40,7 +38,7 @@ class Sample:
     regions: np.ndarray | None = None  # D x H x W compartment map, when asked for
     # other notes this image is equally consistent with, each with its own 1 x D x H x W label
     variants: list[tuple[str, np.ndarray]] = field(default_factory=list)
-    # the note naming the other side: [0] the own N stage, [k + 1] that of variants[k]
+    # the note naming the other side: [0] for its own note, [k + 1] for variants[k]
     side_variants: list[tuple[str, np.ndarray]] = field(default_factory=list)
 
 
@@ -115,22 +113,13 @@ def train_transform(patch_size: Sequence[int], *, flips: bool, augment: bool) ->
 
 
 def _pick(s: Sample, k: int, side: bool) -> tuple[str, np.ndarray | None]:
-    """``(note, label)`` of ``s`` with N-stage variant ``k`` (-1: its own) and, if
-    ``side``, the other side."""
+    """``(note, label)`` of ``s`` with note variant ``k`` (-1: its own) and, if ``side``,
+    the other side."""
     if side and s.side_variants:
         return s.side_variants[k + 1]
     if k >= 0:
         return s.variants[k]
     return s.note, s.label
-
-
-def patients_per_batch(batch_size: int, pairs: bool) -> int:
-    """How many patients a batch of ``batch_size`` holds (half of it when each comes twice,
-    see :func:`batches`)."""
-    n = batch_size // 2 if pairs else batch_size
-    if n < 1:
-        raise ValueError(f"pairs need a batch size of at least 2, got {batch_size}")
-    return n
 
 
 def batches(
@@ -141,61 +130,35 @@ def batches(
     *,
     rank: int = 0,
     world: int = 1,
-    mirror: float = 0.0,
     swap: float = 0.0,
     side: float = 0.0,
-    pairs: bool = False,
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor, list[str]]]:
     """One epoch of shuffled batches ``(image B x C x ..., label B x 1 x ..., notes)``.
 
-    With ``mirror`` > 0 each sample is, with that probability, the mirrored patient: image
-    and label flipped left-right (model axis 0) and the note's side words swapped
-    (:func:`oncoseg.text.notes.mirror_note`), so note and image still agree on the side.
     With ``swap`` > 0 a sample with note variants takes, with that probability, one of them
     (chosen uniformly) in place of its own note and label. With ``side`` > 0 a sample with
-    side variants takes, with that probability, the note naming the other side, with the N
-    stage the ``swap`` draw chose (its own when not swapped).
-
-    With ``pairs`` a batch holds ``batch_size // 2`` patients, each twice: as drawn above,
-    and with a counterfactual note, another N stage (uniformly among the other stages, the
-    patient's own included) and, with probability ``side``, the other side; same image,
-    same flip. The two copies differ only in the note, so only the note can explain the
-    difference between their labels. Samples without note variants appear twice unchanged.
+    side variants takes, with that probability, the note naming the other side, with the
+    variant the ``swap`` draw chose (its own note when not swapped).
 
     With ``world`` > 1 each rank takes every ``world``-th batch of the same permutation, and
     every rank gets the same number of batches (a rank with one more would wait forever in
     DistributedDataParallel's gradient all-reduce); the remainder is left out this epoch.
     """
     order = rng.permutation(len(samples))
-    # drawn for every sample on every rank, so the ranks' RNGs stay in step
-    flips = rng.random(len(order)) < mirror if mirror > 0 else np.zeros(len(order), bool)
     # a draw only when swapping, so runs without it keep their old random stream
     swaps = rng.random((len(order), 2)) if swap > 0 else np.ones((len(order), 2))
     sides = rng.random(len(order)) < side if side > 0 else np.zeros(len(order), bool)
-    partners = rng.random((len(order), 2)) if pairs else None
-    per_batch = patients_per_batch(batch_size, pairs)
-    n_batches = len(order) // per_batch // world * world
+    n_batches = len(order) // batch_size // world * world
     for b in range(rank, n_batches, world):
         images, ys, notes = [], [], []
-        for j in range(b * per_batch, (b + 1) * per_batch):
+        for j in range(b * batch_size, (b + 1) * batch_size):
             s = samples[order[j]]
             k = int(swaps[j, 1] * len(s.variants)) if s.variants and swaps[j, 0] < swap else -1
-            picks = [(k, bool(sides[j]))]
-            if partners is not None:
-                # another N stage, uniformly among -1 (own) .. len - 1 without k itself
-                i = int(partners[j, 0] * len(s.variants))
-                other = (i - 1 if i <= k else i) if s.variants else -1
-                picks.append((other, bool(partners[j, 1] < side)))
-            image, picked = s.image, [_pick(s, kk, sd) for kk, sd in picks]
-            labels = [y for _, y in picked if y is not None]
-            assert len(labels) == len(picked), f"{s.case_id}: training samples need labels"
-            label = np.concatenate(labels)  # one channel per copy: one crop, one augmentation
-            if flips[j]:
-                image, label = image[:, ::-1].copy(), label[:, ::-1].copy()
-            item = transform({"image": image, "label": label})
-            for c, (note, _) in enumerate(picked):
-                images.append(torch.as_tensor(np.asarray(item["image"])))
-                # variant labels are stored as uint8; cast each before stacking
-                ys.append(torch.as_tensor(np.asarray(item["label"])[c : c + 1]).long())
-                notes.append(mirror_note(note) if flips[j] else note)
+            note, label = _pick(s, k, bool(sides[j]))
+            assert label is not None, f"{s.case_id}: training samples need labels"
+            item = transform({"image": s.image, "label": label})
+            images.append(torch.as_tensor(np.asarray(item["image"])))
+            # variant labels are stored as uint8; cast before stacking
+            ys.append(torch.as_tensor(np.asarray(item["label"])).long())
+            notes.append(note)
         yield torch.stack(images).float(), torch.stack(ys), notes

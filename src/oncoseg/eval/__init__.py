@@ -1,1 +1,1 @@
-"""Metrics, statistics, experiments, figures and reports."""
+"""Metrics, statistics, per-case evaluation, cohort summaries, figures and reports."""

@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 
 from oncoseg.data.dataset import list_cases, read_case
-from oncoseg.eval.inference import Predictor
 from oncoseg.eval.metrics import case_metrics
 from oncoseg.eval.stats import paired_tests, summarize
+from oncoseg.infer import Predictor
 from oncoseg.io.atomic import write_csv
 from oncoseg.io.image import save_image
 

@@ -25,6 +25,7 @@ from oncoseg.eval.figures import (  # noqa: E402
     counterfactual_png,
     render_png,
 )
+from oncoseg.eval.summary import per_case  # noqa: E402
 from oncoseg.io.atomic import atomic_path, write_text  # noqa: E402
 from oncoseg.io.image import Image, load_image  # noqa: E402
 from oncoseg.text.encoders import prepare_note  # noqa: E402
@@ -157,8 +158,6 @@ def _png_uri(path: Path) -> str:
 
 def box_plot(rows: dict[str, dict[str, list[dict[str, Any]]]], out: Path) -> Path:
     """Per-case Dice per model, one panel per site."""
-    from oncoseg.eval.experiments import per_case
-
     sites = sorted({s for m in rows.values() for s in m})
     fig, axes = plt.subplots(1, len(sites), figsize=(1.2 + 1.1 * len(rows) * len(sites), 3.6))
     for ax, site in zip(np.atleast_1d(axes), sites, strict=False):
@@ -180,8 +179,6 @@ def overlays(
     rows: dict[str, dict[str, list[dict[str, Any]]]], data: Any, root: Path
 ) -> list[tuple[str, Path]]:
     """Best, median and worst internal test case of the last model, with GT and 2 models."""
-    from oncoseg.eval.experiments import per_case
-
     names = list(rows)
     shown = [names[0], names[-1]] if len(names) > 1 else names
     site = "internal" if "internal" in rows[names[-1]] else next(iter(rows[names[-1]]))

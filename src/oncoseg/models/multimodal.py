@@ -32,8 +32,6 @@ class ModelConfig:
     fusion: str = "two_way"  # none | concat | static | gated | two_way
     in_channels: int = 1
     out_channels: int = 2  # classes including background
-    # foreground share the output bias starts at (0: PyTorch's default init); see ResUNet
-    head_prior: float = 0.0
     # coarser decoder levels with their own output and loss in training (nnU-Net's deep
     # supervision); see ResUNet
     deep_supervision: int = 0
@@ -128,7 +126,6 @@ def build_model(cfg: ModelConfig, text_encoder: TextEncoder | None) -> NoteGuide
         channels=channels,
         fusions=fusions,
         full_resolution=full_resolution,
-        head_prior=cfg.head_prior,
         deep_supervision=cfg.deep_supervision,
     )
     return NoteGuidedSegmenter(

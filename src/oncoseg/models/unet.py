@@ -8,7 +8,6 @@ encoder level's output before it is used as a skip connection or decoded.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
@@ -29,10 +28,6 @@ class ResUNet(nn.Module):
         full_resolution: whether the first level works at the input resolution (the paper
             preset); otherwise it already downsamples by 2 and a transposed convolution
             restores full resolution before the output layer (about 10x cheaper on a CPU).
-        head_prior: if > 0, the output layer's bias starts at the log of this foreground
-            share (split evenly over the foreground classes), so the untrained model predicts
-            background almost everywhere, as the data does, instead of 1/K per class (the
-            prior initialisation of Lin et al. 2017, focal loss). 0 keeps PyTorch's default.
         deep_supervision: number of coarser decoder levels that get their own output layer
             (nnU-Net's deep supervision). In training mode ``forward`` then returns a list,
             the full-resolution logits first and then each coarser level's; in eval mode
@@ -49,7 +44,6 @@ class ResUNet(nn.Module):
         fusions: Sequence[nn.Module] | None = None,
         norm: str = "instance",
         full_resolution: bool = True,
-        head_prior: float = 0.0,
         deep_supervision: int = 0,
     ) -> None:
         super().__init__()
@@ -100,14 +94,6 @@ class ResUNet(nn.Module):
             UnetOutBlock(spatial_dims, channels[k + 1], out_channels)
             for k in range(deep_supervision)
         )
-        if head_prior:
-            if not 0.0 < head_prior < 1.0:
-                raise ValueError(f"head_prior must be a share in (0, 1), got {head_prior}")
-            with torch.no_grad():
-                for head in (self.head, *self.aux_heads):
-                    bias = head.conv.conv.bias
-                    bias[0] = math.log(1.0 - head_prior)
-                    bias[1:] = math.log(head_prior / (out_channels - 1))
 
     @property
     def divisor(self) -> int:

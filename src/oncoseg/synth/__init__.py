@@ -1,1 +1,4 @@
-"""Seeded phantom cohorts whose ground truth depends on the clinical note."""
+"""Generic phantom tools: the cohort writer and geometric/scanner primitives.
+
+The generators themselves are task plug-ins (``oncoseg.tasks.<task>.phantom``).
+"""

@@ -14,8 +14,7 @@
   last hidden states of the note's first L tokens follow the [SEG] vectors (zeros where
   a note is shorter): N = prompts + L. A one-word change ("left" -> "right", "N0" ->
   "N2") moves the state of that word's own token far more than it moves [SEG].
-- :class:`SentenceEncoder`: a frozen sentence-embedding model (mean pooling, L2 norm),
-  optionally projected to N tokens by a trainable linear layer.
+- :class:`oncoseg.text.sentence.SentenceEncoder`: a frozen sentence-embedding model.
 
 Notes are cleaned and de-identified inside ``encode`` before they reach the model. Frozen
 results are cached per (model, mode, trainable state, note): see :mod:`oncoseg.text.cache`.
@@ -23,6 +22,7 @@ results are cached per (model, mode, trainable state, note): see :mod:`oncoseg.t
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -70,7 +70,7 @@ def trainable_fingerprint(module: nn.Module) -> str:
     return h.hexdigest()[:16]
 
 
-class _CachedEncoder(nn.Module):
+class CachedEncoder(nn.Module):
     """Shared caching logic: ``_compute(notes) -> (B, N, D)`` is run only for cache misses."""
 
     model_id: str
@@ -110,6 +110,10 @@ class _CachedEncoder(nn.Module):
         return next(self.parameters(), torch.empty(0)).device
 
 
+MAX_TOKENS = 128  # note tokens kept (one default for every encoder and TextConfig)
+NOTE_STATES = 32  # L: the LM states of the note's first L tokens follow the [SEG] vectors
+
+
 @dataclass
 class PromptConfig:
     """Options of :class:`PromptTunedLM` (seed defaults: N=2 prompts of M=8 vectors)."""
@@ -118,8 +122,8 @@ class PromptConfig:
     num_prompts: int = 2  # N, used by multi-prompt
     prompt_len: int = 8  # M vectors per prompt
     position: str = "prefix"  # prefix (after BOS) | suffix (after the note, before [SEG])
-    max_tokens: int = 128  # note tokens kept; longer notes are truncated with a warning
-    note_states: int = 0  # L: also return the states of the note's first L tokens
+    max_tokens: int = MAX_TOKENS  # note tokens kept; longer notes are truncated with a warning
+    note_states: int = NOTE_STATES  # L: also return the states of the note's first L tokens
     lora_rank: int = 8
     lora_alpha: int = 16
     lora_targets: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
@@ -143,7 +147,7 @@ class PromptConfig:
         return {"multi-prompt": self.num_prompts, "one-prompt": 1}.get(self.mode, 0)
 
 
-class PromptTunedLM(_CachedEncoder):
+class PromptTunedLM(CachedEncoder):
     """Frozen causal LM + learnable prompts + [SEG] read-out.
 
     Args:
@@ -359,7 +363,7 @@ class PromptTunedLM(_CachedEncoder):
             inputs_embeds=tail,
             attention_mask=full_mask,
             position_ids=tail_pos,
-            past_key_values=past,
+            **{_cache_argument(self.decoder): past},
             use_cache=True,
         ).last_hidden_state
         seg = h[:, -1].reshape(b, k, self.out_dim)  # B x K x D
@@ -370,6 +374,13 @@ class PromptTunedLM(_CachedEncoder):
         starts = tok.shape[1] - lens + nb  # left padding: the note ends the row
         states = self._note_states(note_h, starts, lens - nb)
         return torch.cat([seg, states], dim=1)
+
+
+def _cache_argument(decoder: nn.Module) -> str:
+    """``cache`` (transformers >= 5.2x; ``past_key_values`` is deprecated there) or before it
+    ``past_key_values``: the decoder's name for a key/value cache argument."""
+    forward = inspect.signature(decoder.forward).parameters
+    return "cache" if "cache" in forward else "past_key_values"
 
 
 def _nbytes(kv: list[tuple[Tensor, Tensor]], h: Tensor) -> int:
@@ -387,62 +398,3 @@ def _left_pad(x: Tensor, width: int, dim: int) -> Tensor:
     shape = list(x.shape)
     shape[dim] = missing
     return torch.cat([x.new_zeros(shape), x], dim=dim)
-
-
-class SentenceEncoder(_CachedEncoder):
-    """Frozen sentence-embedding model (mean pooling + L2 norm), optional N-token projection.
-
-    Args:
-        model: a ``transformers`` encoder (e.g. all-MiniLM-L6-v2's ``BertModel``); frozen.
-        tokenizer: its tokenizer.
-        num_tokens: N; with N > 1 a trainable linear layer maps the embedding to N vectors.
-    """
-
-    def __init__(
-        self,
-        model: Any,
-        tokenizer: Any,
-        *,
-        num_tokens: int = 1,
-        model_id: str = "custom",
-        cache: EmbeddingCache | None = None,
-        deid: bool = True,
-        max_tokens: int = 256,
-    ) -> None:
-        super().__init__()
-        if num_tokens < 1:
-            raise ValueError(f"num_tokens must be >= 1, got {num_tokens}")
-        model.requires_grad_(False)
-        self.model, self.tokenizer = model, tokenizer
-        self.mode, self.model_id, self.cache, self.deid = "sentence", model_id, cache, deid
-        self.max_tokens = max_tokens
-        self.out_dim = int(model.config.hidden_size)
-        self.num_tokens = num_tokens
-        self.proj = nn.Linear(self.out_dim, num_tokens * self.out_dim) if num_tokens > 1 else None
-        self.model.eval()
-
-    def train(self, mode: bool = True) -> SentenceEncoder:
-        super().train(mode)
-        self.model.eval()
-        return self
-
-    def _cacheable(self) -> bool:
-        return self.cache is not None  # the cached part (the embedding) is always frozen
-
-    def _compute(self, notes: list[str]) -> Tensor:
-        device = next(self.model.parameters()).device
-        batch = self.tokenizer(
-            notes, padding=True, truncation=True, max_length=self.max_tokens, return_tensors="pt"
-        ).to(device)
-        with torch.no_grad():
-            h = self.model(**batch).last_hidden_state  # B x T x D
-        m = batch["attention_mask"].unsqueeze(-1).to(h.dtype)
-        pooled = (h * m).sum(dim=1) / m.sum(dim=1).clamp(min=1.0)
-        return nn.functional.normalize(pooled, dim=-1).unsqueeze(1)  # B x 1 x D
-
-    def encode(self, notes: Sequence[str]) -> Tensor:
-        prepared = [prepare_note(n, self.deid) for n in notes]
-        base = self._cached(prepared, self._compute)  # B x 1 x D
-        if self.proj is None:
-            return base
-        return self.proj(base[:, 0]).reshape(len(notes), self.num_tokens, self.out_dim)

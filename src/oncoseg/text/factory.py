@@ -9,13 +9,20 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from oncoseg.text.cache import EmbeddingCache
-from oncoseg.text.encoders import PromptConfig, PromptTunedLM, SentenceEncoder, TextEncoder
+from oncoseg.text.encoders import (
+    MAX_TOKENS,
+    NOTE_STATES,
+    PromptConfig,
+    PromptTunedLM,
+    TextEncoder,
+)
 from oncoseg.text.models import default_cache_dir, load_causal_lm, load_sentence_model
 from oncoseg.text.queries import CachedLMQueries, QueryConfig
+from oncoseg.text.sentence import SentenceEncoder
 
 # prompt-lm modes, two families. cached-*: the frozen LM reads each distinct note once
 # (cached in memory and on disk); cached-frozen passes its [SEG] and first token states on
@@ -45,8 +52,8 @@ class TextConfig:
     num_prompts: int = 2  # N (seed: 2): prompts (inlm-*) or query groups (cached-queries)
     prompt_len: int = 8  # M (seed: 8) vectors per prompt / queries per group
     position: str = "prefix"  # inlm-*: prefix | suffix
-    max_tokens: int = 128
-    note_states: int = 32  # prompt-lm: also pass the LM states of up to this many note tokens
+    max_tokens: int = MAX_TOKENS  # note tokens kept; longer notes are truncated with a warning
+    note_states: int = NOTE_STATES  # prompt-lm: also pass the LM states of this many note tokens
     num_tokens: int = 1  # sentence encoder: N output vectors
     cache_dir: str | None = None  # on-disk cache of frozen note vectors (None: memory only)
     deid: bool = True  # de-identify notes before the model sees them
@@ -113,6 +120,6 @@ def build_text_encoder(cfg: TextConfig) -> TextEncoder | None:
     if cfg.encoder not in ENCODERS:
         raise ValueError(f"text encoder must be one of {[*ENCODERS, 'none']}, got {cfg.encoder!r}")
     if cfg.encoder == "sentence" and cfg.model == "smollm2":
-        cfg.model = "minilm"
+        cfg = replace(cfg, model="minilm")  # the default LM is no sentence model
     cache = EmbeddingCache(directory=Path(cfg.cache_dir) if cfg.cache_dir else None)
     return ENCODERS[cfg.encoder](cfg, cache)

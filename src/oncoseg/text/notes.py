@@ -41,31 +41,3 @@ def clean_note(text: str, max_chars: int = MAX_CHARS, case_id: str = "") -> str:
             max_chars,
         )
     return text
-
-
-# side words and their mirror images; whole words only ("left-sided" -> "right-sided")
-_MIRROR = {
-    "left": "right",
-    "Left": "Right",
-    "LEFT": "RIGHT",
-    "Lt": "Rt",
-    "L": "R",
-    "sinistral": "dextral",
-}
-_MIRROR.update({v: k for k, v in list(_MIRROR.items())})
-_SIDE_WORD = re.compile(r"\b(" + "|".join(sorted(_MIRROR, key=len, reverse=True)) + r")\b")
-
-
-def mirror_note(text: str) -> str:
-    """The note of the left-right mirrored patient: every side word swapped.
-
-    Used with a left-right flip of the image at training time, so a note-guided model can
-    still be trained with flips (the flipped image and its note agree on the side).
-    Whole words only: ``left``/``right`` (any case pattern above), ``Lt``/``Rt`` and a
-    standalone ``L``/``R``.
-
-    Example:
-        >>> mirror_note("s/p Lt mastectomy; right knee replacement. Left-sided, N2.")
-        's/p Rt mastectomy; left knee replacement. Right-sided, N2.'
-    """
-    return _SIDE_WORD.sub(lambda m: _MIRROR[m.group(1)], text)

@@ -37,7 +37,7 @@ import torch
 from torch import Tensor, nn
 
 from oncoseg.text.cache import EmbeddingCache, cache_key
-from oncoseg.text.encoders import prepare_note
+from oncoseg.text.encoders import MAX_TOKENS, NOTE_STATES, prepare_note
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +53,8 @@ class QueryConfig:
     num_prompts: int = 2  # N
     prompt_len: int = 8  # M: N*M queries
     layers: int = 2  # adapter layers (cross-attention, self-attention, MLP)
-    max_tokens: int = 128  # note tokens kept; longer notes are truncated with a warning
-    note_states: int = 32  # L: standardised states of the note's first L tokens follow
+    max_tokens: int = MAX_TOKENS  # note tokens kept; longer notes are truncated with a warning
+    note_states: int = NOTE_STATES  # L: standardised states of the note's first L tokens follow
 
     def __post_init__(self) -> None:
         if self.mode not in CACHED_MODES:

@@ -1,1 +1,4 @@
-"""Training: configs, data pipeline, the loop, checkpoints, distributed training."""
+"""Training: the trainer (loop, DDP), checkpoint writing, validation, benchmarks.
+
+The run configuration it reads lives in :mod:`oncoseg.infer.config`, next to the code that
+rebuilds a model from a run folder."""

@@ -16,7 +16,7 @@ cached-queries adapter), ``fusion`` (forward hooks on the fusion modules),
 ``optimizer`` (clipping, step, zero_grad). The cached modes read the pool first
 (``fit_context_norm``, as training does), so the LM is not called in the measured steps
 (``lm_calls_in_steps`` checks it); ``lm_new_note_s`` is what one new note costs once.
-``predict_warm_s`` is :class:`~oncoseg.eval.inference.Predictor` on a 128³ CT with the
+``predict_warm_s`` is :class:`~oncoseg.infer.Predictor` on a 128³ CT with the
 model loaded and a new note; ``cli_cold_s`` is ``oncoseg predict`` in a new process.
 What runs inside one process lives in :mod:`oncoseg.train.bench_peak`.
 """

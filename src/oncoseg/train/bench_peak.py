@@ -34,10 +34,10 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from oncoseg.infer.config import RunConfig, dump_config
 from oncoseg.io.atomic import write_json, write_text
 from oncoseg.io.image import Image, load_image
 from oncoseg.provenance import cpu_model
-from oncoseg.train.config import RunConfig, dump_config
 
 log = logging.getLogger(__name__)
 
@@ -231,7 +231,7 @@ def run_config(config: BenchConfig, settings: BenchSettings, run_dir: Path) -> R
 
 
 def write_run(run_dir: Path, cfg: RunConfig, model: nn.Module) -> None:
-    """A run folder :class:`~oncoseg.eval.inference.Predictor` reads: ``best.pt``,
+    """A run folder :class:`~oncoseg.infer.Predictor` reads: ``best.pt``,
     ``config.yaml`` and a ``plan.json`` like training's (1 CT channel, 2 labels, 1 mm)."""
     from oncoseg.io.orientation import MODEL_ORIENTATION
     from oncoseg.train.checkpoint import save_checkpoint
@@ -254,7 +254,7 @@ def _train_steps(model: Any, settings: BenchSettings, pool: list[str]) -> dict[s
     """Per measured step (after one warm-up step): its time and its parts (see module)."""
     from monai.losses import DiceCELoss
 
-    from oncoseg.train.loop import GRAD_CLIP
+    from oncoseg.train.trainer import GRAD_CLIP
 
     dev, size, b = torch.device(settings.device), settings.size, settings.batch
     clock = clock_for(dev)
@@ -320,7 +320,7 @@ def _new_note_costs(model: Any, notes: list[str]) -> list[float]:
 def _predict_times(run_dir: Path, device: str, image: Image, notes: list[str]) -> list[float]:
     """Warm predict seconds of ``image``, each with a new note (``notes[0]``'s is the
     untimed warm-up)."""
-    from oncoseg.eval.inference import Predictor
+    from oncoseg.infer import Predictor
 
     predictor = Predictor.from_run(run_dir, device=device)
     times = []

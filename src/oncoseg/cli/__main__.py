@@ -1,0 +1,5 @@
+"""``python -m oncoseg.cli`` (e.g. under ``torchrun``)."""
+
+from oncoseg.cli.app import main
+
+main()

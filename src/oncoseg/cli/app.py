@@ -1,0 +1,214 @@
+"""The ``oncoseg`` command: thin typer wrappers over the package's functions.
+
+Sub-commands live beside this module (``data``: synth, dataset, convert; ``bench``); this
+one holds the app, logging and warning routing, and the commands that train, predict and
+run experiments.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from oncoseg.cli.bench import bench_app
+from oncoseg.cli.common import console
+from oncoseg.cli.data import convert_app, dataset_app, synth_app
+from oncoseg.cli.logs import route_warnings, setup_logging
+
+app = typer.Typer(
+    help="Note-guided segmentation of tumours and radiotherapy targets.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(synth_app, name="synth")
+app.add_typer(dataset_app, name="dataset")
+app.add_typer(bench_app, name="bench")
+app.add_typer(convert_app, name="convert")
+
+
+@app.callback()
+def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging.")) -> None:
+    setup_logging(verbose, console)
+
+
+@app.command("show")
+def show(
+    root: Path,
+    case: str,
+    out: Path = typer.Option(None, "-o", "--out"),
+    split: str = typer.Option("Tr", help="Tr or Ts."),
+) -> None:
+    """Write a PNG of a case: axial/coronal slices, label outlined, note beside it."""
+    from oncoseg.data.dataset import DatasetFormatError
+    from oncoseg.eval.figures import render_case_png
+    from oncoseg.io.image import ImageReadError
+
+    target = out or Path(f"{case}.png")
+    try:
+        render_case_png(root, case, target, split=split)
+    except (DatasetFormatError, ImageReadError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    typer.echo(str(target))
+
+
+@app.command("demo")
+def demo(
+    out: Path = typer.Option(Path("runs/demo"), "-o", "--out"),
+    size: int = typer.Option(64),
+    epochs: int | None = typer.Option(
+        None, help="Training epochs of the vision-only model (default: the demo's)."
+    ),
+    note_epochs: int | None = typer.Option(
+        None, help="Training epochs of the note-guided model (default: the demo's)."
+    ),
+) -> None:
+    """The main job on the embedded phantoms; writes OUT/report.md."""
+    from oncoseg.experiments.demo import DEMO_EPOCHS, DEMO_NOTE_EPOCHS, run_demo
+
+    report = run_demo(
+        out,
+        size=size,
+        epochs=DEMO_EPOCHS if epochs is None else epochs,
+        note_epochs=DEMO_NOTE_EPOCHS if note_epochs is None else note_epochs,
+    )
+    typer.echo(str(report))
+
+
+@app.command("train")
+def train_cmd(
+    config: Path = typer.Argument(None, help="YAML run config (optional)."),
+    set_: list[str] = typer.Option([], "--set", help="Override: section.key=value."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from OUT/last.pt."),
+) -> None:
+    """Train a model; the run directory keeps config, provenance, metrics, checkpoints."""
+    from oncoseg.infer.config import ConfigError, load_config
+    from oncoseg.tasks import note_variants_for
+    from oncoseg.train.trainer import train
+
+    try:
+        cfg = load_config(config, set_)
+        if not cfg.data.dataset:
+            raise ConfigError("data.dataset is required (set it in the YAML or --set)")
+        out = train(cfg, resume=resume, note_variants=note_variants_for(cfg.data.dataset))
+    except (ConfigError, FileNotFoundError, ValueError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    typer.echo(str(out))
+
+
+@app.command("predict")
+def predict_cmd(
+    model: Path = typer.Option(..., "--model", "-m", help="Training run folder."),
+    image: list[Path] = typer.Option(
+        ..., "-i", "--image", help="One per channel, in order: a NIfTI/NRRD file or a DICOM folder."
+    ),
+    note: Path = typer.Option(None, "-n", "--note", help="Clinical note (UTF-8)."),
+    out: Path = typer.Option(..., "-o", "--out", help="Output folder."),
+    formats: str = typer.Option(
+        "nifti", "--format", help="Comma list of nifti, dicom-seg, rtstruct (DICOM needs DICOM -i)."
+    ),
+    series: str = typer.Option(None, "--series", help="Series UID, for a folder with several."),
+    checkpoint: str = typer.Option("best"),
+    device: str = typer.Option("auto"),
+) -> None:
+    """Segment one case; every output keeps the input's exact geometry."""
+    import numpy as np
+
+    from oncoseg.eval.side_check import check_side
+    from oncoseg.infer import Predictor
+    from oncoseg.io.image import ImageReadError
+    from oncoseg.io.outputs import (
+        check_formats,
+        load_input,
+        output_name,
+        parse_formats,
+        write_outputs,
+    )
+
+    try:
+        fmts = parse_formats(formats)
+        predictor = Predictor.from_run(model, checkpoint=checkpoint, device=device)
+        loaded = [load_input(p, series) for p in image]
+        check_formats(fmts, loaded[0][1])
+        text = ""
+        if predictor.uses_text:
+            if note is None:
+                raise ValueError("this model reads the clinical note: pass -n NOTE.txt")
+            text = note.read_text(encoding="utf-8")
+        mask = predictor.predict([img for img, _ in loaded], text)
+        paths = write_outputs(
+            mask, out, output_name(image[0]), fmts, loaded[0][1], predictor.plan.labels, model.name
+        )
+    except (FileNotFoundError, ImageReadError, ValueError, UnicodeDecodeError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    if text:
+        ct = np.asarray(loaded[0][0].array)
+        check = check_side(text, np.asarray(mask.array), mask.affine, ct)
+        if check.warning:
+            console.print(f"[yellow]warning:[/yellow] {output_name(image[0])}: {check.warning}")
+    for path in paths:
+        typer.echo(str(path))
+
+
+@app.command("experiment")
+def experiment_cmd(
+    name: str = typer.Argument(
+        ...,
+        help="compare | fusion-ablation | text-ablation | data-efficiency | counterfactual | kfold",
+    ),
+    config: Path = typer.Option(None, "--config", "-c", help="Experiment YAML (configs/)."),
+    set_: list[str] = typer.Option([], "--set", help="Override: key=value."),
+    out: Path = typer.Option(None, "-o", "--out", help="Default: runs/NAME."),
+    seeds: str = typer.Option(
+        "", "--seeds", help="Training seeds, e.g. 0,1,2: one run each in OUT/seedK + seeds.md."
+    ),
+) -> None:
+    """Run one of the papers' experiments; writes results.json, summary.md, report.html."""
+    import shlex
+    import sys
+
+    from oncoseg.experiments.config import EXPERIMENTS, load_experiment_config
+    from oncoseg.experiments.runner import run_experiment
+    from oncoseg.infer.config import ConfigError
+
+    if name not in EXPERIMENTS:
+        console.print(f"[red]error:[/red] unknown experiment {name!r}; one of {EXPERIMENTS}")
+        raise typer.Exit(2)
+    try:
+        cfg = load_experiment_config(str(config) if config else None, set_)
+        command = "oncoseg " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        if seeds:
+            from oncoseg.experiments.seeds import run_seeds
+
+            try:
+                seed_list = [int(s) for s in seeds.split(",")]
+            except ValueError as exc:
+                raise ValueError(f"--seeds: expected integers like 0,1,2, got {seeds!r}") from exc
+            path = run_seeds(name, cfg, out or Path("runs") / name, seed_list, command=command)
+        else:
+            path = run_experiment(name, cfg, out or Path("runs") / name, command=command)
+    except (ConfigError, FileNotFoundError, ValueError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    typer.echo(str(path))
+
+
+@app.command("deid")
+def deid(files: list[Path] = typer.Argument(..., help="Note files (UTF-8 text).")) -> None:
+    """Print what the model sees of each note (cleaned, de-identified) and replacements per tag."""
+    from oncoseg.text.deid_cli import deid_files
+
+    raise typer.Exit(deid_files(files, typer.echo, lambda line: typer.echo(line, err=True)))
+
+
+def main() -> None:
+    """The console script: library warnings go to the debug log, then the app runs."""
+    route_warnings()
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""``oncoseg bench``: speed on this machine."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+from oncoseg.cli.common import console
+
+bench_app = typer.Typer(help="Measure speed on this machine.", no_args_is_help=True)
+
+
+@bench_app.command("model")
+def bench_model(
+    out: Path = typer.Option(Path("docs/results/model"), "-o", "--out"),
+    device: str = typer.Option("cpu", help="cpu or cuda"),
+    rounds: int = typer.Option(3, help="Rounds; each runs every configuration in a new process."),
+    repeats: int = typer.Option(5, help="Measured train steps per process, after a warm-up."),
+    configs: list[str] = typer.Option(
+        [], "--configs", help="Only these (comma-separated or repeated); vision-only always."
+    ),
+    no_cli: bool = typer.Option(False, "--no-cli", help="Skip the cold `oncoseg predict` runs."),
+    peak: Path = typer.Option(
+        None, "--peak", help="peak.json of `oncoseg bench peak` (default: measure it now)."
+    ),
+    compile_unet: bool = typer.Option(
+        False, "--compile", help="torch.compile the U-Net of the train step (for CUDA)."
+    ),
+    lm: str = typer.Option("smollm2", "--lm", help="Language model: name or local folder."),
+) -> None:
+    """Train step split into parts, warm and cold predict, peak memory, share of peak FLOP/s:
+    vision-only vs every text mode (64³, batch 2, preset small), each in its own process."""
+    from oncoseg.train.bench import CONFIGS, BenchSettings, run_model_benchmark
+
+    names = [n.strip() for item in configs for n in item.split(",") if n.strip()]
+    settings = BenchSettings(repeats=repeats, lm=lm, device=device, compile=compile_unet)
+    total = rounds * len({CONFIGS[0].name, *(names or [c.name for c in CONFIGS])})
+    columns = (BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress("{task.description}", *columns, console=console) as bar:
+        task = bar.add_task("Conv3d peak", total=total)
+        try:  # the bar counts the measurements started
+            meta = run_model_benchmark(
+                out,
+                settings,
+                rounds=rounds,
+                names=names,
+                cli=not no_cli,
+                peak_path=peak,
+                progress=lambda what: bar.update(task, description=what, advance=1),
+            )
+        except (FileNotFoundError, ValueError, RuntimeError) as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from exc
+    typer.echo(json.dumps(meta["rows"], indent=2))
+
+
+@bench_app.command("peak")
+def bench_peak(
+    out: Path = typer.Option(Path("docs/results/model"), "-o", "--out"),
+    device: str = typer.Option("cpu", help="cpu or cuda"),
+    repeats: int = typer.Option(3, help="Timed forwards per shape, after a warm-up."),
+) -> None:
+    """This machine's fp32 Conv3d peak (best GFLOP/s of large 3x3x3 convolutions): peak.json."""
+    from oncoseg.train.bench import run_peak_benchmark
+
+    meta = run_peak_benchmark(out, device=device, repeats=repeats)
+    typer.echo(json.dumps({k: meta[k] for k in ("peak_gflops", "device", "shapes")}, indent=2))
+
+
+@bench_app.command("text")
+def bench_text(
+    out: Path = typer.Option(Path("docs/results/text"), "-o", "--out"),
+    repeats: int = typer.Option(9),
+) -> None:
+    """Load times, per-note encode time, prefix vs suffix training step (SmolLM2, MiniLM)."""
+    from oncoseg.text.bench import run_text_benchmark
+
+    meta = run_text_benchmark(out, repeats=repeats)
+    typer.echo(json.dumps(meta["results"], indent=2))

@@ -1,0 +1,185 @@
+"""``oncoseg synth``, ``oncoseg dataset`` and ``oncoseg convert``: cohorts and datasets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.table import Table
+
+from oncoseg.cli.common import NoteStyle, Site, console
+
+synth_app = typer.Typer(
+    help="Generate phantom cohorts (the embedded default data).", no_args_is_help=True
+)
+dataset_app = typer.Typer(help="Inspect and validate datasets.", no_args_is_help=True)
+convert_app = typer.Typer(
+    help="Convert public datasets to the oncoseg format.", no_args_is_help=True
+)
+
+
+def _synth(
+    task: str,
+    out: Path,
+    cases: int,
+    test_cases: int,
+    site: Site,
+    note_style: NoteStyle,
+    size: int,
+    seed: int,
+    overwrite: bool,
+) -> None:
+    from oncoseg.synth.cohort import write_cohort
+    from oncoseg.tasks import get_task
+
+    make_spec = get_task(task).cohort_spec
+    assert make_spec is not None  # the commands below name phantom tasks
+    spec = make_spec()
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        t = bar.add_task(f"{task} ({site.value})", total=cases + test_cases)
+        try:
+            write_cohort(
+                out,
+                spec,
+                cases=cases,
+                test_cases=test_cases,
+                site=site.value,
+                style=note_style.value,
+                size=size,
+                seed=seed,
+                overwrite=overwrite,
+                progress=lambda n: bar.advance(t, n),
+            )
+        except (FileExistsError, ValueError) as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from exc
+
+
+_CASES = typer.Option(40, help="Training cases (imagesTr).")
+_TEST = typer.Option(0, "--test-cases", help="Held-out cases (imagesTs).")
+_SITE = typer.Option(Site.internal, help="Scanner site: noise, calibration, FOV, case mix.")
+_STYLE = typer.Option(NoteStyle.prompt, "--note-style", help="How notes are written.")
+_SIZE = typer.Option(64, help="Voxels per axis (64 on a CPU; 128 or 192 on a GPU).")
+_SEED = typer.Option(0, help="Generator seed; the same seed gives the same cohort.")
+_OVER = typer.Option(False, "--overwrite", help="Replace OUT if it exists.")
+
+
+@synth_app.command("breast-ctv")
+def synth_breast(
+    out: Path,
+    cases: int = _CASES,
+    test_cases: int = _TEST,
+    site: Site = _SITE,
+    note_style: NoteStyle = _STYLE,
+    size: int = _SIZE,
+    seed: int = _SEED,
+    overwrite: bool = _OVER,
+) -> None:
+    """Breast CTV phantoms: the target depends on side, surgery and nodal status in the note."""
+    _synth("breast_ctv", out, cases, test_cases, site, note_style, size, seed, overwrite)
+
+
+@synth_app.command("brain-tumor")
+def synth_brain(
+    out: Path,
+    cases: int = _CASES,
+    test_cases: int = _TEST,
+    site: Site = _SITE,
+    note_style: NoteStyle = _STYLE,
+    size: int = _SIZE,
+    seed: int = _SEED,
+    overwrite: bool = _OVER,
+) -> None:
+    """Brain MRI phantoms (T1, T1ce, T2, FLAIR): the note names the target lesion."""
+    _synth("brain_tumor", out, cases, test_cases, site, note_style, size, seed, overwrite)
+
+
+@dataset_app.command("check")
+def dataset_check(root: Path, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Validate a dataset; list every problem with its file. Exit 1 if any."""
+    from oncoseg.data.check import check_dataset
+
+    report = check_dataset(root)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "ok": report.ok,
+                    "problems": [str(p) for p in report.problems],
+                    "summary": report.summary,
+                },
+                indent=2,
+            )
+        )
+    else:
+        _print_report(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _print_report(report: object) -> None:
+    from oncoseg.data.check import CheckReport
+
+    assert isinstance(report, CheckReport)
+    out = Console()
+    for p in report.problems:
+        out.print(f"[red]✗[/red] {p}")
+    if not report.ok:
+        out.print(f"[red]{len(report.problems)} problem(s)[/red] in {report.root}")
+        return
+    s = report.summary
+    table = Table(title=f"{report.root.name}: valid", show_header=False)
+    table.add_row("task / site", f"{s['task']} / {s['site']}")
+    table.add_row("cases", f"{s['training_cases']} training, {s['test_cases']} test")
+    table.add_row("channels", ", ".join(f"{k}: {v}" for k, v in s["channels"].items()))
+    for name, d in s["label_volume_ml"].items():
+        if d:
+            table.add_row(
+                f"{name} (ml)", f"median {d['median']:.0f} [{d['min']:.0f}–{d['max']:.0f}]"
+            )
+    n = s["note_chars"]
+    table.add_row("note length (chars)", f"median {n['median']:.0f} [{n['min']}–{n['max']}]")
+    out.print(table)
+
+
+@convert_app.command("openkbp")
+def convert_openkbp_cmd(
+    src: Path = typer.Argument(
+        ..., help="OpenKBP folder with train-pats/ validation-pats/ test-pats/."
+    ),
+    out: Path = typer.Argument(..., help="New oncoseg dataset folder."),
+    limit: int = typer.Option(None, help="At most this many patients per group (tests)."),
+    overwrite: bool = typer.Option(False, "--overwrite"),
+) -> None:
+    """OpenKBP head-and-neck CSVs -> NIfTI CT, PTV labels, OAR regions, prescription notes."""
+    from oncoseg.tasks.openkbp.convert import convert_openkbp
+
+    with Progress(
+        "{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        task = bar.add_task("convert", total=None)
+        try:
+            report = convert_openkbp(
+                src, out, limit=limit, overwrite=overwrite, progress=lambda _: bar.advance(task)
+            )
+        except (FileNotFoundError, FileExistsError) as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from exc
+    for group, ids in report.converted.items():
+        console.print(f"{group}: {len(ids)} converted")
+    for folder, reason in report.skipped.items():
+        console.print(f"[yellow]skipped[/yellow] {folder}: {reason}")
+    typer.echo(str(out))

@@ -1,0 +1,1 @@
+"""Experiments: the runner, the model store, the cohort cache and the demo."""

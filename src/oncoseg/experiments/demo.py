@@ -1,0 +1,135 @@
+"""``make demo``: the main job end to end on the embedded phantom cohorts.
+
+It is the ``counterfactual`` experiment (which contains ``compare``) at CPU settings:
+
+1. Generate breast_ctv internal (60 training + 20 test) and external (20 test) cohorts,
+   validate them; a small brain_tumor cohort is drawn for the picture gallery.
+2. Train a vision-only U-Net (16 epochs, bf16) and the note-guided model (two_way fusion,
+   SmolLM2 with prompt tuning, other-N-stage note variants, 28 epochs) on the internal
+   training cases (fold 0 of splits.json validates), both at lr 3e-3 (``DEMO_TRAIN``).
+   The models live in the experiment store (``runs/models``, reused by later
+   experiments) and are linked as ``OUT/vision`` and ``OUT/multimodal``.
+3. Evaluate both on the internal and external test cases: Dice, IoU, HD95 (mm) with
+   bootstrap 95% CIs, paired tests, clinical accuracy.
+4. Counterfactual notes on the same images: N0 <-> N2 and left <-> right.
+5. Write ``report.md``, ``report.html``, ``results.json`` and figures, with command,
+   commit and data hashes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+from oncoseg.data.dataset import list_cases
+from oncoseg.eval.figures import render_case_png
+from oncoseg.experiments.config import MULTIMODAL, VISION, ExperimentConfig
+from oncoseg.experiments.runner import run_experiment
+from oncoseg.io.atomic import write_json, write_text
+from oncoseg.synth.cohort import write_cohort
+from oncoseg.tasks import brain_tumor
+
+# what the demo changes from the experiment defaults (configs/breast_ctv_demo_cpu.yaml):
+# lr 3e-3 for both models; the note-guided model also learns from its training cases'
+# other N stages (train.note_swap) and trains 28 epochs, validated every second one: at 16
+# it read the N stage but drew the nodal regions too small (nodal control 33% of the
+# validation cases), at 28 it followed N0/N2 and left/right in 12 of 12 (docs/results/
+# counterfactual-28ep; the demo itself, whose kept note keys/values round differently:
+# nodal 12 of 12, side 7 of 12, every miss a mastectomy). The vision-only model trains
+# 16 epochs in bf16: at 40 epochs it scored no better (0.658 / 0.618 test Dice,
+# docs/results/counterfactual-40ep-sideswap0.1), and bf16, a speed choice, left its test
+# Dice unchanged at 24 (0.644 / 0.608). The note-guided settings were chosen on
+# validation (docs/performance.md); the committed experiment tables used the defaults.
+DEMO_TRAIN = ("train.lr=3e-3", "train.batch_size=2", "data.fold=0")
+DEMO_VISION = (*VISION, "train.bf16=true")
+DEMO_EPOCHS = 16  # the vision-only model's
+DEMO_NOTE_EPOCHS = 28
+DEMO_MULTIMODAL = (*MULTIMODAL, "train.note_swap=0.5", "train.val_every=2")
+
+
+def demo_config(
+    size: int = 64, seed: int = 0, epochs: int = DEMO_EPOCHS, note_epochs: int = DEMO_NOTE_EPOCHS
+) -> ExperimentConfig:
+    """The demo's settings (``epochs`` for the vision-only model, ``note_epochs`` for the
+    note-guided one); models and cohorts go to the shared store, so a later ``oncoseg
+    experiment NAME --config configs/breast_ctv_demo_cpu.yaml`` reuses what the demo
+    trained."""
+    return ExperimentConfig(
+        size=size,
+        seed=seed,
+        epochs=epochs,
+        train=DEMO_TRAIN,
+        vision=DEMO_VISION,
+        multimodal=(*DEMO_MULTIMODAL, f"train.epochs={note_epochs}"),
+    )
+
+
+def _link(link: Path, target: Path) -> None:
+    """``link`` -> ``target`` (relative symlink), replacing an older link or run folder."""
+    if link.is_symlink() or link.is_file():
+        link.unlink()
+    elif link.is_dir():
+        shutil.rmtree(link)
+    link.symlink_to(os.path.relpath(target.resolve(), link.parent.resolve()))
+
+
+def run_demo(
+    out: str | os.PathLike[str],
+    size: int = 64,
+    seed: int = 0,
+    epochs: int = DEMO_EPOCHS,
+    note_epochs: int = DEMO_NOTE_EPOCHS,
+    cfg: ExperimentConfig | None = None,
+) -> Path:
+    """Run the demo into ``out`` and return the report path (``cfg`` replaces the defaults)."""
+    root = Path(out)
+    t0 = time.perf_counter()
+    cfg = cfg or demo_config(size, seed, epochs, note_epochs)
+    path = run_experiment("counterfactual", cfg, root)
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    for name, run in doc["runs"].items():  # the trained models, where the README says
+        _link(root / name, Path(run))
+    brain = write_cohort(
+        root / "data" / "brain_tumor",
+        brain_tumor.cohort_spec(),
+        cases=2,
+        test_cases=1,
+        size=cfg.size,
+        seed=cfg.seed,
+        overwrite=True,
+    )
+    case = list_cases(brain, "Ts")[0]
+    render_case_png(brain, case, root / "figures" / f"{case}.png", split="Ts")
+    doc["seconds_total"] = round(time.perf_counter() - t0, 1)
+    write_json(path, doc)
+    summary = (root / "summary.md").read_text(encoding="utf-8")
+    extra = [
+        "",
+        f"Total wall-clock time: {doc['seconds_total'] / 60:.1f} min. "
+        "Full report with figures: `report.html`.",
+        "",
+        "## Counterfactual figures (multimodal)",
+        "",
+        "The first unilateral breast-conserving test case: both breasts are on the CT, so",
+        "only the note names the side.",
+        "",
+        "![counterfactual](figures/counterfactual_multimodal.png)",
+        "",
+        "The first unilateral mastectomy: the CT shows the operated side, and a note naming",
+        "the other side contradicts it.",
+        "",
+        "![counterfactual, mastectomy](figures/counterfactual_multimodal_mastectomy.png)",
+        "",
+        "## A brain_tumor phantom (the second embedded task)",
+        "",
+        f"![{case}](figures/{case}.png)",
+        "",
+    ]
+    report = root / "report.md"
+    write_text(
+        report, summary.replace("# Experiment", "# oncoseg demo: experiment", 1) + "\n".join(extra)
+    )
+    return report

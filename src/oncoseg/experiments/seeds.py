@@ -1,0 +1,111 @@
+"""One experiment, several training seeds: the spread a reader should see, not one run.
+
+``oncoseg experiment counterfactual --seeds 0,1,2 -o OUT`` runs the experiment once per
+training seed into ``OUT/seed<K>`` (the cohorts stay those of the config's ``seed``: only
+the models' initialisation, sampling and augmentation change), then writes
+``OUT/seeds.json`` and ``OUT/seeds.md``: every seed's Dice per model and site and its
+counterfactual shares on the test and the validation cases, with min–max over seeds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from oncoseg.experiments.config import ExperimentConfig
+from oncoseg.experiments.runner import run_experiment
+from oncoseg.io.atomic import write_json, write_text
+
+
+def seed_config(cfg: ExperimentConfig, seed: int) -> ExperimentConfig:
+    """``cfg`` (an ExperimentConfig) whose models train with ``seed``; data unchanged."""
+    train = tuple(o for o in cfg.train if not o.startswith("train.seed="))
+    return dataclasses.replace(cfg, train=(*train, f"train.seed={seed}"))
+
+
+def run_seeds(
+    name: str,
+    cfg: ExperimentConfig,
+    out: str | os.PathLike[str],
+    seeds: list[int],
+    command: str = "",
+) -> Path:
+    """Run experiment ``name`` once per training seed; returns the summary's path."""
+    root = Path(out)
+    runs = {
+        seed: run_experiment(name, seed_config(cfg, seed), root / f"seed{seed}", command=command)
+        for seed in seeds
+    }
+    return write_seed_summary(runs, root, command)
+
+
+def _dice(doc: dict[str, Any]) -> dict[str, float]:
+    return {
+        f"{model} Dice, {site}": float(per_site[site]["dice"]["mean"])
+        for model, per_site in doc.get("models", {}).items()
+        for site in per_site
+    }
+
+
+def _shares(doc: dict[str, Any]) -> dict[str, float]:
+    out = {}
+    for key, where in (("counterfactual", "test"), ("counterfactual_validation", "validation")):
+        for model, cf in doc.get(key, {}).items():
+            for label, value in cf["shares"].items():
+                out[f"{model}, {where}: {label}"] = float(value)
+    return out
+
+
+def seed_rows(docs: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per measured quantity: the value of every seed, min and max."""
+    per_seed = {seed: {**_dice(doc), **_shares(doc)} for seed, doc in docs.items()}
+    names = list(next(iter(per_seed.values())))
+    rows = []
+    for name in names:
+        values = {s: v[name] for s, v in per_seed.items() if name in v}
+        rows.append(
+            {
+                "quantity": name,
+                "seeds": values,
+                "min": min(values.values()),
+                "max": max(values.values()),
+            }
+        )
+    return rows
+
+
+def write_seed_summary(runs: dict[int, Path], root: Path, command: str = "") -> Path:
+    """``seeds.json`` and ``seeds.md`` in ``root`` from each seed's ``results.json``."""
+    docs = {s: json.loads(Path(p).read_text(encoding="utf-8")) for s, p in runs.items()}
+    rows = seed_rows(docs)
+    first = next(iter(docs.values()))
+    doc = {
+        "command": command,
+        "experiment": first.get("experiment"),
+        "commits": {s: d.get("commit") for s, d in docs.items()},
+        "device": first.get("device"),
+        "results": {s: str(p) for s, p in runs.items()},
+        "rows": rows,
+    }
+    write_json(root / "seeds.json", doc)
+    seeds = list(docs)
+    lines = [
+        f"# {doc['experiment']}: {len(seeds)} training seeds",
+        "",
+        f"Command: `{command}`. Machine: {doc['device']}.",
+        "",
+        "| quantity | " + " | ".join(f"seed {s}" for s in seeds) + " | min–max |",
+        "|---|" + "---|" * (len(seeds) + 1),
+    ]
+    for r in rows:
+        pct = "share" not in r["quantity"] and "Dice" not in r["quantity"]
+        fmt = "{:.0%}" if pct else "{:.3f}"
+        cells = [fmt.format(r["seeds"][s]) if s in r["seeds"] else "–" for s in seeds]
+        span = f"{fmt.format(r['min'])}–{fmt.format(r['max'])}"
+        lines.append(f"| {r['quantity']} | " + " | ".join(cells) + f" | {span} |")
+    path = root / "seeds.md"
+    write_text(path, "\n".join(lines) + "\n")
+    return path

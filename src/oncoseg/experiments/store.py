@@ -1,0 +1,106 @@
+"""The model store: trained runs kept under a key of their resolved config and data.
+
+Experiments that need the same model train it once; experiments running side by side
+share the store under a file lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+from oncoseg.experiments.cohorts import Data
+from oncoseg.experiments.config import ExperimentConfig
+from oncoseg.infer.config import load_config, to_dict
+from oncoseg.io.atomic import write_json
+from oncoseg.tasks import note_variants_for
+from oncoseg.train.trainer import train
+
+log = logging.getLogger(__name__)
+
+
+def model_key(overrides: list[str], data_hash: str) -> str:
+    """Identifies a trained model: its resolved config (minus paths) and its data."""
+    cfg = to_dict(load_config(None, overrides))
+    cfg.pop("out")
+    cfg["data"].pop("dataset")
+    blob = json.dumps({"config": cfg, "data": data_hash}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def equivalent_stored(out: Path, overrides: list[str], data_hash: str) -> Path | None:
+    """A finished run in ``out``'s store, under another key or name, that trained the same model.
+
+    A key hashes the whole resolved config, so adding a setting changes every key. A stored
+    run is the same model when its recorded overrides, resolved with today's defaults, give
+    today's key for the same data: settings added since default to the old behaviour (the
+    rule for new settings here; a changed default needs a fresh store).
+    """
+    key = model_key(list(overrides), data_hash)
+    prefix = out.name.rsplit("-", 1)[0]  # NAME-KEY; keys are hex
+    same_name = sorted(out.parent.glob(f"{prefix}-*/done.json"))
+    # then any other name: data-efficiency's "vision@100%" is compare's "vision"
+    others = [d for d in sorted(out.parent.glob("*/done.json")) if d not in same_name]
+    for done in same_name + others:
+        try:
+            recorded = json.loads(done.read_text())["overrides"]
+            prov = json.loads((done.parent / "provenance.json").read_text())
+            if prov.get("data_hash") == data_hash and model_key(recorded, data_hash) == key:
+                return done.parent
+        except (OSError, KeyError, ValueError):
+            continue  # an unreadable or foreign folder is not a match
+    return None
+
+
+def trained(
+    cfg: ExperimentConfig,
+    data: Data,
+    name: str,
+    overrides: tuple[str, ...] | list[str],
+) -> Path:
+    """A finished training run for ``overrides``: from the store, or trained now."""
+    full = [
+        f"train.epochs={cfg.epochs}",
+        f"train.seed={cfg.seed}",
+        *cfg.train,
+        *overrides,
+    ]
+    key = model_key(full, data.hashes["internal"])
+    out = Path(cfg.store) / f"{name.replace('/', '_')}-{key}"
+    done = out / "done.json"
+    if not done.exists() and (same := equivalent_stored(out, full, data.hashes["internal"])):
+        log.info("%s: reusing %s (trained before newer settings existed)", name, same)
+        return same
+    # experiments running side by side share the store: one trains, the others wait and reuse
+    with store_lock(out.with_name(f".{out.name}.lock")):
+        if done.exists() and json.loads(done.read_text())["key"] == key:
+            log.info("%s: reusing %s", name, out)
+            return out
+        if out.exists():
+            shutil.rmtree(out)  # an unfinished or different run: start clean
+        run = load_config(None, [f"data.dataset={data.internal}", f"out={out}", *full])
+        train(run, note_variants=note_variants_for(data.internal))
+        write_json(done, {"key": key, "name": name, "overrides": full})
+    return out
+
+
+@contextlib.contextmanager
+def store_lock(path: Path) -> Iterator[None]:
+    """An exclusive advisory lock (POSIX ``flock``; a no-op where there is none)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # Windows: experiments there must not share a store concurrently
+        yield
+        return
+    with path.open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)

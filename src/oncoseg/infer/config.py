@@ -1,0 +1,228 @@
+"""Run configuration: dataclasses with commented defaults, a strict YAML loader, overrides.
+
+A YAML file has up to four sections (``data``, ``model``, ``text``, ``train``) plus
+``out``; unknown sections or keys are errors that name the key. ``--set train.lr=3e-4``
+style overrides are parsed as YAML scalars and type-checked against the field.
+
+The schema lives with inference because a run folder's ``config.yaml`` is what rebuilds
+its model: ``oncoseg.infer`` reads it without importing the training loop, and
+``oncoseg.train`` imports it from here. Settings that lost their ablation were removed
+(``REMOVED``, results in docs/ablations.md); a stored run that still names one at its old
+default loads with a logged note, one that set it otherwise is refused by name.
+
+Example:
+    >>> cfg = load_config(None, ["train.epochs=3", "model.fusion=none"])
+    >>> cfg.train.epochs, cfg.model.fusion
+    (3, 'none')
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from oncoseg.models.multimodal import ModelConfig
+from oncoseg.text.factory import TextConfig, canonical_mode
+
+log = logging.getLogger(__name__)
+
+# settings removed after their ablation lost (docs/ablations.md) -> their old default; a
+# stored config.yaml still names them
+REMOVED: dict[str, Any] = {
+    "data.cache_images": True,  # never read
+    "model.head_prior": 0.0,
+    "train.mirror": 0.0,
+    "train.note_pairs": False,
+    "train.init_from": "",
+    "train.dice_background": True,
+}
+
+
+@dataclass
+class DataConfig:
+    dataset: str = ""  # dataset folder (oncoseg format)
+    fold: int = 0  # splits.json fold used for validation; -1: train on all, no validation
+    train_fraction: float = 1.0  # use this share of the fold's training cases (seeded subset)
+    patch_size: tuple[int, int, int] = (64, 64, 64)  # training crop (voxels)
+    # voxel spacing (mm, model axis order) the model works at; cases are resampled to it for
+    # training and inference resamples back (nnU-Net's target spacing). Empty: the median
+    # spacing of the training cases, which are then used as they are
+    spacing: tuple[float, ...] = ()
+
+
+SCHEDULES = ("cosine", "poly", "constant")
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 50
+    batch_size: int = 2
+    lr: float = 1e-4  # AdamW
+    weight_decay: float = 1e-5
+    warmup_steps: int = 20  # linear warm-up, then the schedule
+    # learning rate after warm-up: cosine (decay to 0), poly (nnU-Net's (1 - t)^0.9) or
+    # constant
+    schedule: str = "cosine"
+    seed: int = 0
+    # autocast to bfloat16: on 2 CPU cores vision-only steps 1.7x faster, note-guided 1.1x,
+    # but it cost the note-guided demo model accuracy (docs/performance.md)
+    bf16: bool = False
+    augment: bool = True  # intensity aug always; left-right flips only for vision-only
+    # note variants (note-guided models, on a dataset whose task provides them through
+    # oncoseg.tasks; other tasks refuse a share > 0). note_swap: share of samples whose note
+    # is replaced by one equally consistent with the image, with its own label (breast_ctv:
+    # the same patient with another N stage, the label by the rule table; the nodal status
+    # never shows in the image). side_swap: share whose note names the other side, the
+    # label moved with it; unlike note_swap this contradicts the image (a mastectomy
+    # shows), so the model learns that the note decides the side. See docs/models.md
+    note_swap: float = 0.0
+    side_swap: float = 0.0
+    val_every: int = 1  # epochs
+    device: str = "auto"  # auto | cpu | cuda
+    sw_batch_size: int = 2  # sliding-window batch at validation
+
+
+@dataclass
+class RunConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    text: TextConfig = field(default_factory=TextConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    out: str = "runs/train"  # run directory
+
+
+class ConfigError(ValueError):
+    """A config file or override is invalid."""
+
+
+def _coerce(value: Any, tp: Any, where: str) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return None if value is None else _coerce(value, args[0], where)
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        inner = typing.get_args(tp)[0]
+        return tuple(_coerce(v, inner, where) for v in value)
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp is float and isinstance(value, str):  # YAML 1.1 reads "1e-3" as a string
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    if tp in (int, float, str, bool) and not isinstance(value, tp):
+        raise ConfigError(f"{where}: expected {tp.__name__}, got {value!r}")
+    if tp is int and isinstance(value, bool):
+        raise ConfigError(f"{where}: expected int, got {value!r}")
+    return value
+
+
+def _apply(obj: Any, values: dict[str, Any], where: str, prefix: str = "") -> None:
+    hints = typing.get_type_hints(type(obj))
+    names = {f.name for f in dataclasses.fields(obj)}
+    for key, value in values.items():
+        if key not in names:
+            if prefix + key in REMOVED:
+                _removed(prefix + key, value, where)
+                continue
+            raise ConfigError(f"{where}: unknown key {key!r} (known: {sorted(names)})")
+        current = getattr(obj, key)
+        if dataclasses.is_dataclass(current):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}.{key}: expected a mapping")
+            _apply(current, value, f"{where}.{key}", f"{prefix}{key}.")
+        else:
+            setattr(obj, key, _coerce(value, hints[key], f"{where}.{key}"))
+
+
+def _removed(key: str, value: Any, where: str) -> None:
+    """A removed setting: dropped at its old default (stored runs), refused otherwise."""
+    if value == REMOVED[key]:
+        log.info("%s: dropped %s=%r (removed setting, its old default)", where, key, value)
+        return
+    raise ConfigError(
+        f"{where}: {key}={value!r} is a removed setting (only its old default "
+        f"{REMOVED[key]!r} still loads); see docs/ablations.md"
+    )
+
+
+def load_config(
+    path: str | os.PathLike[str] | None,
+    overrides: list[str] | None = None,
+) -> RunConfig:
+    """Read a YAML config (or defaults) and apply ``key.sub=value`` overrides."""
+    return _check_values(load_into(RunConfig(), path, overrides))
+
+
+def _check_values(cfg: RunConfig) -> RunConfig:
+    """Value rules the types alone do not carry, checked before anything is built."""
+    try:
+        cfg.text.mode = canonical_mode(cfg.text.mode)  # older runs name the seed's modes
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    if cfg.data.spacing and len(cfg.data.spacing) != 3:
+        raise ConfigError(f"data.spacing: expected 3 values (mm), got {list(cfg.data.spacing)}")
+    for key in ("note_swap", "side_swap"):
+        if not 0.0 <= getattr(cfg.train, key) <= 1.0:
+            raise ConfigError(
+                f"train.{key}: expected a share in [0, 1], got {getattr(cfg.train, key)}"
+            )
+    if cfg.train.schedule not in SCHEDULES:
+        raise ConfigError(
+            f"train.schedule: expected one of {list(SCHEDULES)}, got {cfg.train.schedule!r}"
+        )
+    return cfg
+
+
+T = typing.TypeVar("T")
+
+
+def load_into(cfg: T, path: str | os.PathLike[str] | None, overrides: list[str] | None) -> T:
+    """Fill the dataclass ``cfg`` from a YAML file, then ``key.sub=value`` overrides."""
+    if path is not None:
+        p = Path(path)
+        if not p.exists():
+            raise ConfigError(f"{p}: config file not found")
+        try:
+            raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{p}: not valid YAML ({exc})") from exc
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{p}: expected a mapping at the top level")
+        _apply(cfg, raw, str(p))
+    for item in overrides or []:
+        key, sep, text = item.partition("=")
+        if not sep:
+            raise ConfigError(f"override {item!r}: expected key=value")
+        value = yaml.safe_load(text)
+        *parents, leaf = key.strip().split(".")
+        nested: dict[str, Any] = {leaf: value}
+        for parent in reversed(parents):
+            nested = {parent: nested}
+        _apply(cfg, nested, "--set")
+    return cfg
+
+
+def to_dict(cfg: RunConfig) -> dict[str, Any]:
+    def plain(v: Any) -> Any:
+        if isinstance(v, tuple):
+            return [plain(x) for x in v]
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items()}
+        return v
+
+    return plain(dataclasses.asdict(cfg))
+
+
+def dump_config(cfg: RunConfig) -> str:
+    return yaml.safe_dump(to_dict(cfg), sort_keys=False)

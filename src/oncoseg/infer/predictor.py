@@ -1,0 +1,119 @@
+"""``Predictor``: one object shared by the CLI and the service to segment a case.
+
+``Predictor.from_run(run_dir)`` rebuilds the model from the run's ``config.yaml``,
+``plan.json`` and checkpoint. ``predict(images, note)`` reorients to the model's voxel
+order, normalises, resamples to the training spacing, runs sliding-window inference with
+the note's context computed once, resamples the class probabilities back, argmaxes, and
+undoes the reorientation: the mask has the input's exact grid (shape, spacing, origin,
+direction).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from oncoseg.data.normalize import normalize_channels
+from oncoseg.data.resample import resampled_shape, resize
+from oncoseg.infer.checkpoint import load_checkpoint, restore_model
+from oncoseg.infer.config import RunConfig, load_config
+from oncoseg.infer.device import pick_device
+from oncoseg.infer.plan import Plan
+from oncoseg.io.image import Image, same_geometry
+from oncoseg.io.orientation import from_orientation, spacing_in_orientation, to_orientation
+from oncoseg.models.multimodal import NoteGuidedSegmenter, build_model
+from oncoseg.models.sliding import segment_volume
+from oncoseg.text.factory import build_text_encoder
+
+
+class Predictor:
+    """Segments cases with a trained run."""
+
+    def __init__(
+        self, model: NoteGuidedSegmenter, cfg: RunConfig, plan: Plan, device: torch.device
+    ) -> None:
+        self.model, self.cfg, self.plan, self.device = model.eval(), cfg, plan, device
+
+    @classmethod
+    def from_run(
+        cls, run_dir: str | os.PathLike[str], checkpoint: str = "best", device: str = "auto"
+    ) -> Predictor:
+        run = Path(run_dir)
+        cfg = load_config(run / "config.yaml")
+        plan = Plan.read(run / "plan.json")
+        dev = pick_device(device)
+        text = build_text_encoder(cfg.text) if cfg.model.fusion != "none" else None
+        model = build_model(cfg.model, text).to(dev)
+        ckpt_path = run / f"{checkpoint}.pt"
+        restore_model(model, load_checkpoint(ckpt_path)["model"], str(ckpt_path))
+        return cls(model, cfg, plan, dev)
+
+    @property
+    def uses_text(self) -> bool:
+        return self.model.uses_text
+
+    def predict(self, images: Sequence[Image], note: str = "") -> Image:
+        """Label map (uint8) on the grid of ``images[0]``."""
+        probs, ref = self.predict_proba(images, note)
+        labels = probs.argmax(axis=0).astype(np.uint8)
+        return Image(labels, ref.affine.copy())
+
+    def predict_proba(self, images: Sequence[Image], note: str = "") -> tuple[np.ndarray, Image]:
+        """Class probabilities (K, *shape) on the grid of ``images[0]``, and that image."""
+        self._check(images)
+        ref = images[0]
+        arrays, t = [], None
+        for img in images:
+            arr, t = to_orientation(np.asarray(img.array), ref.affine)
+            arrays.append(arr)
+        assert t is not None
+        x = torch.as_tensor(normalize_channels(arrays, self._modalities()))[None].to(self.device)
+        spacing = spacing_in_orientation(ref.affine, t)
+        shape = tuple(x.shape[2:])
+        target = resampled_shape(shape, spacing, self.plan.target_spacing)
+        x = resize(x, target)
+        with torch.no_grad():
+            p = segment_volume(
+                self.model,
+                x,
+                note if self.uses_text else None,
+                roi_size=self.plan.patch_size,
+                bf16=self.cfg.train.bf16,
+                sw_batch_size=max(2, self.cfg.train.sw_batch_size),
+            )
+            p = resize(p.float(), shape)
+        probs = p[0].cpu().numpy()
+        return from_orientation(probs, t), ref
+
+    def _modalities(self) -> list[str]:
+        names = self.plan.channel_names
+        return [names[str(c)] for c in range(len(names))]
+
+    def _check(self, images: Sequence[Image]) -> None:
+        n = len(self.plan.channel_names)
+        if len(images) != n:
+            raise ValueError(
+                f"this model needs {n} channel(s) "
+                f"({', '.join(self._modalities())}), got {len(images)}"
+            )
+        for i, img in enumerate(images[1:], start=1):
+            if not same_geometry(img, images[0]):
+                raise ValueError(
+                    f"channel {i} does not share channel 0's grid "
+                    f"(shape {img.shape} vs {images[0].shape})"
+                )
+        if images[0].array.ndim != 3:
+            raise ValueError(f"expected 3D images, got shape {images[0].shape}")
+
+
+def describe(predictor: Predictor) -> dict[str, Any]:
+    return {
+        "fusion": predictor.cfg.model.fusion,
+        "preset": predictor.cfg.model.preset,
+        "text": predictor.cfg.text.encoder if predictor.uses_text else "none",
+    }

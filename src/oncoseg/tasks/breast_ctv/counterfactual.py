@@ -1,0 +1,199 @@
+"""Counterfactual notes for breast_ctv: the same image, the note's N status or side flipped.
+
+Notes are regenerated from the case's clinical.csv row with one field changed (same
+generator and seed, so the wording stays as close as possible). Whether the prediction
+follows is read from the compartment map: the share of the ipsilateral nodal compartments
+(axilla, SCF, IMN) the prediction covers, and which side holds most predicted voxels.
+
+A case *follows* the N flip when the ipsilateral nodal compartments are more than half
+covered with an N2 note and less than half with an N0 note; it follows the side flip
+(unilateral cases) when most sided predicted voxels lie left with a "left" note and
+right with a "right" note. A vision-only model predicts the same mask for every note, so
+by construction it can follow neither.
+
+Side flips are counted apart by whether the flipped note fits the image. After
+breast-conserving surgery both breasts are on the CT and only the note names the side
+(*image-consistent*): the contour should follow. After a mastectomy the CT shows the
+operated side, so a note naming the other side contradicts the image (*contradictory*):
+following it is not the goal, and the predict-time side check (:mod:`oncoseg.eval.side_check`)
+should warn instead. Both shares are reported, and how often the check warned.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from oncoseg.data.dataset import list_cases, read_case, read_clinical_csv
+from oncoseg.eval.figures import counterfactual_png, render_png
+from oncoseg.eval.side_check import check_side
+from oncoseg.infer import Predictor
+from oncoseg.io.image import Image
+from oncoseg.tasks.breast_ctv.clinical import REGIONS
+from oncoseg.tasks.breast_ctv.variants import note_variant
+
+NODAL = ("axilla", "scf", "imn")
+
+
+def nodal_coverage(pred: np.ndarray, regions: np.ndarray, side: str) -> float:
+    """Share of the ``side`` nodal compartments inside the predicted mask."""
+    comp = np.isin(regions, [REGIONS[f"{r}_{side}"] for r in NODAL])
+    return float((pred & comp).sum() / max(1, comp.sum()))
+
+
+def left_share(pred: np.ndarray, regions: np.ndarray) -> float:
+    """Share of predicted voxels that lie in left-sided compartments (of all sided ones)."""
+    left = np.isin(regions, [v for k, v in REGIONS.items() if k.endswith("_left")])
+    right = np.isin(regions, [v for k, v in REGIONS.items() if k.endswith("_right")])
+    n_left, n_right = float((pred & left).sum()), float((pred & right).sum())
+    return n_left / max(1.0, n_left + n_right)
+
+
+def figure_cases(rows: dict[str, dict[str, str]], cases: Sequence[str]) -> dict[str, str]:
+    """The cases the figures show, picked from the clinical fields alone (never from a
+    prediction): ``conserving``, the first unilateral breast-conserving case (both breasts
+    are on the CT, so only the note can name the side; the first case if there is none),
+    and ``mastectomy``, the first unilateral mastectomy, where the CT shows the operated
+    side and a note naming the other one contradicts it."""
+    unilateral = [c for c in cases if rows[c]["laterality"] in ("left", "right")]
+    picks = {
+        "conserving": next((c for c in unilateral if rows[c]["surgery"] == "BCS"), None),
+        "mastectomy": next((c for c in unilateral if rows[c]["surgery"] == "mastectomy"), None),
+    }
+    if picks["conserving"] is None and cases:
+        picks["conserving"] = cases[0]
+    return {k: v for k, v in picks.items() if v is not None}
+
+
+def breast_counterfactual(
+    predictor: Predictor,
+    ds: str | os.PathLike[str],
+    style: str,
+    seed: int,
+    fig_dir: Path | None = None,
+    name: str = "model",
+    split: str = "Ts",
+    cases: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Flip N0<->N2 and left<->right in each note of ``split`` (or of ``cases`` in it, e.g.
+    a fold's validation cases, which can choose between models without the test set);
+    does the contour follow?"""
+    rows = read_clinical_csv(ds)
+    cases = list(cases) if cases is not None else list_cases(ds, split)
+    figures = figure_cases(rows, cases)
+    per_case = []
+    for case_id in cases:
+        row, case = rows[case_id], read_case(ds, case_id, split)
+        if case.regions is None:
+            raise ValueError(f"{ds}: case {case_id} has no region map (regions{split})")
+        reg = np.asarray(case.regions.array)
+        side = "left" if row["laterality"] in ("left", "both") else "right"
+
+        def mask(row: dict[str, str] = row, images: Any = case.images, **changes: str) -> Any:
+            note = note_variant(row, style, seed, **changes)
+            return np.asarray(predictor.predict(images, note).array) > 0
+
+        preds = {n: mask(n_stage=n) for n in ("N0", "N2")}
+        cover = {n: nodal_coverage(preds[n], reg, side) for n in preds}
+        result: dict[str, Any] = {
+            "case": case_id,
+            "nodal_cover_n0": cover["N0"],
+            "nodal_cover_n2": cover["N2"],
+            "nodal_follows": bool(cover["N2"] > 0.5 > cover["N0"]),
+        }
+        if row["laterality"] != "both":
+            image = case.images[0]
+            ct = np.asarray(image.array)
+            sided = {s: mask(laterality=s) for s in ("left", "right")}
+            share = {s: left_share(sided[s], reg) for s in sided}
+            warned = {
+                s: check_side(f"{s} side", m, image.affine, ct).warning is not None
+                for s, m in sided.items()
+            }
+            result.update(
+                image_consistent=row["surgery"] == "BCS",
+                left_share_left_note=share["left"],
+                left_share_right_note=share["right"],
+                side_follows=bool(share["left"] > 0.5 > share["right"]),
+                side_warning_own_note=warned[side],
+                side_warning_flipped_note=warned["right" if side == "left" else "left"],
+            )
+        per_case.append(result)
+        for kind, shown in figures.items():
+            if fig_dir is not None and case_id == shown:
+                _figure(
+                    counterfactual_png(fig_dir, name, kind),
+                    case.images[0],
+                    row,
+                    preds,
+                    mask,
+                    f"{name}, {case_id}",
+                )
+    return {**_summary(per_case), "cases": per_case}
+
+
+def _share(rows: list[dict[str, Any]], key: str) -> float:
+    return sum(bool(r[key]) for r in rows) / max(1, len(rows))
+
+
+def _summary(per_case: list[dict[str, Any]]) -> dict[str, Any]:
+    """Shares of cases whose contour follows the edited notes, side flips split by whether
+    the flipped note fits the image; how often the side check warned."""
+    sided = [r for r in per_case if "side_follows" in r]
+    fits = [r for r in sided if r["image_consistent"]]
+    contra = [r for r in sided if not r["image_consistent"]]
+    out: dict[str, Any] = {
+        "n": len(per_case),
+        "nodal_follows_note": _share(per_case, "nodal_follows"),
+        "n_unilateral": len(sided),
+        "side_follows_note": _share(sided, "side_follows"),
+        "n_image_consistent": len(fits),
+        "side_follows_consistent": _share(fits, "side_follows"),
+        "n_contradictory": len(contra),
+        "side_follows_contradictory": _share(contra, "side_follows"),
+        "side_warning_own_note": _share(sided, "side_warning_own_note"),
+        "side_warning_contradictory": _share(contra, "side_warning_flipped_note"),
+    }
+    out["shares"] = {
+        f"nodal regions follow N0/N2 (n={out['n']})": out["nodal_follows_note"],
+        f"side follows left/right, image-consistent (breast-conserving, n={len(fits)})": out[
+            "side_follows_consistent"
+        ],
+        f"side follows a note that contradicts the CT (mastectomy, n={len(contra)})": out[
+            "side_follows_contradictory"
+        ],
+        f"side check warns on a contradicting note (n={len(contra)})": out[
+            "side_warning_contradictory"
+        ],
+        f"side check warns on the true note (false alarms, n={len(sided)})": out[
+            "side_warning_own_note"
+        ],
+    }
+    return out
+    return {**out, "cases": per_case}
+
+
+def _figure(
+    path: Path,
+    image: Image,
+    row: dict[str, str],
+    preds: dict[str, np.ndarray],
+    mask: Any,
+    name: str,
+) -> None:
+    side = row["laterality"]
+    other = "right" if side == "left" else "left"
+    flipped = mask(n_stage="N2", laterality=other)
+    masks = [Image(m.astype(np.uint8), image.affine) for m in (preds["N0"], preds["N2"], flipped)]
+    render_png(
+        image,
+        masks,
+        f"Same CT, three notes:\nred: N0, {side}\ngreen: N2, {side}\nblue: N2, {other}",
+        path,
+        title=f"Counterfactual notes ({name})",
+        mask_names=(f"N0 {side}", f"N2 {side}", f"N2 {other}"),
+    )

@@ -1,0 +1,395 @@
+"""The training loop: DiceCE, AdamW + warm-up and a cosine/poly/constant schedule, bf16
+autocast, validation Dice, best/last checkpoints, resume, seeds, and DDP when started by
+``torchrun``.
+
+Task-specific augmentation comes in through one hook: the caller hands :func:`train` the
+dataset's task's :class:`NoteVariants` (``oncoseg.tasks.note_variants_for``); this module
+names no task.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import random
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from monai.losses import DeepSupervisionLoss, DiceCELoss
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from oncoseg.data.dataset import dataset_hash, list_cases, read_info, read_splits
+from oncoseg.data.loader import Sample, batches, load_samples, train_transform
+from oncoseg.infer.checkpoint import load_checkpoint, restore_model
+from oncoseg.infer.config import ConfigError, RunConfig, dump_config, to_dict
+from oncoseg.infer.device import pick_device
+from oncoseg.infer.plan import write_plan
+from oncoseg.io.atomic import write_json, write_text
+from oncoseg.models.multimodal import NoteGuidedSegmenter, build_model
+from oncoseg.provenance import provenance
+from oncoseg.text.factory import build_text_encoder
+from oncoseg.train.checkpoint import save_checkpoint
+from oncoseg.train.validate import validate
+
+log = logging.getLogger(__name__)
+GRAD_CLIP = 12.0  # gradient-norm clipping, as nnU-Net
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+class NoteVariants(Protocol):
+    """What a task hands the trainer: give each training sample its note variants.
+
+    Fills ``Sample.variants`` (``swap``: other notes the image is equally consistent with)
+    and ``Sample.side_variants`` (``side``: notes naming the other side), each with its
+    label, in place. Samples come with their region maps (``load_samples(regions=True)``).
+    Raises :class:`ConfigError` when the dataset cannot give them.
+    """
+
+    def __call__(
+        self, dataset: str | os.PathLike[str], samples: list[Sample], *, swap: bool, side: bool
+    ) -> None: ...
+
+
+def resolve_config(cfg: RunConfig) -> RunConfig:
+    """``cfg`` with the model's channels and classes read from its dataset (a copy)."""
+    info = read_info(cfg.data.dataset)
+    model = replace(cfg.model, in_channels=info.num_channels, out_channels=len(info.labels))
+    return replace(cfg, model=model)
+
+
+def build_from_config(cfg: RunConfig, device: torch.device) -> NoteGuidedSegmenter:
+    """The model a resolved run config describes (text encoder only when fusion needs one)."""
+    text = build_text_encoder(cfg.text) if cfg.model.fusion != "none" else None
+    return build_model(cfg.model, text).to(device)
+
+
+def split_cases(cfg: RunConfig) -> tuple[list[str], list[str]]:
+    """Training and validation case ids of the configured fold (and training fraction)."""
+    if cfg.data.fold < 0:
+        train_ids, val_ids = list_cases(cfg.data.dataset), []
+    else:
+        splits = read_splits(cfg.data.dataset)
+        if cfg.data.fold >= len(splits):
+            raise ValueError(f"data.fold {cfg.data.fold} not in splits.json ({len(splits)} folds)")
+        train_ids, val_ids = splits[cfg.data.fold]["train"], splits[cfg.data.fold]["val"]
+    frac = cfg.data.train_fraction
+    if not 0 < frac <= 1:
+        raise ValueError(f"data.train_fraction must be in (0, 1], got {frac}")
+    if frac < 1:  # nested subsets: a smaller fraction is a subset of a larger one
+        order = np.random.default_rng(cfg.train.seed).permutation(len(train_ids))
+        keep = sorted(order[: max(1, round(frac * len(train_ids)))])
+        train_ids = [train_ids[i] for i in keep]
+    return list(train_ids), list(val_ids)
+
+
+def note_shares(cfg: RunConfig) -> dict[str, float]:
+    """The shares of note-variant / other-side samples the model trains with (both 0 for
+    vision-only models and without augmentation); keyword arguments of ``batches``."""
+    on = cfg.model.fusion != "none" and cfg.train.augment
+    return {
+        "swap": cfg.train.note_swap if on else 0.0,
+        "side": cfg.train.side_swap if on else 0.0,
+    }
+
+
+def lr_factor(schedule: str, warmup: int, total: int) -> Any:
+    """``step -> factor`` of the base learning rate: linear warm-up over ``warmup`` steps,
+    then ``schedule`` (cosine | poly | constant) over the remaining ``total - warmup``."""
+
+    def f(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        t = min(1.0, (step - warmup) / max(1, total - warmup))
+        if schedule == "cosine":
+            return 0.5 * (1 + math.cos(math.pi * t))
+        if schedule == "poly":
+            return (1 - t) ** 0.9
+        return 1.0
+
+    return f
+
+
+def _ddp() -> tuple[int, int]:
+    if "RANK" in os.environ and "WORLD_SIZE" in os.environ and not dist.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        dist.init_process_group(backend)
+    if dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+@dataclass
+class TrainState:
+    """Progress saved in ``last.pt`` and restored by ``resume``."""
+
+    epoch: int = 0
+    step: int = 0
+    best_dice: float = -1.0
+    skipped: int = 0  # steps whose loss or gradient was not finite (never applied)
+
+
+def train(
+    cfg: RunConfig, *, resume: bool = False, note_variants: NoteVariants | None = None
+) -> Path:
+    """Train as configured; returns the run directory.
+
+    ``note_variants`` is the dataset's task's hook (``oncoseg.tasks.note_variants_for``),
+    needed when ``train.note_swap`` or ``train.side_swap`` is above 0.
+    """
+    rank, world = _ddp()
+    seed_everything(cfg.train.seed + rank)
+    device = pick_device(cfg.train.device)
+    if device.type == "cuda" and world > 1:
+        device = torch.device("cuda", rank % torch.cuda.device_count())
+    cfg = resolve_config(cfg)
+    shares = note_shares(cfg)
+    if (shares["swap"] > 0 or shares["side"] > 0) and note_variants is None:
+        raise ConfigError(
+            f"train.note_swap/side_swap: {cfg.data.dataset} is a "
+            f"{read_info(cfg.data.dataset).task or 'unnamed'!r} dataset and no note variants "
+            "were given (its task provides none, or call train with oncoseg.tasks."
+            "note_variants_for(dataset))"
+        )
+    model = build_from_config(cfg, device)
+    train_ids, val_ids = split_cases(cfg)
+    train_s, val_s = _load(cfg, train_ids, val_ids, rank, note_variants)
+    if not resume:
+        notes = {s.note for s in train_s} | {
+            n for s in train_s for n, _ in s.variants + s.side_variants
+        }
+        model.fit_context_norm(sorted(notes))
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
+    steps_per_epoch = max(1, len(train_s) // cfg.train.batch_size // world)
+    total = steps_per_epoch * cfg.train.epochs
+    factor = lr_factor(cfg.train.schedule, cfg.train.warmup_steps, total)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
+    out, state = Path(cfg.out), TrainState()
+    if resume:
+        ckpt = load_checkpoint(out / "last.pt")
+        restore_model(model, ckpt["model"], str(out / "last.pt"))
+        opt.load_state_dict(ckpt["optimizer"])
+        sched.load_state_dict(ckpt["scheduler"])
+        state = TrainState(ckpt["epoch"], ckpt["step"], ckpt["best_dice"], ckpt.get("skipped", 0))
+        log.info("resumed %s at epoch %d", out, state.epoch)
+    net: torch.nn.Module = model
+    if world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=False)
+    if rank == 0:
+        _write_run_files(cfg, out, train_ids, val_ids, resume)
+        spacing = np.median(np.array([s.spacing for s in train_s]), axis=0)
+        write_plan(out / "plan.json", read_info(cfg.data.dataset), spacing, cfg.data.patch_size)
+    transform = train_transform(
+        cfg.data.patch_size, flips=not model.uses_text, augment=cfg.train.augment
+    )
+    transform.set_random_state(seed=cfg.train.seed + rank)  # MONAI keeps its own RNG
+    model.train()
+    trainer = Trainer(
+        cfg=cfg,
+        model=model,
+        net=net,
+        opt=opt,
+        sched=sched,
+        loss_fn=_loss(cfg),
+        transform=transform,
+        train_s=train_s,
+        val_s=val_s,
+        out=out,
+        device=device,
+        rank=rank,
+        world=world,
+        state=state,
+    )
+    trainer.fit()
+    if world > 1:
+        dist.barrier()
+    return out
+
+
+def _load(
+    cfg: RunConfig,
+    train_ids: list[str],
+    val_ids: list[str],
+    rank: int,
+    note_variants: NoteVariants | None,
+) -> tuple[list[Sample], list[Sample]]:
+    """Training samples (with their task's note variants where asked for) and, on rank 0,
+    validation samples."""
+    spacing = cfg.data.spacing or None  # checked by load_config
+    shares = note_shares(cfg)
+    variants = shares["swap"] > 0 or shares["side"] > 0
+    train_s = load_samples(cfg.data.dataset, train_ids, spacing=spacing, regions=variants)
+    val_s = load_samples(cfg.data.dataset, val_ids, spacing=spacing) if rank == 0 else []
+    if variants:
+        assert note_variants is not None  # checked by train
+        note_variants(cfg.data.dataset, train_s, swap=shares["swap"] > 0, side=shares["side"] > 0)
+    return train_s, val_s
+
+
+def _loss(cfg: RunConfig) -> Any:
+    """Dice + cross-entropy 1:1 (the Dice term over every class, background included), per
+    deep-supervision level if the model has them."""
+    loss_fn: Any = DiceCELoss(to_onehot_y=True, softmax=True, lambda_dice=1.0, lambda_ce=1.0)
+    if cfg.model.deep_supervision:
+        # weights 1, 1/2, 1/4 ... normalised to sum to 1 (nnU-Net); labels are resized to
+        # each output by nearest-neighbour interpolation, hence passed as float
+        n = cfg.model.deep_supervision + 1
+        weights = [0.5**k / sum(0.5**j for j in range(n)) for k in range(n)]
+        loss_fn = DeepSupervisionLoss(loss_fn, weights=weights)
+    return loss_fn
+
+
+@dataclass
+class Trainer:
+    """One run's model, optimisation and data between epochs (built by :func:`train`)."""
+
+    cfg: RunConfig
+    model: NoteGuidedSegmenter
+    net: torch.nn.Module  # the model, or its DistributedDataParallel wrapper
+    opt: torch.optim.Optimizer
+    sched: Any  # LambdaLR
+    loss_fn: Any
+    transform: Any  # MONAI Compose
+    train_s: list[Sample]
+    val_s: list[Sample]
+    out: Path
+    device: torch.device
+    rank: int = 0
+    world: int = 1
+    state: TrainState = field(default_factory=TrainState)
+
+    def fit(self) -> None:
+        """Train the remaining epochs, with a progress bar on rank 0."""
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[info]}"),
+            TimeElapsedColumn(),
+        )
+        epochs = self.cfg.train.epochs
+        with Progress(*columns, disable=self.rank != 0) as bar:
+            task = bar.add_task("train", total=epochs, completed=self.state.epoch, info="")
+            for epoch in range(self.state.epoch, epochs):
+                record, steps = self.epoch(epoch)
+                if self.rank == 0:
+                    self.end_of_epoch(record)
+                    bar.update(
+                        task,
+                        advance=1,
+                        info=f"loss {record['loss']:.3f} "
+                        f"val {record.get('val_dice', float('nan')):.3f} "
+                        f"{record['seconds'] / max(1, steps):.2f} s/step",
+                    )
+
+    def epoch(self, epoch: int) -> tuple[dict[str, Any], int]:
+        """One pass over the training batches; the epoch's record and its step count."""
+        rng = np.random.default_rng([self.cfg.train.seed, epoch])  # same order on every rank
+        t0, losses = time.perf_counter(), []
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        for image, label, notes in batches(
+            self.train_s,
+            self.cfg.train.batch_size,
+            self.transform,
+            rng,
+            rank=self.rank,
+            world=self.world,
+            **note_shares(self.cfg),
+        ):
+            loss = self.step(image.to(self.device), label.to(self.device), notes, params)
+            if loss is not None:
+                losses.append(loss)
+        self.state.epoch = epoch + 1
+        record: dict[str, Any] = {
+            "epoch": epoch + 1,
+            "step": self.state.step,
+            "loss": float(np.mean(losses)) if losses else None,
+            "lr": self.sched.get_last_lr()[0],
+            "seconds": time.perf_counter() - t0,
+        }
+        return record, len(losses)
+
+    def step(
+        self,
+        image: torch.Tensor,
+        label: torch.Tensor,
+        notes: list[str],
+        params: list[torch.nn.Parameter],
+    ) -> float | None:
+        """One optimiser step on a batch; its loss, or ``None`` when it was skipped."""
+        # the note stays fp32: notes that differ in one word give LM states that differ in
+        # the third digit, which bf16 would round away
+        context = self.model.encode_notes(notes)
+        bf16 = self.cfg.train.bf16
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bf16):
+            logits = self.net(image, context=context)
+        if isinstance(logits, list):  # deep supervision: every level, fine to coarse
+            loss = self.loss_fn([x.float() for x in logits], label.float())
+        else:
+            loss = self.loss_fn(logits.float(), label)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        norm = torch.nn.utils.clip_grad_norm_(params, GRAD_CLIP)
+        if not (torch.isfinite(loss) and torch.isfinite(norm)):
+            self.state.skipped += 1  # never apply a NaN update
+            log.warning("non-finite loss or gradient at step %d: step skipped", self.state.step)
+            return None
+        self.opt.step()
+        self.sched.step()
+        self.state.step += 1
+        return float(loss.item())
+
+    def end_of_epoch(self, record: dict[str, Any]) -> None:
+        """Rank 0: validate, keep best.pt and last.pt, append the record to metrics.jsonl."""
+        cfg, st, out = self.cfg, self.state, self.out
+        is_last = st.epoch == cfg.train.epochs
+        if self.val_s and (st.epoch % cfg.train.val_every == 0 or is_last):
+            record["val_dice"] = validate(self.model, self.val_s, cfg, self.device)
+            if record["val_dice"] > st.best_dice:
+                st.best_dice = record["val_dice"]
+                save_checkpoint(out / "best.pt", self.model, epoch=st.epoch, val_dice=st.best_dice)
+        elif not self.val_s:
+            save_checkpoint(out / "best.pt", self.model, epoch=st.epoch)
+        save_checkpoint(
+            out / "last.pt",
+            self.model,
+            optimizer=self.opt.state_dict(),
+            scheduler=self.sched.state_dict(),
+            epoch=st.epoch,
+            step=st.step,
+            best_dice=st.best_dice,
+            skipped=st.skipped,
+        )
+        with (out / "metrics.jsonl").open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record) + "\n")
+        log.info("epoch %(epoch)d loss %(loss).4f", record)
+
+
+def _write_run_files(
+    cfg: RunConfig, out: Path, train_ids: list[str], val_ids: list[str], resume: bool
+) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    if not resume and (out / "metrics.jsonl").exists():
+        (out / "metrics.jsonl").unlink()
+    write_text(out / "config.yaml", dump_config(cfg))
+    write_json(
+        out / "provenance.json",
+        provenance(
+            config=to_dict(cfg),
+            data_hash=dataset_hash(cfg.data.dataset),
+            train_cases=train_ids,
+            val_cases=val_ids,
+            torch=torch.__version__,
+        ),
+    )
