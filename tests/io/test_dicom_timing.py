@@ -31,8 +31,15 @@ def test_seg_and_rtstruct_for_a_512x512x150_ct(
 ) -> None:
     from oncoseg.io.rtstruct import write_rtstruct
 
-    folder = make_series(columns=512, rows=512, slices=150, row_spacing=0.98, col_spacing=0.98,
-                         step=2.0, rotation=tuple(map(tuple, np.eye(3))))
+    folder = make_series(
+        columns=512,
+        rows=512,
+        slices=150,
+        row_spacing=0.98,
+        col_spacing=0.98,
+        step=2.0,
+        rotation=tuple(map(tuple, np.eye(3))),
+    )
     series = read_dicom_series(folder)
     mask = Image(ctv_like_mask(series.image.shape), series.image.affine)
     labels = {"CTV_Breast": 1, "GTV": 2}

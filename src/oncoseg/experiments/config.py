@@ -76,8 +76,8 @@ def model_set(cfg: ExperimentConfig, experiment: str) -> dict[str, tuple[str, ..
             "inlm-lora": ("text.mode=inlm-lora", "text.position=prefix"),
         }
         return {
-            "cached-queries": (*fuse, *PROMPT_LM, "text.mode=cached-queries"),
             "cached-frozen": (*fuse, *PROMPT_LM, "text.mode=cached-frozen"),
+            "cached-queries": (*fuse, *PROMPT_LM, "text.mode=cached-queries"),
             **{name: (*fuse, *PROMPT_LM, *mode) for name, mode in inlm.items()},
             "sentence": (*fuse, "text.encoder=sentence", "text.model=minilm"),
         }

@@ -62,6 +62,7 @@ CLINICAL_FIELDS = [
     "clips",
 ]
 
+
 @dataclass(frozen=True)
 class BreastClinical:
     """The clinical fields of one breast case (one row of clinical.csv)."""

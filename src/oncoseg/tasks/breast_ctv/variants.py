@@ -78,8 +78,6 @@ def side_variants(
     return [_variant(row, regions, style, seed, laterality=other, n_stage=n) for n in stages]
 
 
-
-
 def add_note_variants(
     dataset: str | os.PathLike[str],
     samples: list[Sample],
