@@ -349,3 +349,31 @@ def test_training_at_a_configured_spacing(breast_dataset: Path, tmp_path: Path) 
     bad = _cfg(breast_dataset, tmp_path / "bad", "model.fusion=two_way", "train.note_swap=0.5")
     with pytest.raises(ConfigError, match="no note variants were given"):
         train(bad)
+
+
+def test_predict_prints_no_python_warnings(
+    breast_dataset: Path, tmp_path: Path, tiny_lm_dir: Path
+) -> None:
+    """A good case through the real console script: the terminal shows the output path and
+    nothing else (library FutureWarnings go to the debug log)."""
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "mm"
+    train(_cfg(breast_dataset, out, "model.fusion=two_way", f"text.model={tiny_lm_dir}"))
+    save_image(_oblique((32, 32, 32)), tmp_path / "in_0000.nii.gz")
+    (tmp_path / "note.txt").write_text("N2, total mastectomy, left side", encoding="utf-8")
+    script = Path(sys.executable).parent / "oncoseg"
+    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "oncoseg.cli"]
+    res = subprocess.run(
+        [*cmd, "predict", "-m", str(out), "-i", str(tmp_path / "in_0000.nii.gz")]
+        + ["-n", str(tmp_path / "note.txt"), "-o", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONWARNINGS": "default"},
+        timeout=600,
+    )
+    assert res.returncode == 0, res.stderr
+    assert "Warning" not in res.stdout + res.stderr, res.stderr
+    assert res.stdout.strip().endswith("in.nii.gz")
