@@ -112,6 +112,9 @@ class _LeftSidedPredictor:
 
     uses_text = True
 
+    class plan:  # noqa: N801 - the attribute the CLI reads, as Predictor.plan
+        labels = {"background": 0, "ctv": 1}
+
     def predict(self, images: list, note: str = "") -> object:  # type: ignore[type-arg]
         import numpy as np
 
