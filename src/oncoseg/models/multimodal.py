@@ -15,6 +15,7 @@ from torch import Tensor, nn
 from oncoseg.models.fusion import FUSIONS, build_fusion
 from oncoseg.models.unet import ResUNet
 from oncoseg.text.encoders import TextEncoder
+from oncoseg.text.queries import mean_sd
 
 # name -> (channels per level, first level at full resolution)
 PRESETS: dict[str, tuple[tuple[int, ...], bool]] = {
@@ -84,10 +85,9 @@ class NoteGuidedSegmenter(nn.Module):
                 for i in range(0, len(notes), batch)
             ]
         )  # B x N x Dt
-        std = raw.std(dim=0) if len(notes) > 1 else torch.ones_like(raw[0])
-        floor = std.flatten().median().clamp(min=1e-6)  # never amplify pure noise dims
-        self.context_mean.copy_(raw.mean(dim=0))
-        self.context_std.copy_(torch.maximum(std, floor))
+        mean, std = mean_sd(raw)  # never amplify pure noise dims
+        self.context_mean.copy_(mean)
+        self.context_std.copy_(std)
 
     def forward(
         self, image: Tensor, notes: Sequence[str] | None = None, context: Tensor | None = None

@@ -197,10 +197,10 @@ class CachedLMQueries(nn.Module):
         if len(notes) < 2:
             return
         for row, x in enumerate((torch.cat(toks), torch.cat(segs))):
-            self.state_mean[row], self.state_std[row] = _mean_sd(x)
+            self.state_mean[row], self.state_std[row] = mean_sd(x)
         if self.config.note_states:
             self.first_mean.copy_(torch.cat(firsts).mean(dim=0))
-            self.first_std.copy_(_mean_sd(torch.cat(firsts))[1])
+            self.first_std.copy_(mean_sd(torch.cat(firsts))[1])
 
     def note_states(self, notes: list[str]) -> tuple[Tensor, Tensor, Tensor]:
         """Frozen LM states of prepared notes: ``[SEG]`` (B, D), tokens (B, T, D) and the
@@ -252,9 +252,9 @@ class CachedLMQueries(nn.Module):
         return [h[b, nb : len(s)].cpu() for b, (nb, s) in enumerate(seqs)]
 
 
-def _mean_sd(x: Tensor) -> tuple[Tensor, Tensor]:
+def mean_sd(x: Tensor) -> tuple[Tensor, Tensor]:
     """Mean and SD over the first axis; SDs below the median SD are raised to it, so
-    dimensions that hardly vary (or padding) are never amplified."""
-    std = x.std(dim=0)
+    dimensions that hardly vary (or padding) are never amplified. One row: SD 1."""
+    std = x.std(dim=0) if x.shape[0] > 1 else torch.ones_like(x[0])
     floor = std.flatten().median().clamp(min=1e-6)
     return x.mean(dim=0), torch.maximum(std, floor)
