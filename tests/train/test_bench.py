@@ -26,7 +26,12 @@ from oncoseg.train.bench import (
     synthetic_ct,
     write_bench,
 )
-from oncoseg.train.bench_peak import count_flops, measure_conv_peak, unet_step_flops
+from oncoseg.train.bench_peak import (
+    count_flops,
+    measure_conv_peak,
+    run_config,
+    unet_step_flops,
+)
 
 ROW_KEYS = {"name", "fusion", "text", "default", "train_step_s", "predict_warm_s", "peak_rss_mb"}
 PART_KEYS = {f"{p}_s" for p in PARTS}
@@ -86,6 +91,14 @@ def test_measure_vision_and_cached_queries(tiny_lm_dir: Path, tmp_path: Path) ->
     assert [r["name"] for r in rows] == [VISION, "cached-queries"]
     assert not rows[1]["default"] and rows[1]["text"] == "cached-queries"
     assert rows[1]["lm_new_note_s"] > 0 and rows[0]["lm_new_note_s"] is None
+
+
+def test_bf16_setting_reaches_the_run_config(tmp_path: Path) -> None:
+    by_name = {c.name: c for c in CONFIGS}
+    for bf16 in (False, True):
+        for name in (VISION, "cached-frozen"):
+            cfg = run_config(by_name[name], BenchSettings(bf16=bf16), tmp_path / name)
+            assert cfg.train.bf16 is bf16  # what the Predictor's sliding window uses
 
 
 def _fake(step: float) -> dict[str, Any]:

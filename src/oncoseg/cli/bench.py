@@ -30,13 +30,16 @@ def bench_model(
         False, "--compile", help="torch.compile the U-Net of the train step (for CUDA)."
     ),
     lm: str = typer.Option("smollm2", "--lm", help="Language model: name or local folder."),
+    bf16: bool = typer.Option(
+        False, "--bf16", help="bf16 autocast in train steps and predicts (train.bf16=true)."
+    ),
 ) -> None:
     """Train step split into parts, warm and cold predict, peak memory, share of peak FLOP/s:
     vision-only vs every text mode (64³, batch 2, preset small), each in its own process."""
     from oncoseg.train.bench import CONFIGS, BenchSettings, run_model_benchmark
 
     names = [n.strip() for item in configs for n in item.split(",") if n.strip()]
-    settings = BenchSettings(repeats=repeats, lm=lm, device=device, compile=compile_unet)
+    settings = BenchSettings(repeats=repeats, lm=lm, device=device, compile=compile_unet, bf16=bf16)
     total = rounds * len({CONFIGS[0].name, *(names or [c.name for c in CONFIGS])})
     columns = (BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress("{task.description}", *columns, console=console) as bar:

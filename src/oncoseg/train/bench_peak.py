@@ -179,6 +179,7 @@ class BenchSettings:
     lm: str = "smollm2"  # text.model: packaged name or local folder
     device: str = "cpu"
     compile: bool = False  # torch.compile the U-Net of the train step (fusion not split then)
+    bf16: bool = False  # bf16 autocast in the train step and predict, as train.bf16 does
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -222,6 +223,7 @@ def run_config(config: BenchConfig, settings: BenchSettings, run_dir: Path) -> R
     cfg.data.patch_size = (settings.size,) * 3
     cfg.model.preset, cfg.model.fusion = settings.preset, config.fusion
     cfg.train.batch_size, cfg.train.device = settings.batch, settings.device
+    cfg.train.bf16 = settings.bf16  # the Predictor reads it too
     if config.fusion == "none":
         cfg.text.encoder = "none"
     else:
@@ -277,7 +279,8 @@ def _train_steps(model: Any, settings: BenchSettings, pool: list[str]) -> dict[s
         t = [clock()]
         context = model.encode_notes(notes)
         t.append(clock())
-        logits = net(x, context)
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=settings.bf16):
+            logits = net(x, context)  # as Trainer.step: the note stays fp32
         t.append(clock())
         loss = loss_fn(logits.float(), y)
         t.append(clock())
