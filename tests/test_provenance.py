@@ -52,3 +52,41 @@ def test_cpu_model_from_cpuinfo(tmp_path: Path) -> None:
     info.write_text("processor\t: 0\n")  # no model name: falls back, never raises
     assert isinstance(cpu_model(info), str) and cpu_model(info)
     assert isinstance(cpu_model(tmp_path / "missing"), str)
+
+
+def test_commit_is_that_of_the_running_code_not_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+
+    import oncoseg
+
+    src = Path(oncoseg.__file__).resolve().parent
+    try:
+        expected = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=src, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("oncoseg is not running from a git checkout")
+    other = tmp_path / "other-checkout"  # a command started in another repository
+    other.mkdir()
+    subprocess.run(["git", "init", "-q", str(other)], check=True)
+    subprocess.run(
+        [
+            "git",
+            "-C",
+            str(other),
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "x",
+        ],
+        check=True,
+    )
+    monkeypatch.chdir(other)
+    assert git_commit().removesuffix("-dirty") == expected

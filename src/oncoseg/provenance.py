@@ -14,12 +14,15 @@ from oncoseg import __version__
 
 
 def git_commit(cwd: str | Path | None = None) -> str:
-    """The current commit (with ``-dirty`` if the tree has changes).
+    """The commit of the oncoseg code that runs (with ``-dirty`` if its tree has changes):
+    by default read where this package's source lives, not in the working directory, so a
+    command started in another checkout records the code it ran.
 
     Outside a git checkout (a copied tree, a container) ``$ONCOSEG_COMMIT`` is used if set,
     else ``unknown``.
     """
     fallback = os.environ.get("ONCOSEG_COMMIT", "unknown")
+    cwd = Path(__file__).resolve().parent if cwd is None else cwd
     try:
         sha = subprocess.run(
             ["git", "rev-parse", "HEAD"],
