@@ -95,13 +95,8 @@ def load_samples(
     return [load_sample(Path(root), c, split, spacing, regions) for c in case_ids]
 
 
-def train_transform(
-    patch_size: Sequence[int], *, flips: bool, augment: bool, spatial: float = 0.0
-) -> mt.Compose:
-    """MONAI dictionary transforms for one training sample (keys image, label); ``spatial``:
-    the probability of a small random affine (no flip: laterality is kept)."""
-    if not 0.0 <= spatial <= 1.0:
-        raise ValueError(f"train.spatial_aug must be a probability in [0, 1], got {spatial}")
+def train_transform(patch_size: Sequence[int], *, flips: bool, augment: bool) -> mt.Compose:
+    """MONAI dictionary transforms for one training sample (keys image, label)."""
     steps: list[mt.Transform] = [
         mt.SpatialPadd(keys=("image", "label"), spatial_size=tuple(patch_size)),
         mt.RandSpatialCropd(keys=("image", "label"), roi_size=tuple(patch_size), random_size=False),
@@ -114,18 +109,6 @@ def train_transform(
         ]
         if flips:
             steps.append(mt.RandFlipd(keys=("image", "label"), spatial_axis=0, prob=0.5))
-    if spatial > 0:
-        steps.append(
-            mt.RandAffined(
-                keys=("image", "label"),
-                prob=spatial,
-                rotate_range=(0.1, 0.1, 0.1),  # radians
-                scale_range=(0.1, 0.1, 0.1),
-                translate_range=(4, 4, 4),  # voxels
-                mode=("bilinear", "nearest"),
-                padding_mode="border",
-            )
-        )
     return mt.Compose(steps)
 
 

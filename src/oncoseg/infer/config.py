@@ -72,14 +72,10 @@ class TrainConfig:
     # constant
     schedule: str = "cosine"
     seed: int = 0
-    # autocast to bfloat16 (fusion blocks stay fp32 on CPU): on 2 CPU cores an epoch of the
-    # demo's note-guided model costs ~0.6x fp32's, with no loss on validation (docs/results.md)
+    # autocast to bfloat16: on 2 CPU cores vision-only steps 1.7x faster, note-guided 1.1x,
+    # but it cost the note-guided demo model accuracy (docs/performance.md)
     bf16: bool = False
     augment: bool = True  # intensity aug always; left-right flips only for vision-only
-    # share of training samples given a small random affine (rotation up to ~6 degrees,
-    # scale +-10%, shift up to 4 voxels; image linear, label nearest); no flips, so the side
-    # a note names stays where it was
-    spatial_aug: float = 0.0
     # note variants (note-guided models, on a dataset whose task provides them through
     # oncoseg.tasks; other tasks refuse a share > 0). note_swap: share of samples whose note
     # is replaced by one equally consistent with the image, with its own label (breast_ctv:

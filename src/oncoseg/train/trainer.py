@@ -192,10 +192,7 @@ def train(
         spacing = np.median(np.array([s.spacing for s in train_s]), axis=0)
         write_plan(out / "plan.json", read_info(cfg.data.dataset), spacing, cfg.data.patch_size)
     transform = train_transform(
-        cfg.data.patch_size,
-        flips=not model.uses_text,
-        augment=cfg.train.augment,
-        spatial=cfg.train.spatial_aug,
+        cfg.data.patch_size, flips=not model.uses_text, augment=cfg.train.augment
     )
     transform.set_random_state(seed=cfg.train.seed + rank)  # MONAI keeps its own RNG
     model.train()
