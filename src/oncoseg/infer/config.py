@@ -43,6 +43,7 @@ REMOVED: dict[str, Any] = {
     "train.note_pairs": False,
     "train.init_from": "",
     "train.dice_background": True,
+    "train.spatial_aug": 0.0,
 }
 
 
@@ -72,8 +73,9 @@ class TrainConfig:
     # constant
     schedule: str = "cosine"
     seed: int = 0
-    # autocast to bfloat16: on 2 CPU cores vision-only steps 1.7x faster, note-guided 1.1x,
-    # but it cost the note-guided demo model accuracy (docs/performance.md)
+    # autocast to bfloat16 (fusion blocks stay fp32 on CPU): an epoch of the demo's
+    # note-guided model costs ~0.6x fp32's on 2 CPU cores, and bf16 with 44 epochs beat fp32
+    # with 28 on the validation cases (docs/results.md, "Note guidance over seeds")
     bf16: bool = False
     augment: bool = True  # intensity aug always; left-right flips only for vision-only
     # note variants (note-guided models, on a dataset whose task provides them through
