@@ -39,7 +39,7 @@ from oncoseg.tasks import brain_tumor
 # about 0.6x an fp32 one, and the time saved buys 44 epochs instead of 28 within 15 minutes
 # on 2 cores. Chosen on the validation cases (docs/results.md, "Note guidance over seeds"):
 # fp32 / 28 epochs followed N0/N2 in 92%, 42% and 0% of them over seeds 0-2, bf16 / 44
-# epochs in 100%, ... and 75%. Its text path, cached-frozen, was chosen on the validation
+# epochs in 100%, 92% and 75%. Its text path, cached-frozen, was chosen on the validation
 # cases over cached-queries ("Choosing the text path"). The vision-only model trains 16
 # epochs in bf16: at 40 epochs it scored no better, and bf16 left its Dice unchanged.
 DEMO_TRAIN = ("train.lr=3e-3", "train.batch_size=2", "data.fold=0")
