@@ -26,6 +26,7 @@ from oncoseg.infer.device import pick_device
 from oncoseg.infer.plan import Plan
 from oncoseg.io.image import Image, same_geometry
 from oncoseg.io.orientation import from_orientation, spacing_in_orientation, to_orientation
+from oncoseg.io.validate import check_image
 from oncoseg.models.multimodal import NoteGuidedSegmenter, build_model
 from oncoseg.models.sliding import segment_volume
 from oncoseg.text.factory import build_text_encoder
@@ -95,20 +96,23 @@ class Predictor:
         return [names[str(c)] for c in range(len(names))]
 
     def _check(self, images: Sequence[Image]) -> None:
+        """The channel count, the image rules of :mod:`oncoseg.io.validate` on every channel
+        (an in-memory image may never have been through :func:`~oncoseg.io.image.load_image`),
+        and one grid for all channels."""
         n = len(self.plan.channel_names)
         if len(images) != n:
             raise ValueError(
                 f"this model needs {n} channel(s) "
                 f"({', '.join(self._modalities())}), got {len(images)}"
             )
+        for i, img in enumerate(images):
+            check_image(img.array, img.affine, img.source or f"channel {i}")
         for i, img in enumerate(images[1:], start=1):
             if not same_geometry(img, images[0]):
                 raise ValueError(
-                    f"channel {i} does not share channel 0's grid "
-                    f"(shape {img.shape} vs {images[0].shape})"
+                    f"{img.source or f'channel {i}'}: grid differs from channel 0's "
+                    f"(shape {img.shape} vs {images[0].shape}), expected one grid for all"
                 )
-        if images[0].array.ndim != 3:
-            raise ValueError(f"expected 3D images, got shape {images[0].shape}")
 
 
 def describe(predictor: Predictor) -> dict[str, Any]:
