@@ -82,7 +82,7 @@ def _case_ids(root: Path, split: str, report: CheckReport) -> list[str]:
 
 def _read_note(path: Path, report: CheckReport) -> str | None:
     if not path.exists():
-        report.add(path, "note missing (expected a UTF-8 text file)")
+        report.add(path, "note missing (file not found, expected a UTF-8 text file)")
         return None
     try:
         return read_note_file(path)
@@ -93,7 +93,7 @@ def _read_note(path: Path, report: CheckReport) -> str | None:
 
 def _load(path: Path, report: CheckReport, what: str) -> Image | None:
     if not path.exists():
-        report.add(path, f"{what} missing")
+        report.add(path, f"{what} missing (file not found)")
         return None
     try:
         return load_image(path)

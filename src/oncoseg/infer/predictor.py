@@ -30,6 +30,7 @@ from oncoseg.io.validate import check_image
 from oncoseg.models.multimodal import NoteGuidedSegmenter, build_model
 from oncoseg.models.sliding import segment_volume
 from oncoseg.text.factory import build_text_encoder
+from oncoseg.text.note_length import fit_note
 
 
 class Predictor:
@@ -58,15 +59,23 @@ class Predictor:
     def uses_text(self) -> bool:
         return self.model.uses_text
 
-    def predict(self, images: Sequence[Image], note: str = "") -> Image:
-        """Label map (uint8) on the grid of ``images[0]``."""
-        probs, ref = self.predict_proba(images, note)
+    def predict(self, images: Sequence[Image], note: str = "", note_source: str = "note") -> Image:
+        """Label map (uint8) on the grid of ``images[0]``.
+
+        ``note_source`` names the note (its file) in the warning given when the note is
+        longer than the model reads.
+        """
+        probs, ref = self.predict_proba(images, note, note_source)
         labels = probs.argmax(axis=0).astype(np.uint8)
         return Image(labels, ref.affine.copy())
 
-    def predict_proba(self, images: Sequence[Image], note: str = "") -> tuple[np.ndarray, Image]:
+    def predict_proba(
+        self, images: Sequence[Image], note: str = "", note_source: str = "note"
+    ) -> tuple[np.ndarray, Image]:
         """Class probabilities (K, *shape) on the grid of ``images[0]``, and that image."""
         self._check(images)
+        if self.uses_text:
+            note = fit_note(self.model.text_encoder, note, note_source)
         ref = images[0]
         arrays, t = [], None
         for img in images:

@@ -118,9 +118,7 @@ def check_spacing(spacing: Sequence[float], source: str, what: str = "voxel spac
     """Refuse a spacing (mm) that is not finite and above 0 along every axis."""
     sp = np.asarray(spacing, dtype=np.float64)
     if not (np.all(np.isfinite(sp)) and np.all(sp > 0)):
-        raise InvalidImageError(
-            source, f"{what} {_fmt(sp)} mm, expected every spacing above 0"
-        )
+        raise InvalidImageError(source, f"{what} {_fmt(sp)} mm, expected every spacing above 0")
 
 
 def check_affine(affine: np.ndarray, source: str) -> None:
