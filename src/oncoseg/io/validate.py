@@ -62,7 +62,7 @@ class ImageLimits:
 LIMITS = ImageLimits()
 
 
-def _fmt(values: Sequence[float]) -> str:
+def _fmt(values: Sequence[float] | np.ndarray) -> str:
     return "(" + ", ".join(f"{float(v):g}" for v in values) + ")"
 
 
