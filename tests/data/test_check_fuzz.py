@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.io.bad_inputs import IMAGE_BREAKERS, NOTE_BREAKERS
 
@@ -29,7 +29,13 @@ from oncoseg.data.dataset import (
 from oncoseg.io.image import Image, load_image, save_image
 
 CASES = ["c0", "c1", "c2"]
-FUZZ = settings(max_examples=25, deadline=None, derandomize=True)
+# ``copies`` hands out a fresh dataset per call, so sharing it across examples is safe
+FUZZ = settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 
 
 @pytest.fixture(scope="module")
