@@ -47,7 +47,7 @@ def test_synth_check_show(tmp_path: Path) -> None:
 
 def test_check_exit_code_and_messages(tmp_path: Path, breast_dataset: Path) -> None:
     res = runner.invoke(app, ["dataset", "check", str(tmp_path)])
-    assert res.exit_code == 1 and "dataset.json" in res.output
+    assert res.exit_code == 2 and "dataset.json" in res.output
     res = runner.invoke(app, ["synth", "brain-tumor", str(breast_dataset), "--cases", "1"])
     assert res.exit_code == 2 and "not empty" in res.output
     res = runner.invoke(app, ["show", str(breast_dataset), "no_such_case"])
@@ -115,7 +115,7 @@ class _LeftSidedPredictor:
     class plan:  # noqa: N801 - the attribute the CLI reads, as Predictor.plan
         labels = {"background": 0, "ctv": 1}
 
-    def predict(self, images: list, note: str = "") -> object:  # type: ignore[type-arg]
+    def predict(self, images: list, note: str = "", note_source: str = "") -> object:  # type: ignore[type-arg]
         import numpy as np
 
         from oncoseg.io.image import Image

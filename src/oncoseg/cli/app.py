@@ -8,13 +8,14 @@ run experiments.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from oncoseg.cli.bench import bench_app
-from oncoseg.cli.common import console
+from oncoseg.cli.common import console, fail, options, refusing
 from oncoseg.cli.data import convert_app, dataset_app, synth_app
-from oncoseg.cli.logs import route_warnings, setup_logging
+from oncoseg.cli.logs import route_warnings, run_log, setup_logging
 
 app = typer.Typer(
     help="Note-guided segmentation of tumours and radiotherapy targets.",
@@ -28,7 +29,11 @@ app.add_typer(convert_app, name="convert")
 
 
 @app.callback()
-def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging.")) -> None:
+def _main(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
+    debug: bool = typer.Option(False, "--debug", help="Show the traceback of an error."),
+) -> None:
+    options.debug = debug
     setup_logging(verbose, console)
 
 
@@ -40,16 +45,11 @@ def show(
     split: str = typer.Option("Tr", help="Tr or Ts."),
 ) -> None:
     """Write a PNG of a case: axial/coronal slices, label outlined, note beside it."""
-    from oncoseg.data.dataset import DatasetFormatError
     from oncoseg.eval.figures import render_case_png
-    from oncoseg.io.image import ImageReadError
 
     target = out or Path(f"{case}.png")
-    try:
+    with refusing():
         render_case_png(root, case, target, split=split)
-    except (DatasetFormatError, ImageReadError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
     typer.echo(str(target))
 
 
@@ -87,14 +87,12 @@ def train_cmd(
     from oncoseg.tasks import note_variants_for
     from oncoseg.train.trainer import train
 
-    try:
+    with refusing():
         cfg = load_config(config, set_)
         if not cfg.data.dataset:
             raise ConfigError("data.dataset is required (set it in the YAML or --set)")
-        out = train(cfg, resume=resume, note_variants=note_variants_for(cfg.data.dataset))
-    except (ConfigError, FileNotFoundError, ValueError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+        with run_log(Path(cfg.out) / "train.log"):
+            out = train(cfg, resume=resume, note_variants=note_variants_for(cfg.data.dataset))
     typer.echo(str(out))
 
 
@@ -113,42 +111,55 @@ def predict_cmd(
     checkpoint: str = typer.Option("best"),
     device: str = typer.Option("auto"),
 ) -> None:
-    """Segment one case; every output keeps the input's exact geometry."""
+    """Segment one case; every output keeps the input's exact geometry.
+
+    Every input is checked before anything is written: a bad image or note is refused with
+    one line naming it (exit code 2) and OUT is left as it was.
+    """
+    from oncoseg.infer import Predictor
+    from oncoseg.io.note_file import read_note_file
+    from oncoseg.io.outputs import check_formats, load_inputs, output_name, parse_formats
+
+    with refusing():
+        fmts = parse_formats(formats)
+        loaded = load_inputs(image, series)
+        check_formats(fmts, loaded[0][1])
+        text = read_note_file(note) if note is not None else ""
+        predictor = Predictor.from_run(model, checkpoint=checkpoint, device=device)
+        if predictor.uses_text and note is None:
+            raise ValueError("this model reads the clinical note: pass -n NOTE.txt")
+        if not predictor.uses_text:
+            text = ""
+        mask = predictor.predict([img for img, _ in loaded], text, note_source=str(note))
+    _write_prediction(mask, loaded, text, out, fmts, output_name(image[0]), predictor, model)
+
+
+def _write_prediction(
+    mask: Any,
+    loaded: list[Any],
+    text: str,
+    out: Path,
+    fmts: tuple[str, ...],
+    name: str,
+    predictor: Any,
+    model: Path,
+) -> None:
+    """Write the outputs, print their paths, and warn when the contour's side contradicts
+    the note's."""
     import numpy as np
 
     from oncoseg.eval.side_check import check_side
-    from oncoseg.infer import Predictor
-    from oncoseg.io.image import ImageReadError
-    from oncoseg.io.outputs import (
-        check_formats,
-        load_input,
-        output_name,
-        parse_formats,
-        write_outputs,
-    )
+    from oncoseg.io.outputs import write_outputs
 
-    try:
-        fmts = parse_formats(formats)
-        predictor = Predictor.from_run(model, checkpoint=checkpoint, device=device)
-        loaded = [load_input(p, series) for p in image]
-        check_formats(fmts, loaded[0][1])
-        text = ""
-        if predictor.uses_text:
-            if note is None:
-                raise ValueError("this model reads the clinical note: pass -n NOTE.txt")
-            text = note.read_text(encoding="utf-8")
-        mask = predictor.predict([img for img, _ in loaded], text)
+    with refusing():
         paths = write_outputs(
-            mask, out, output_name(image[0]), fmts, loaded[0][1], predictor.plan.labels, model.name
+            mask, out, name, fmts, loaded[0][1], predictor.plan.labels, model.name
         )
-    except (FileNotFoundError, ImageReadError, ValueError, UnicodeDecodeError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
     if text:
         ct = np.asarray(loaded[0][0].array)
         check = check_side(text, np.asarray(mask.array), mask.affine, ct)
         if check.warning:
-            console.print(f"[yellow]warning:[/yellow] {output_name(image[0])}: {check.warning}")
+            console.print(f"[yellow]warning:[/yellow] {name}: {check.warning}", soft_wrap=True)
     for path in paths:
         typer.echo(str(path))
 
@@ -172,27 +183,26 @@ def experiment_cmd(
 
     from oncoseg.experiments.config import EXPERIMENTS, load_experiment_config
     from oncoseg.experiments.runner import run_experiment
-    from oncoseg.infer.config import ConfigError
 
     if name not in EXPERIMENTS:
-        console.print(f"[red]error:[/red] unknown experiment {name!r}; one of {EXPERIMENTS}")
-        raise typer.Exit(2)
-    try:
+        fail(f"unknown experiment {name!r}; one of {EXPERIMENTS}")
+    with refusing():
         cfg = load_experiment_config(str(config) if config else None, set_)
         command = "oncoseg " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-        if seeds:
-            from oncoseg.experiments.seeds import run_seeds
+        folder = out or Path("runs") / name
+        with run_log(folder / "experiment.log"):
+            if seeds:
+                from oncoseg.experiments.seeds import run_seeds
 
-            try:
-                seed_list = [int(s) for s in seeds.split(",")]
-            except ValueError as exc:
-                raise ValueError(f"--seeds: expected integers like 0,1,2, got {seeds!r}") from exc
-            path = run_seeds(name, cfg, out or Path("runs") / name, seed_list, command=command)
-        else:
-            path = run_experiment(name, cfg, out or Path("runs") / name, command=command)
-    except (ConfigError, FileNotFoundError, ValueError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+                try:
+                    seed_list = [int(s) for s in seeds.split(",")]
+                except ValueError as exc:
+                    raise ValueError(
+                        f"--seeds: expected integers like 0,1,2, got {seeds!r}"
+                    ) from exc
+                path = run_seeds(name, cfg, folder, seed_list, command=command)
+            else:
+                path = run_experiment(name, cfg, folder, command=command)
     typer.echo(str(path))
 
 

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from oncoseg.cli.common import NoteStyle, Site, console
+from oncoseg.cli.common import NoteStyle, Site, console, fail, refusing
 
 synth_app = typer.Typer(
     help="Generate phantom cohorts (the embedded default data).", no_args_is_help=True
@@ -46,7 +47,7 @@ def _synth(
         console=console,
     ) as bar:
         t = bar.add_task(f"{task} ({site.value})", total=cases + test_cases)
-        try:
+        with refusing():
             write_cohort(
                 out,
                 spec,
@@ -59,9 +60,6 @@ def _synth(
                 overwrite=overwrite,
                 progress=lambda n: bar.advance(t, n),
             )
-        except (FileExistsError, ValueError) as exc:
-            console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(2) from exc
 
 
 _CASES = typer.Option(40, help="Training cases (imagesTr).")
@@ -105,9 +103,11 @@ def synth_brain(
 
 @dataset_app.command("check")
 def dataset_check(root: Path, as_json: bool = typer.Option(False, "--json")) -> None:
-    """Validate a dataset; list every problem with its file. Exit 1 if any."""
+    """Validate a dataset; list every problem with its file. Exit code 2 if any."""
     from oncoseg.data.check import check_dataset
 
+    if not root.is_dir():
+        fail(f"{root}: not a folder, expected a dataset folder with dataset.json")
     report = check_dataset(root)
     if as_json:
         typer.echo(
@@ -123,16 +123,16 @@ def dataset_check(root: Path, as_json: bool = typer.Option(False, "--json")) -> 
     else:
         _print_report(report)
     if not report.ok:
-        raise typer.Exit(1)
+        raise typer.Exit(2)
 
 
 def _print_report(report: object) -> None:
     from oncoseg.data.check import CheckReport
 
     assert isinstance(report, CheckReport)
-    out = Console()
+    out = Console(soft_wrap=True)  # one line per problem, however long
     for p in report.problems:
-        out.print(f"[red]✗[/red] {p}")
+        out.print(f"[red]✗[/red] {escape(str(p))}", highlight=False)
     if not report.ok:
         out.print(f"[red]{len(report.problems)} problem(s)[/red] in {report.root}")
         return
@@ -171,13 +171,10 @@ def convert_openkbp_cmd(
         console=console,
     ) as bar:
         task = bar.add_task("convert", total=None)
-        try:
+        with refusing():
             report = convert_openkbp(
                 src, out, limit=limit, overwrite=overwrite, progress=lambda _: bar.advance(task)
             )
-        except (FileNotFoundError, FileExistsError) as exc:
-            console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(2) from exc
     for group, ids in report.converted.items():
         console.print(f"{group}: {len(ids)} converted")
     for folder, reason in report.skipped.items():

@@ -1,8 +1,11 @@
 """Validate a dataset folder and list every problem with the file it is in.
 
-Checks: dataset.json keys; every channel present and readable; channels and label share
-one geometry; label values are among dataset.json's labels; each case has a non-empty
-UTF-8 note; numTraining matches; splits.json names only cases on disk; no stray files.
+Checks: dataset.json keys; every channel present, readable and passing the image rules
+(:mod:`oncoseg.io.validate`: 3D, finite, positive spacing, non-singular direction, size);
+channels and label share one geometry; label values are among dataset.json's labels; each
+case has a usable note (:mod:`oncoseg.io.note_file`: UTF-8, not binary, not empty);
+numTraining matches; splits.json names only cases on disk; no stray files. A broken file
+is a problem in the report, never an exception.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from oncoseg.data.dataset import (
     read_info,
 )
 from oncoseg.io.image import Image, ImageReadError, load_image, same_geometry
+from oncoseg.io.note_file import NoteFileError, read_note_file
 
 
 @dataclass(frozen=True)
@@ -78,27 +82,23 @@ def _case_ids(root: Path, split: str, report: CheckReport) -> list[str]:
 
 def _read_note(path: Path, report: CheckReport) -> str | None:
     if not path.exists():
-        report.add(path, "note missing (expected a UTF-8 text file)")
+        report.add(path, "note missing (file not found, expected a UTF-8 text file)")
         return None
     try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        report.add(path, f"note is not valid UTF-8 ({exc.reason} at byte {exc.start})")
+        return read_note_file(path)
+    except NoteFileError as exc:
+        report.add(path, f"note: {exc.reason}")
         return None
-    if not text.strip():
-        report.add(path, "note is empty")
-        return None
-    return text
 
 
 def _load(path: Path, report: CheckReport, what: str) -> Image | None:
     if not path.exists():
-        report.add(path, f"{what} missing")
+        report.add(path, f"{what} missing (file not found)")
         return None
     try:
         return load_image(path)
-    except ImageReadError as exc:
-        report.add(path, f"{what} unreadable: {exc}")
+    except ImageReadError as exc:  # the message starts with the file, which add() names
+        report.add(path, f"{what}: {str(exc).removeprefix(f'{path}: ')}")
         return None
 
 
@@ -182,6 +182,9 @@ def _check_splits(root: Path, train_ids: list[str], report: CheckReport) -> None
             report.add(path, f"fold {i}: expected keys 'train' and 'val'")
             continue
         for key in ("train", "val"):
+            if not isinstance(fold[key], list) or not all(isinstance(c, str) for c in fold[key]):
+                report.add(path, f"fold {i} {key}: expected a list of case names")
+                continue
             missing = sorted(set(fold[key]) - known)
             if missing:
                 report.add(

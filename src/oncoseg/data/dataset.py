@@ -29,6 +29,7 @@ import numpy as np
 
 from oncoseg.io.atomic import write_csv, write_json, write_text
 from oncoseg.io.image import Image, load_image, save_image
+from oncoseg.io.note_file import read_note_file
 
 FILE_ENDING = ".nii.gz"
 SPLITS = ("Tr", "Ts")
@@ -70,22 +71,29 @@ class DatasetInfo:
         return out
 
     @classmethod
-    def from_json(cls, obj: Mapping[str, Any], source: str = "dataset.json") -> DatasetInfo:
+    def from_json(cls, obj: Any, source: str = "dataset.json") -> DatasetInfo:
+        if not isinstance(obj, Mapping):
+            raise DatasetFormatError(f"{source}: expected a JSON object with keys {REQUIRED_KEYS}")
         missing = [k for k in REQUIRED_KEYS if k not in obj]
         if missing:
             raise DatasetFormatError(f"{source}: missing required key(s) {missing}")
         labels = obj["labels"]
-        if not isinstance(labels, dict) or not all(isinstance(v, int) for v in labels.values()):
+        if not isinstance(labels, dict) or not all(_is_int(v) for v in labels.values()):
             raise DatasetFormatError(f"{source}: 'labels' must map names to integers")
         if labels.get("background") != 0:
             raise DatasetFormatError(f"{source}: 'labels' must contain background: 0")
         channels = obj["channel_names"]
         if not isinstance(channels, dict) or not channels:
             raise DatasetFormatError(f"{source}: 'channel_names' must be a non-empty object")
-        if sorted(int(k) for k in channels) != list(range(len(channels))):
+        keys = sorted(int(k) if str(k).isdigit() else -1 for k in channels)
+        if keys != list(range(len(channels))):
             raise DatasetFormatError(
                 f"{source}: 'channel_names' keys must be '0'..'{len(channels) - 1}'"
             )
+        if not _is_int(obj["numTraining"]) or obj["numTraining"] < 0:
+            raise DatasetFormatError(f"{source}: 'numTraining' must be a whole number >= 0")
+        if obj["file_ending"] != FILE_ENDING:
+            raise DatasetFormatError(f"{source}: 'file_ending' must be {FILE_ENDING!r}")
         known = set(REQUIRED_KEYS) | {"task", "site", "notes_dir"}
         return cls(
             channel_names={str(k): str(v) for k, v in channels.items()},
@@ -97,6 +105,10 @@ class DatasetInfo:
             notes_dir=str(obj.get("notes_dir", "notesTr")),
             extra={k: v for k, v in obj.items() if k not in known},
         )
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def read_info(root: str | os.PathLike[str]) -> DatasetInfo:
@@ -164,19 +176,20 @@ def write_case(root: str | os.PathLike[str], case: Case, split: str = "Tr") -> N
 
 
 def read_case(root: str | os.PathLike[str], case_id: str, split: str = "Tr") -> Case:
-    """Read one case; the label and regions are ``None`` when their files are absent."""
+    """Read one case; the label and regions are ``None`` when their files are absent.
+
+    Images and the note pass the input rules (:mod:`oncoseg.io.validate`,
+    :mod:`oncoseg.io.note_file`); a refusal names the file.
+    """
     r = Path(root)
     info = read_info(r)
     images = [load_image(image_path(r, case_id, c, split)) for c in range(info.num_channels)]
     lp, rp = label_path(r, case_id, split), region_path(r, case_id, split)
-    npath = note_path(r, case_id, split)
-    if not npath.exists():
-        raise DatasetFormatError(f"{npath}: note file not found")
     return Case(
         case_id=case_id,
         images=images,
         label=load_image(lp) if lp.exists() else None,
-        note=npath.read_text(encoding="utf-8"),
+        note=read_note_file(note_path(r, case_id, split)),
         regions=load_image(rp) if rp.exists() else None,
     )
 

@@ -22,9 +22,10 @@ import numpy as np
 import torch
 from monai import transforms as mt
 
-from oncoseg.data.dataset import read_case, read_info, region_path
+from oncoseg.data.dataset import Case, DatasetFormatError, read_case, read_info, region_path
 from oncoseg.data.normalize import normalize_channels
 from oncoseg.data.resample import resample_image, resample_label, resampled_shape
+from oncoseg.io.image import same_geometry
 from oncoseg.io.orientation import spacing_in_orientation, to_orientation
 
 
@@ -56,6 +57,7 @@ def load_sample(
     """
     info = read_info(root)
     case = read_case(root, case_id, split)
+    _check_grids(case)
     modalities = [info.channel_names[str(c)] for c in range(info.num_channels)]
     affine = case.images[0].affine
     arrays = []
@@ -83,6 +85,20 @@ def load_sample(
         reg = None if reg is None else resample_label(reg, size)
         native = tuple(float(v) for v in spacing)
     return Sample(case_id, image, label, case.note, native, reg)
+
+
+def _check_grids(case: Case) -> None:
+    """Every channel, the label and the region map on channel 0's grid, else an error
+    naming the file (a model would learn from misplaced voxels)."""
+    ref = case.images[0]
+    others = [*case.images[1:], case.label, case.regions]
+    for img in others:
+        if img is not None and not same_geometry(img, ref):
+            raise DatasetFormatError(
+                f"{img.source}: grid (shape {img.shape}, spacing "
+                f"{tuple(round(v, 3) for v in img.spacing)}) differs from {ref.source} "
+                f"(shape {ref.shape}, spacing {tuple(round(v, 3) for v in ref.spacing)})"
+            )
 
 
 def load_samples(

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from oncoseg.data.dataset import list_cases, read_case
+from oncoseg.data.dataset import list_cases, note_path, read_case
 from oncoseg.eval.metrics import case_metrics
 from oncoseg.eval.stats import paired_tests, summarize
 from oncoseg.infer import Predictor
@@ -41,7 +41,9 @@ def evaluate_split(
         if case.label is None:
             raise ValueError(f"{root}: case {case_id} has no label in labels{split}")
         note = note_for(case_id, case.note) if note_for else case.note
-        mask = predictor.predict(case.images, note)
+        mask = predictor.predict(
+            case.images, note, note_source=str(note_path(root, case_id, split))
+        )
         if save_dir is not None:
             save_image(mask, Path(save_dir) / f"{case_id}.nii.gz")
         pred = np.asarray(mask.array)

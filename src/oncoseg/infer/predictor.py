@@ -26,9 +26,11 @@ from oncoseg.infer.device import pick_device
 from oncoseg.infer.plan import Plan
 from oncoseg.io.image import Image, same_geometry
 from oncoseg.io.orientation import from_orientation, spacing_in_orientation, to_orientation
+from oncoseg.io.validate import check_image
 from oncoseg.models.multimodal import NoteGuidedSegmenter, build_model
 from oncoseg.models.sliding import segment_volume
 from oncoseg.text.factory import build_text_encoder
+from oncoseg.text.note_length import fit_note
 
 
 class Predictor:
@@ -57,15 +59,23 @@ class Predictor:
     def uses_text(self) -> bool:
         return self.model.uses_text
 
-    def predict(self, images: Sequence[Image], note: str = "") -> Image:
-        """Label map (uint8) on the grid of ``images[0]``."""
-        probs, ref = self.predict_proba(images, note)
+    def predict(self, images: Sequence[Image], note: str = "", note_source: str = "note") -> Image:
+        """Label map (uint8) on the grid of ``images[0]``.
+
+        ``note_source`` names the note (its file) in the warning given when the note is
+        longer than the model reads.
+        """
+        probs, ref = self.predict_proba(images, note, note_source)
         labels = probs.argmax(axis=0).astype(np.uint8)
         return Image(labels, ref.affine.copy())
 
-    def predict_proba(self, images: Sequence[Image], note: str = "") -> tuple[np.ndarray, Image]:
+    def predict_proba(
+        self, images: Sequence[Image], note: str = "", note_source: str = "note"
+    ) -> tuple[np.ndarray, Image]:
         """Class probabilities (K, *shape) on the grid of ``images[0]``, and that image."""
         self._check(images)
+        if self.uses_text:
+            note = fit_note(self.model.text_encoder, note, note_source)
         ref = images[0]
         arrays, t = [], None
         for img in images:
@@ -95,20 +105,23 @@ class Predictor:
         return [names[str(c)] for c in range(len(names))]
 
     def _check(self, images: Sequence[Image]) -> None:
+        """The channel count, the image rules of :mod:`oncoseg.io.validate` on every channel
+        (an in-memory image may never have been through :func:`~oncoseg.io.image.load_image`),
+        and one grid for all channels."""
         n = len(self.plan.channel_names)
         if len(images) != n:
             raise ValueError(
                 f"this model needs {n} channel(s) "
                 f"({', '.join(self._modalities())}), got {len(images)}"
             )
+        for i, img in enumerate(images):
+            check_image(img.array, img.affine, img.source or f"channel {i}")
         for i, img in enumerate(images[1:], start=1):
             if not same_geometry(img, images[0]):
                 raise ValueError(
-                    f"channel {i} does not share channel 0's grid "
-                    f"(shape {img.shape} vs {images[0].shape})"
+                    f"{img.source or f'channel {i}'}: grid differs from channel 0's "
+                    f"(shape {img.shape} vs {images[0].shape}), expected one grid for all"
                 )
-        if images[0].array.ndim != 3:
-            raise ValueError(f"expected 3D images, got shape {images[0].shape}")
 
 
 def describe(predictor: Predictor) -> dict[str, Any]:

@@ -17,7 +17,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from oncoseg.io.image import Image, load_image, save_image
+from oncoseg.io.image import Image, load_channels, load_image, save_image
+from oncoseg.io.validate import check_image
 
 if TYPE_CHECKING:  # pydicom/highdicom are imported only when DICOM is used
     from oncoseg.io.dicom_series import DicomSeries
@@ -44,16 +45,35 @@ def check_formats(formats: Sequence[str], series: DicomSeries | None) -> None:
 def load_input(
     path: str | os.PathLike[str], series_uid: str | None = None
 ) -> tuple[Image, DicomSeries | None]:
-    """The image at ``path`` and, for a DICOM folder, its :class:`DicomSeries` (else ``None``)."""
+    """The image at ``path`` and, for a DICOM folder, its :class:`DicomSeries` (else ``None``).
+
+    Every image passes :mod:`oncoseg.io.validate` (a refusal names ``path``).
+    """
     p = Path(path)
     if p.is_dir():
         from oncoseg.io.dicom_series import read_dicom_series
 
         series = read_dicom_series(p, series_uid)
-        return series.image, series
+        img = series.image
+        check_image(img.array, img.affine, str(p))
+        return Image(img.array, img.affine, str(p)), series
     if series_uid is not None:
         raise ValueError(f"{p}: --series applies to a DICOM folder, not to a file")
     return load_image(p), None
+
+
+def load_inputs(
+    paths: Sequence[str | os.PathLike[str]], series_uid: str | None = None
+) -> list[tuple[Image, DicomSeries | None]]:
+    """The channels of a case, in order: each path is one channel, or several where its
+    format marks a channel axis (:func:`oncoseg.io.image.load_channels`)."""
+    out: list[tuple[Image, DicomSeries | None]] = []
+    for path in paths:
+        if Path(path).is_dir() or series_uid is not None:
+            out.append(load_input(path, series_uid))
+        else:
+            out.extend((img, None) for img in load_channels(path))
+    return out
 
 
 def output_name(path: str | os.PathLike[str]) -> str:

@@ -2,7 +2,8 @@
 
 For every file: the note cleaned (text.notes.clean_note) and de-identified (text.deid), then
 the number of replacements per tag. A file that is not a readable, non-empty UTF-8 text note
-is refused with one line naming it; the command then exits with code 2.
+is refused with one line naming it (oncoseg.io.note_file, the rules every note reader
+shares); the command then exits with code 2.
 
 Example:
     >>> import tempfile, pathlib
@@ -20,35 +21,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from oncoseg.io.note_file import NoteFileError
+from oncoseg.io.note_file import read_note_file as read_note
 from oncoseg.text.deid import deidentify
 from oncoseg.text.notes import clean_note
-
-MAX_NOTE_BYTES = 1_000_000  # a clinical note is a few kB; anything this big is not one
-
-
-class NoteFileError(ValueError):
-    """A note file that cannot be used; the message names the file and what was expected."""
-
-
-def read_note(path: Path) -> str:
-    """The text of a note file, or ``NoteFileError`` naming the file and the problem."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise NoteFileError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    if len(data) > MAX_NOTE_BYTES:
-        raise NoteFileError(f"{path}: {len(data)} bytes, expected a text note under 1 MB")
-    if b"\x00" in data:
-        raise NoteFileError(f"{path}: binary file (NUL bytes), expected a UTF-8 text note")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise NoteFileError(
-            f"{path}: not UTF-8 text (invalid byte at offset {exc.start}), expected UTF-8"
-        ) from exc
-    if not text.strip():
-        raise NoteFileError(f"{path}: empty note, expected some text")
-    return text
 
 
 def render_note(path: Path, text: str) -> str:
