@@ -43,10 +43,12 @@ def kill_oncoseg(args: list[str], delay: float, started: Callable[[], bool] | No
             time.sleep(0.05)
         try:
             proc.wait(timeout=delay)
+            print(f"oncoseg {args[0]}: finished within {delay:.2f} s, not killed")
             return False
         except subprocess.TimeoutExpired:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
+            print(f"oncoseg {args[0]}: SIGKILL {delay:.2f} s after the start point")
             return True
     finally:
         if proc.poll() is None:
