@@ -136,11 +136,11 @@ def test_sigkill_during_convert_openkbp(tmp_path: Path, seed: int) -> None:
 def _experiment_config(root: Path) -> Path:
     tiny = ["model.preset=tiny", "data.patch_size=[32,32,32]", "train.warmup_steps=2"]
     cfg = {
-        "cases": 6,
+        "cases": 5,
         "test_cases": 2,
         "external_cases": 0,
         "size": 32,
-        "epochs": 4,
+        "epochs": 3,
         "train": [*tiny, "data.fold=0", "train.batch_size=2", "train.lr=3e-3"],
         "vision": ["model.fusion=none"],
         "multimodal": ["model.fusion=none", "train.lr=1e-3"],  # a second model, no LM
@@ -160,15 +160,22 @@ def _results(path: Path) -> dict:
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_sigkill_during_experiment(tmp_path: Path, seed: int) -> None:
+    from oncoseg.experiments.config import load_experiment_config
+    from oncoseg.experiments.runner import run_experiment
+
     ref = tmp_path / "ref"
     ref.mkdir()
     t0 = time.monotonic()
-    run_oncoseg(["experiment", "compare", "-c", str(_experiment_config(ref)), "-o", str(ref)])
+    run_experiment("compare", load_experiment_config(str(_experiment_config(ref)), []), ref)
     seconds = time.monotonic() - t0
     root = tmp_path / "kill"
     root.mkdir()
     args = ["experiment", "compare", "-c", str(_experiment_config(root)), "-o", str(root)]
-    kill_oncoseg(args, random.Random(seed).uniform(0.2, 0.9) * seconds)
+
+    def training() -> bool:  # the cohort is made and the first model is training
+        return any((root / "models").glob("*/metrics.jsonl"))
+
+    kill_oncoseg(args, random.Random(seed).uniform(0.0, 1.0) * seconds, training)
     assert_nothing_corrupt(root)
     run_oncoseg(args)
     assert _results(root / "results.json") == _results(ref / "results.json")
