@@ -1,4 +1,11 @@
-"""Cohorts an experiment runs on: synthesised phantom cohorts (cached) or dataset folders."""
+"""Cohorts an experiment runs on: synthesised phantom cohorts (cached) or dataset folders.
+
+The cache (``data_dir``, default ``runs/data``) is shared by experiments running side by
+side: each cohort is made under a file lock (``.TAG.lock``), so the second experiment to ask
+waits for the first and reuses its cohort. A cohort appears under its name only when
+complete (:func:`oncoseg.synth.cohort.write_cohort` builds it in a temporary folder), and its
+``TAG.generator`` stamp, written after it, is the completion marker the cache checks.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +13,14 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from filelock import FileLock
+
 import oncoseg.synth
 from oncoseg.data.check import check_dataset
 from oncoseg.data.dataset import dataset_hash, read_info
 from oncoseg.experiments.config import ExperimentConfig
 from oncoseg.io.atomic import write_text
-from oncoseg.synth.cohort import write_cohort
+from oncoseg.synth.cohort import CohortSpec, write_cohort
 from oncoseg.tasks import TASKS
 
 
@@ -46,6 +55,37 @@ def generator_fingerprint(task: str) -> str:
     return h.hexdigest()[:16]
 
 
+def cached_cohort(
+    cfg: ExperimentConfig, spec: CohortSpec, site: str, cases: tuple[int, int], fingerprint: str
+) -> Path:
+    """The cohort of ``site`` with ``cases`` (training, test) in the cache: reused when its
+    stamp names this generator, else made now (under the cohort's lock)."""
+    n_tr, n_ts = cases
+    tag = f"{cfg.dataset}-{site}-{n_tr}+{n_ts}-{cfg.size}-{cfg.style}-s{cfg.seed}"
+    out = Path(cfg.data_dir) / tag
+    stamp = out.with_name(tag + GENERATOR_STAMP)  # beside it: not in its hash
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(out.with_name(f".{tag}.lock")):
+        made_by = stamp.read_text().strip() if stamp.exists() else None
+        if made_by != fingerprint or not (out / "dataset.json").exists():
+            # a cohort made by other generator code is remade: its notes or masks may
+            # differ from what this checkout writes (and from its counterfactual notes)
+            stamp.unlink(missing_ok=True)
+            write_cohort(
+                out,
+                spec,
+                cases=n_tr,
+                test_cases=n_ts,
+                site=site,
+                style=cfg.style,
+                size=cfg.size,
+                seed=cfg.seed,
+                overwrite=True,
+            )
+            write_text(stamp, fingerprint + "\n")
+    return out
+
+
 def prepare_data(cfg: ExperimentConfig) -> Data:
     """Synthesise (or reuse) the cohorts, or check the given dataset folders."""
     sites: dict[str, Path] = {}
@@ -56,26 +96,7 @@ def prepare_data(cfg: ExperimentConfig) -> Data:
         if cfg.external_cases:
             plan.append(("external", 0, cfg.external_cases))
         for site, n_tr, n_ts in plan:
-            tag = f"{cfg.dataset}-{site}-{n_tr}+{n_ts}-{cfg.size}-{cfg.style}-s{cfg.seed}"
-            out = Path(cfg.data_dir) / tag
-            stamp = out.with_name(tag + GENERATOR_STAMP)  # beside it: not in its hash
-            made_by = stamp.read_text().strip() if stamp.exists() else None
-            if made_by != fingerprint or not (out / "dataset.json").exists():
-                # a cohort made by other generator code is remade: its notes or masks may
-                # differ from what this checkout writes (and from its counterfactual notes)
-                write_cohort(
-                    out,
-                    spec(),
-                    cases=n_tr,
-                    test_cases=n_ts,
-                    site=site,
-                    style=cfg.style,
-                    size=cfg.size,
-                    seed=cfg.seed,
-                    overwrite=True,
-                )
-                write_text(stamp, fingerprint + "\n")
-            sites[site] = out
+            sites[site] = cached_cohort(cfg, spec(), site, (n_tr, n_ts), fingerprint)
     else:
         sites["internal"] = Path(cfg.dataset)
         if cfg.external:

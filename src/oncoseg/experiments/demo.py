@@ -67,12 +67,16 @@ def demo_config(
 
 
 def _link(link: Path, target: Path) -> None:
-    """``link`` -> ``target`` (relative symlink), replacing an older link or run folder."""
-    if link.is_symlink() or link.is_file():
-        link.unlink()
-    elif link.is_dir():
-        shutil.rmtree(link)
-    link.symlink_to(os.path.relpath(target.resolve(), link.parent.resolve()))
+    """``link`` -> ``target`` (relative symlink), replacing an older link or run folder.
+
+    The new link is made under a temporary name and renamed over the old one, so a kill
+    never leaves the name pointing nowhere."""
+    tmp = link.with_name(f".{link.name}.link-{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(os.path.relpath(target.resolve(), link.parent.resolve()))
+    if link.is_dir() and not link.is_symlink():
+        shutil.rmtree(link)  # an older run folder (os.replace cannot replace a folder)
+    os.replace(tmp, link)
 
 
 def run_demo(

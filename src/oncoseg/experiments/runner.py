@@ -227,7 +227,7 @@ def run_experiment(
     if command:
         meta["command"] = command
     doc = {"experiment": name, "dataset": data.task, **meta, **results}
-    path = root / "results.json"
-    write_json(path, doc)
     write_reports(doc, rows, data, root)
+    path = root / "results.json"
+    write_json(path, doc)  # last: a results.json means the whole experiment finished
     return path

@@ -1,7 +1,9 @@
 """The model store: trained runs kept under a key of their resolved config and data.
 
 Experiments that need the same model train it once; experiments running side by side
-share the store under a file lock.
+share the store under a file lock (``filelock``): the second to ask for a model waits for
+the first and reuses it. ``done.json`` marks a finished model; a run killed before it is
+resumed from its ``last.pt`` (exact: :mod:`oncoseg.train.resume`).
 """
 
 from __future__ import annotations
@@ -14,10 +16,13 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+from filelock import FileLock
+
 from oncoseg.experiments.cohorts import Data
 from oncoseg.experiments.config import ExperimentConfig
 from oncoseg.infer.config import load_config, to_dict
 from oncoseg.io.atomic import write_json
+from oncoseg.provenance import git_commit
 from oncoseg.tasks import note_variants_for
 from oncoseg.train.trainer import train
 
@@ -81,26 +86,30 @@ def trained(
         if done.exists() and json.loads(done.read_text())["key"] == key:
             log.info("%s: reusing %s", name, out)
             return out
-        if out.exists():
-            shutil.rmtree(out)  # an unfinished or different run: start clean
+        if out.exists() and not _resumable(out):
+            shutil.rmtree(out)  # a different model, or other code: start clean
+        # a run killed before done.json resumes from its last.pt (or starts at epoch 0)
         run = load_config(None, [f"data.dataset={data.internal}", f"out={out}", *full])
-        train(run, note_variants=note_variants_for(data.internal))
+        train(run, resume=True, note_variants=note_variants_for(data.internal))
         write_json(done, {"key": key, "name": name, "overrides": full})
     return out
 
 
+def _resumable(out: Path) -> bool:
+    """Whether ``out`` is an unfinished run that this checkout started (resume is exact only
+    with the same code)."""
+    if (out / "done.json").exists():
+        return False
+    try:
+        started = json.loads((out / "provenance.json").read_text())["commit"]
+    except (OSError, KeyError, ValueError):
+        return False
+    return bool(started == git_commit() and (out / "last.pt").exists())
+
+
 @contextlib.contextmanager
 def store_lock(path: Path) -> Iterator[None]:
-    """An exclusive advisory lock (POSIX ``flock``; a no-op where there is none)."""
+    """An exclusive lock on ``path`` across processes (``filelock``; waits for the holder)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        import fcntl
-    except ImportError:  # Windows: experiments there must not share a store concurrently
+    with FileLock(path):
         yield
-        return
-    with path.open("a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)

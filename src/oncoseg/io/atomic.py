@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import glob
 import io
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -48,6 +50,50 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a new empty folder beside ``path``; if the block succeeds it replaces ``path``.
+
+    The folder is ``.NAME.partial-PID``. An existing ``path`` is first renamed aside, then
+    the new folder is renamed onto ``path`` and the old one deleted, so ``path`` is at every
+    moment the old complete folder, absent, or the new complete folder. Leftovers of a
+    process that was killed (its PID no longer runs) are removed on the next call.
+    """
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(final)
+    work = final.with_name(f".{final.name}.partial-{os.getpid()}")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    try:
+        yield work
+        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        if final.exists():
+            os.replace(final, old)
+        os.replace(work, final)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # the block failed: nothing half-written stays
+
+
+def _remove_leftovers(final: Path) -> None:
+    """Delete ``.NAME.partial-PID`` / ``.NAME.old-PID`` folders of processes that are gone."""
+    for leftover in final.parent.glob(f".{glob.escape(final.name)}.*-*"):
+        kind, _, pid = leftover.name[len(final.name) + 2 :].partition("-")
+        if kind in ("partial", "old") and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> None:

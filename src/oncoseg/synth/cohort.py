@@ -1,14 +1,14 @@
 """Write a phantom cohort as a complete oncoseg dataset (images, labels, notes, csv, splits).
 
-The cohort is built in ``OUT.partial`` and renamed to ``OUT`` only when every case is
-written, so an interrupted run never leaves a half-written dataset under the final name.
+The cohort is built in ``.OUT.partial-PID`` and renamed to ``OUT`` only when every case is
+written (:func:`oncoseg.io.atomic.atomic_dir`), so an interrupted or killed run never leaves a
+half-written dataset under the final name.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import shutil
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +25,7 @@ from oncoseg.data.dataset import (
     write_clinical_csv,
     write_info,
 )
-from oncoseg.io.atomic import write_json
+from oncoseg.io.atomic import atomic_dir, write_json
 from oncoseg.io.image import Image
 from oncoseg.synth.phantom import case_rng
 
@@ -116,13 +116,50 @@ def write_cohort(
             f"need cases >= 0, test_cases >= 0 and at least one case in all, "
             f"got cases={cases}, test_cases={test_cases}"
         )
-    work = final.with_name(final.name + ".partial")
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
     train = plan_cases(spec, cases, site, style, seed)
     test = plan_cases(spec, test_cases, site, style, seed, start=cases)
+    extra: dict[str, Any] = {
+        "numTest": test_cases,
+        "note_style": style,
+        "size": size,
+        "seed": seed,
+        "generator": f"oncoseg.synth ({spec.task})",
+    }
+    if spec.region_names is not None:
+        extra["regions"] = spec.region_names
+    info = DatasetInfo(
+        channel_names=spec.channel_names,
+        labels=spec.labels,
+        num_training=cases,
+        task=spec.task,
+        site=site,
+        extra=extra,
+    )
+    with atomic_dir(final) as work:
+        _write_cases(work, spec, {"Tr": train, "Ts": test}, site, size, progress)
+        write_info(work, info)
+        ids = [g.case_id for g in train]
+        write_json(
+            work / "splits.json",
+            kfold_splits(ids, min(folds, len(ids)), seed)
+            if len(ids) >= 2
+            else [{"train": ids, "val": []}],
+        )
+    log.info("wrote %d + %d %s cases to %s", cases, test_cases, spec.task, final)
+    return final
+
+
+def _write_cases(
+    work: Path,
+    spec: CohortSpec,
+    splits: dict[str, list[GeneratedCase]],
+    site: str,
+    size: int,
+    progress: Callable[[int], None] | None,
+) -> None:
+    """Every case of ``splits`` (``"Tr"``/``"Ts"`` -> cases) and clinical.csv into ``work``."""
     rows = []
-    for split, group in (("Tr", train), ("Ts", test)):
+    for split, group in splits.items():
         for g in group:
             write_case(work, _render_case(spec, g, site, size), split)
             rows.append(
@@ -135,37 +172,4 @@ def write_cohort(
             )
             if progress is not None:
                 progress(1)
-    fields = ["case", "split", "anatomy_seed", *spec.clinical_fields]
-    write_clinical_csv(work, rows, fields)
-    extra: dict[str, Any] = {
-        "numTest": test_cases,
-        "note_style": style,
-        "size": size,
-        "seed": seed,
-        "generator": f"oncoseg.synth ({spec.task})",
-    }
-    if spec.region_names is not None:
-        extra["regions"] = spec.region_names
-    write_info(
-        work,
-        DatasetInfo(
-            channel_names=spec.channel_names,
-            labels=spec.labels,
-            num_training=cases,
-            task=spec.task,
-            site=site,
-            extra=extra,
-        ),
-    )
-    ids = [g.case_id for g in train]
-    write_json(
-        work / "splits.json",
-        kfold_splits(ids, min(folds, len(ids)), seed)
-        if len(ids) >= 2
-        else [{"train": ids, "val": []}],
-    )
-    if final.exists():
-        shutil.rmtree(final)
-    os.replace(work, final)
-    log.info("wrote %d + %d %s cases to %s", cases, test_cases, spec.task, final)
-    return final
+    write_clinical_csv(work, rows, ["case", "split", "anatomy_seed", *spec.clinical_fields])

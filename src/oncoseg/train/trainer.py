@@ -9,11 +9,9 @@ names no task.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
-import random
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,27 +23,26 @@ import torch.distributed as dist
 from monai.losses import DeepSupervisionLoss, DiceCELoss
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from oncoseg.data.dataset import dataset_hash, list_cases, read_info, read_splits
+from oncoseg.data.dataset import list_cases, read_info, read_splits
 from oncoseg.data.loader import Sample, batches, load_samples, train_transform
 from oncoseg.infer.checkpoint import load_checkpoint, restore_model
-from oncoseg.infer.config import ConfigError, RunConfig, dump_config, to_dict
+from oncoseg.infer.config import ConfigError, RunConfig
 from oncoseg.infer.device import pick_device
 from oncoseg.infer.plan import write_plan
-from oncoseg.io.atomic import write_json, write_text
 from oncoseg.models.multimodal import NoteGuidedSegmenter, build_model
-from oncoseg.provenance import provenance
 from oncoseg.text.factory import build_text_encoder
 from oncoseg.train.checkpoint import save_checkpoint
+from oncoseg.train.resume import (
+    append_metrics,
+    has_checkpoint,
+    seed_epoch,
+    seed_everything,
+    start_run_folder,
+)
 from oncoseg.train.validate import validate
 
 log = logging.getLogger(__name__)
 GRAD_CLIP = 12.0  # gradient-norm clipping, as nnU-Net
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
 
 
 class NoteVariants(Protocol):
@@ -150,6 +147,7 @@ def train(
     """
     rank, world = _ddp()
     seed_everything(cfg.train.seed + rank)
+    resume = resume and has_checkpoint(Path(cfg.out))
     device = pick_device(cfg.train.device)
     if device.type == "cuda" and world > 1:
         device = torch.device("cuda", rank % torch.cuda.device_count())
@@ -178,23 +176,17 @@ def train(
     sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
     out, state = Path(cfg.out), TrainState()
     if resume:
-        ckpt = load_checkpoint(out / "last.pt")
-        restore_model(model, ckpt["model"], str(out / "last.pt"))
-        opt.load_state_dict(ckpt["optimizer"])
-        sched.load_state_dict(ckpt["scheduler"])
-        state = TrainState(ckpt["epoch"], ckpt["step"], ckpt["best_dice"], ckpt.get("skipped", 0))
-        log.info("resumed %s at epoch %d", out, state.epoch)
+        state = _restore(out / "last.pt", model, opt, sched)
     net: torch.nn.Module = model
     if world > 1:
         net = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=False)
     if rank == 0:
-        _write_run_files(cfg, out, train_ids, val_ids, resume)
+        start_run_folder(cfg, out, train_ids, val_ids, state.epoch if resume else None)
         spacing = np.median(np.array([s.spacing for s in train_s]), axis=0)
         write_plan(out / "plan.json", read_info(cfg.data.dataset), spacing, cfg.data.patch_size)
     transform = train_transform(
         cfg.data.patch_size, flips=not model.uses_text, augment=cfg.train.augment
     )
-    transform.set_random_state(seed=cfg.train.seed + rank)  # MONAI keeps its own RNG
     model.train()
     trainer = Trainer(
         cfg=cfg,
@@ -216,6 +208,16 @@ def train(
     if world > 1:
         dist.barrier()
     return out
+
+
+def _restore(path: Path, model: NoteGuidedSegmenter, opt: Any, sched: Any) -> TrainState:
+    """Load ``last.pt`` into the model, optimiser and schedule; its progress."""
+    ckpt = load_checkpoint(path)
+    restore_model(model, ckpt["model"], str(path))
+    opt.load_state_dict(ckpt["optimizer"])
+    sched.load_state_dict(ckpt["scheduler"])
+    log.info("resumed %s at epoch %d", path.parent, ckpt["epoch"])
+    return TrainState(ckpt["epoch"], ckpt["step"], ckpt["best_dice"], ckpt.get("skipped", 0))
 
 
 def _load(
@@ -296,6 +298,8 @@ class Trainer:
     def epoch(self, epoch: int) -> tuple[dict[str, Any], int]:
         """One pass over the training batches; the epoch's record and its step count."""
         rng = np.random.default_rng([self.cfg.train.seed, epoch])  # same order on every rank
+        # every other stream from (seed, rank, epoch) too: a resumed epoch replays exactly
+        seed_epoch(self.transform, self.cfg.train.seed, self.rank, epoch)
         t0, losses = time.perf_counter(), []
         params = [p for p in self.model.parameters() if p.requires_grad]
         for image, label, notes in batches(
@@ -361,6 +365,8 @@ class Trainer:
                 save_checkpoint(out / "best.pt", self.model, epoch=st.epoch, val_dice=st.best_dice)
         elif not self.val_s:
             save_checkpoint(out / "best.pt", self.model, epoch=st.epoch)
+        # metrics first: a kill between the two leaves one record too many, which resume trims
+        append_metrics(out / "metrics.jsonl", record)
         save_checkpoint(
             out / "last.pt",
             self.model,
@@ -371,25 +377,5 @@ class Trainer:
             best_dice=st.best_dice,
             skipped=st.skipped,
         )
-        with (out / "metrics.jsonl").open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(record) + "\n")
         log.info("epoch %(epoch)d loss %(loss).4f", record)
 
-
-def _write_run_files(
-    cfg: RunConfig, out: Path, train_ids: list[str], val_ids: list[str], resume: bool
-) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    if not resume and (out / "metrics.jsonl").exists():
-        (out / "metrics.jsonl").unlink()
-    write_text(out / "config.yaml", dump_config(cfg))
-    write_json(
-        out / "provenance.json",
-        provenance(
-            config=to_dict(cfg),
-            data_hash=dataset_hash(cfg.data.dataset),
-            train_cases=train_ids,
-            val_cases=val_ids,
-            torch=torch.__version__,
-        ),
-    )

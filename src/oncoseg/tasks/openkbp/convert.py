@@ -27,7 +27,6 @@ from __future__ import annotations
 import gzip
 import logging
 import os
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from oncoseg.data.dataset import Case, DatasetInfo, write_case, write_clinical_csv, write_info
-from oncoseg.io.atomic import write_json
+from oncoseg.io.atomic import atomic_dir, write_json
 from oncoseg.io.image import Image
 
 log = logging.getLogger(__name__)
@@ -201,16 +200,26 @@ def convert_openkbp(
     overwrite: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> ConvertReport:
-    """Convert ``src`` into an oncoseg dataset at ``out`` (built in ``out.partial``)."""
+    """Convert ``src`` into an oncoseg dataset at ``out`` (built in ``.OUT.partial-PID`` and
+    renamed when complete, :func:`oncoseg.io.atomic.atomic_dir`)."""
     source, final = Path(src), Path(out)
     groups = [g for g in SPLITS if (source / g).is_dir()]
     if not groups:
         raise FileNotFoundError(f"{source}: no train-pats, validation-pats or test-pats folder")
     if final.exists() and not overwrite:
         raise FileExistsError(f"{final} exists (pass overwrite=True / --overwrite)")
-    tmp = final.with_name(final.name + ".partial")
-    if tmp.exists():
-        shutil.rmtree(tmp)
+    with atomic_dir(final) as tmp:
+        return _convert_into(tmp, source, groups, limit, progress)
+
+
+def _convert_into(
+    tmp: Path,
+    source: Path,
+    groups: list[str],
+    limit: int | None,
+    progress: Callable[[str], None] | None,
+) -> ConvertReport:
+    """Every patient of ``groups`` and the dataset files into the (temporary) folder ``tmp``."""
     report = ConvertReport()
     rows = []
     for group in groups:
@@ -262,12 +271,8 @@ def convert_openkbp(
             "label_overlap": "higher dose wins: PTV70 > PTV63 > PTV56",
         },
     )
-    tmp.mkdir(parents=True, exist_ok=True)
     write_info(tmp, info)
     write_json(tmp / "splits.json", [{"train": train_ids, "val": val_ids}])
     write_json(tmp / "skipped.json", report.skipped)
     write_clinical_csv(tmp, rows, ["case", "split", "group", *TARGETS])
-    if final.exists():
-        shutil.rmtree(final)
-    tmp.rename(final)
     return report
