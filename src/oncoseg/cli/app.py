@@ -15,6 +15,7 @@ from oncoseg.cli.bench import bench_app
 from oncoseg.cli.common import console
 from oncoseg.cli.data import convert_app, dataset_app, synth_app
 from oncoseg.cli.logs import route_warnings, setup_logging
+from oncoseg.cli.serve import serve_cmd
 
 app = typer.Typer(
     help="Note-guided segmentation of tumours and radiotherapy targets.",
@@ -25,6 +26,7 @@ app.add_typer(synth_app, name="synth")
 app.add_typer(dataset_app, name="dataset")
 app.add_typer(bench_app, name="bench")
 app.add_typer(convert_app, name="convert")
+app.command("serve")(serve_cmd)
 
 
 @app.callback()
