@@ -7,6 +7,8 @@ network); ``test_results_equal_a_direct_predictor_call`` runs a real tiny traine
 from __future__ import annotations
 
 import io
+import select
+import socket
 import time
 import zipfile
 from collections.abc import Callable
@@ -166,29 +168,41 @@ def test_404_unknown_ids_and_files(
     assert res.status_code == 404
 
 
+def _raw_post(url: str, headers: str, chunks: list[bytes]) -> str:
+    """POST over a plain socket, sending ``chunks`` one by one and stopping as soon as the
+    server answers (a server that rejects early must not wait for the rest); returns the
+    status line."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(f"POST /api/cases HTTP/1.1\r\nHost: {host}\r\n{headers}\r\n".encode())
+        for chunk in chunks:
+            if select.select([sock], [], [], 0.02)[0]:
+                break  # answered before the whole body was sent
+            sock.sendall(chunk)
+        return sock.makefile("rb").readline().decode().strip()
+
+
 def test_413_over_the_upload_cap_stores_nothing(
     serve: Callable[..., str], stand_in: StandInModel, tmp_path: Path
 ) -> None:
     url = serve(stand_in, max_upload_bytes=64 * 1024)
-    big = np.random.default_rng(0).integers(0, 255, 100 * 1024, dtype=np.uint8).tobytes()
-    res = upload(url, big)  # Content-Length over the cap
-    assert res.status_code == 413, res.text
-
-    def chunks():  # type: ignore[no-untyped-def]  # no Content-Length: counted as it streams
-        boundary = b"--b0undary\r\n"
-        yield boundary + b'Content-Disposition: form-data; name="note"\r\n\r\nN0\r\n'
-        yield boundary + b'Content-Disposition: form-data; name="image"; filename="a.nii"\r\n\r\n'
-        for i in range(0, len(big), 8192):
-            yield big[i : i + 8192]
-        yield b"\r\n--b0undary--\r\n"
-
-    res = requests.post(
-        f"{url}/api/cases",
-        data=chunks(),
-        headers={"Content-Type": "multipart/form-data; boundary=b0undary"},
-        timeout=30,
+    multipart = "Content-Type: multipart/form-data; boundary=b0undary\r\n"
+    head = b'--b0undary\r\nContent-Disposition: form-data; name="image"; filename="a.nii"\r\n\r\n'
+    # a declared length over the cap: refused before any of the body is read
+    status = _raw_post(
+        url, f"{multipart}Content-Length: {10 * 2**20}\r\n", [head] + [b"x" * 8192] * 4
     )
-    assert res.status_code == 413, res.text
+    assert status.split()[:2] == ["HTTP/1.1", "413"], status
+    # no length (chunked): counted while it streams, refused once past the cap
+    body = [head] + [b"x" * 8192] * 12  # 96 kB
+    chunks = [f"{len(c):x}\r\n".encode() + c + b"\r\n" for c in body] + [b"0\r\n\r\n"]
+    status = _raw_post(url, f"{multipart}Transfer-Encoding: chunked\r\n", chunks)
+    assert status.split()[:2] == ["HTTP/1.1", "413"], status
+    # the same upload under the cap is read (and refused only as a bad image)
+    small = [head, b"x" * 1000, b"\r\n--b0undary--\r\n"]
+    length = sum(map(len, small))
+    status = _raw_post(url, f"{multipart}Content-Length: {length}\r\n", small)
+    assert status.split()[:2] == ["HTTP/1.1", "422"], status
     assert stored_files(tmp_path / "data") == [] and stand_in.notes == []
 
 

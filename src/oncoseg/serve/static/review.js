@@ -268,8 +268,9 @@ async function init() {
   try {
     const health = await (await fetch("/healthz")).json();
     const m = health.model;
-    $("model").textContent = `model ${m.run || ""} \u00b7 fusion ${m.fusion || "?"} \u00b7 ` +
-      (m.uses_text ? "reads the note" : "image only");
+    const parts = [m.run ? "model " + m.run : "model", m.fusion ? "fusion " + m.fusion : null,
+                   m.uses_text ? "reads the note" : "image only"];
+    $("model").textContent = parts.filter(Boolean).join(" \u00b7 ");
     await refreshCases(null);
   } catch (err) { setStatus(String(err.message), true); }
   drawAll();
