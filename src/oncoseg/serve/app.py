@@ -106,11 +106,24 @@ def create_app(
     async def _field_error(_: Request, exc: FieldError) -> JSONResponse:
         return JSONResponse({"detail": str(exc), "field": exc.field}, status_code=422)
 
+    _open_routes(app, model, jobs, model_info or {})
+    api = APIRouter(prefix="/api", dependencies=[Depends(_bearer(token))])
+    _case_routes(api, model, store, max_upload_bytes)
+    _job_routes(api, model, store, jobs)
+    app.include_router(api)
+    return app
+
+
+def _open_routes(
+    app: FastAPI, model: SegmentModel, jobs: JobQueue, model_info: dict[str, Any]
+) -> None:
+    """Liveness and the page itself: no token needed (the page asks for it)."""
+
     @app.get("/healthz")
     async def healthz() -> dict[str, Any]:
         return {
             "status": "ok",
-            "model": {**(model_info or {}), "uses_text": model.uses_text},
+            "model": {**model_info, "uses_text": model.uses_text},
             "queue": {"waiting": jobs.waiting, "max": jobs.max_queue},
         }
 
@@ -121,12 +134,6 @@ def create_app(
     @app.get("/static/review.js")
     async def page_script() -> Response:
         return Response(_static("review.js"), media_type="text/javascript")
-
-    api = APIRouter(prefix="/api", dependencies=[Depends(_bearer(token))])
-    _case_routes(api, model, store, max_upload_bytes)
-    _job_routes(api, model, store, jobs)
-    app.include_router(api)
-    return app
 
 
 def _case_routes(api: APIRouter, model: SegmentModel, store: Store, max_upload: int) -> None:
