@@ -340,3 +340,24 @@ def test_cli_serve_refuses_bad_options(tmp_path: Path) -> None:
     for args, words in runs:
         res = CliRunner().invoke(app, args)
         assert res.exit_code == 2 and words in res.output, res.output
+
+
+def test_a_huge_declared_grid_is_refused_before_its_pixels_are_read(tmp_path: Path) -> None:
+    import nibabel as nib
+
+    from oncoseg.serve.store import Store
+    from oncoseg.serve.uploads import FieldError, store_case
+
+    hdr = nib.Nifti1Header()
+    hdr.set_data_shape((2048, 2048, 128))  # 512 M voxels declared, 4 bytes of data sent
+    hdr.set_data_dtype(np.uint8)
+    hdr["vox_offset"] = 352
+
+    class Part:
+        filename = "ct.nii"
+        file = io.BytesIO(hdr.binaryblock + b"\0" * 8)
+
+    store = Store(tmp_path / "data")
+    with pytest.raises(FieldError, match=r"image\[0\]: shape \(2048, 2048, 128\) is 536870912"):
+        store_case(store, [Part()], "N0", channels=1, max_unzipped=2**20)
+    assert list((tmp_path / "data" / "cases").iterdir()) == []

@@ -22,6 +22,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Protocol
 
+import nibabel as nib
+import numpy as np
+
 from oncoseg.io.image import Image, ImageReadError, load_image, same_geometry
 from oncoseg.serve.store import Case, Store
 from oncoseg.text.deid import deidentify
@@ -32,6 +35,7 @@ if TYPE_CHECKING:  # pydicom is imported only when a DICOM case arrives
 
 MAX_NOTE_CHARS = 20_000  # a clinical note is a few kB
 MAX_ZIP_FILES = 5_000
+MAX_VOXELS = 2**28  # 268 M voxels (e.g. 1024 x 1024 x 256): a gzip of zeros must not fill RAM
 ZIP_EXPANSION = 4  # a DICOM zip may unpack to at most this many times the upload cap
 
 
@@ -132,10 +136,22 @@ def _save_nifti(upload: Upload, folder: Path, index: int) -> Image:
     path = folder / f"{index:04d}.nii{'.gz' if gzipped else ''}"
     with path.open("wb") as f:
         shutil.copyfileobj(upload.file, f)
+    _check_voxels(path, f"image[{index}]")
     try:
         return load_image(path)
     except ImageReadError as exc:  # the message names our temp path: name the field instead
         raise FieldError(f"image[{index}]", str(exc).replace(f"{path}: ", "")) from exc
+
+
+def _check_voxels(path: Path, field: str) -> None:
+    """FieldError when the header declares more than MAX_VOXELS (read before any pixel)."""
+    try:
+        shape = nib.load(str(path)).shape
+    except Exception:  # not NIfTI at all: load_image names the problem
+        return
+    voxels = int(np.prod(shape, dtype=np.int64))
+    if voxels > MAX_VOXELS:
+        raise FieldError(field, f"shape {tuple(shape)} is {voxels} voxels, at most {MAX_VOXELS}")
 
 
 def _unzip(data: IO[bytes], folder: Path, max_bytes: int) -> None:
