@@ -146,7 +146,7 @@ def _save_nifti(upload: Upload, folder: Path, index: int) -> Image:
 def _check_voxels(path: Path, field: str) -> None:
     """FieldError when the header declares more than MAX_VOXELS (read before any pixel)."""
     try:
-        shape = nib.load(str(path)).shape
+        shape = nib.load(str(path)).shape  # type: ignore[attr-defined]
     except Exception:  # not NIfTI at all: load_image names the problem
         return
     voxels = int(np.prod(shape, dtype=np.int64))
