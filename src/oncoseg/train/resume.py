@@ -1,17 +1,15 @@
-"""Exact resume: every random stream of an epoch comes from (seed, rank, epoch), and what
-``last.pt`` does not hold is rebuilt or trimmed to match it.
+"""Exact resume: ``last.pt`` holds every random stream training draws from, and what it
+does not hold is rebuilt or trimmed to match it.
 
 A run killed after epoch *k* and resumed with ``--resume`` replays epochs *k+1...* exactly as
-the uninterrupted run did: weights, optimiser and schedule come from ``last.pt``; the epoch's
-batch order, crops, intensity augmentation, note variants and any torch/numpy/python draw
-are reseeded from ``(train.seed, rank, epoch)`` at the start of each epoch, so none of them
-depends on how many epochs this process has run. ``metrics.jsonl`` keeps the epochs the
-checkpoint holds and no more.
-
-Example:
-    >>> a, b = epoch_seeds(3, 0, 5), epoch_seeds(3, 0, 5)
-    >>> a == b and a != epoch_seeds(3, 0, 6) and len(a) == 4
-    True
+the uninterrupted run did: weights, optimiser and schedule come from ``last.pt``, and so do
+the states of torch's, numpy's and python's generators and of the augmentation's own
+``RandomState``s (:func:`rng_state`), taken when the checkpoint was written; the batch order
+and note variants are drawn from ``(train.seed, epoch)`` already. An uninterrupted run draws
+exactly what it drew before resume existed (no reseeding between epochs). Under DDP only
+rank 0 writes ``last.pt``: other ranks resume with rank 0's global streams and their own
+augmentation seeds, so a resumed multi-process run is not exact. ``metrics.jsonl`` keeps
+the epochs the checkpoint holds and no more.
 """
 
 from __future__ import annotations
@@ -41,20 +39,76 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def epoch_seeds(seed: int, rank: int, epoch: int) -> tuple[int, int, int, int]:
-    """Four independent 32-bit seeds for epoch ``epoch`` (0-based) on ``rank``."""
-    state = np.random.SeedSequence([seed, rank, epoch]).generate_state(4)
-    return tuple(int(s) for s in state)  # type: ignore[return-value]
+def _random_states(transform: Any) -> list[np.random.RandomState]:
+    """Every ``RandomState`` of a MONAI ``Compose``, in a fixed order: its own, each random
+    transform's, and those of the array transforms a dictionary transform wraps (e.g.
+    ``RandFlipd.flipper``: each keeps a generator of its own)."""
+    found: dict[int, np.random.RandomState] = {}
+
+    def walk(obj: Any, depth: int) -> None:
+        r = getattr(obj, "R", None)
+        if isinstance(r, np.random.RandomState):
+            found.setdefault(id(r), r)
+        if depth == 0:
+            return
+        for child in getattr(obj, "transforms", []) or []:
+            walk(child, depth - 1)
+        for name in sorted(vars(obj)):
+            value = vars(obj)[name]
+            if name != "R" and hasattr(value, "set_random_state"):
+                walk(value, depth - 1)
+
+    walk(transform, 3)
+    return list(found.values())
 
 
-def seed_epoch(transform: Any, seed: int, rank: int, epoch: int) -> None:
-    """Reseed the augmentation (MONAI transforms keep their own ``RandomState``) and the
-    torch, numpy and python global generators for epoch ``epoch``."""
-    monai_seed, torch_seed, np_seed, py_seed = epoch_seeds(seed, rank, epoch)
-    transform.set_random_state(seed=monai_seed)
-    torch.manual_seed(torch_seed)  # CUDA generators too
-    np.random.seed(np_seed)
-    random.seed(py_seed)
+def _np_state(state: tuple[Any, ...]) -> dict[str, Any]:
+    name, keys, pos, has_gauss, gauss = state
+    return {
+        "name": name,
+        "keys": torch.from_numpy(keys.astype(np.int64)),
+        "pos": int(pos),
+        "has_gauss": int(has_gauss),
+        "gauss": float(gauss),
+    }
+
+
+def _np_tuple(d: dict[str, Any]) -> tuple[Any, ...]:
+    keys = d["keys"].numpy().astype(np.uint32)
+    return (d["name"], keys, d["pos"], d["has_gauss"], d["gauss"])
+
+
+def rng_state(transform: Any) -> dict[str, Any]:
+    """Every random stream training draws from, as ``last.pt`` stores it (tensors, lists and
+    numbers only: ``weights_only`` loading): torch's (and CUDA's), numpy's and python's global
+    generators and the augmentation's own ``RandomState``s (MONAI keeps one per transform)."""
+    version, internal, gauss = random.getstate()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "numpy": _np_state(np.random.get_state()),
+        "python": [version, torch.tensor(internal, dtype=torch.int64), gauss],
+        "monai": [_np_state(r.get_state()) for r in _random_states(transform)],
+    }
+
+
+def restore_rng_state(state: dict[str, Any], transform: Any) -> None:
+    """Set every stream of :func:`rng_state` back, so a resumed run draws what the
+    uninterrupted run drew after the same epoch."""
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    np.random.set_state(_np_tuple(state["numpy"]))
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(int(v) for v in internal.tolist()), gauss))
+    monai = _random_states(transform)
+    if len(monai) != len(state["monai"]):
+        raise ValueError(
+            f"last.pt holds {len(state['monai'])} augmentation streams, this run has "
+            f"{len(monai)}: the training transforms changed since it was written"
+        )
+    for r, saved in zip(monai, state["monai"], strict=True):
+        r.set_state(_np_tuple(saved))
 
 
 def clear_run_outputs(out: Path) -> None:

@@ -35,7 +35,8 @@ from oncoseg.train.checkpoint import save_checkpoint
 from oncoseg.train.resume import (
     append_metrics,
     has_checkpoint,
-    seed_epoch,
+    restore_rng_state,
+    rng_state,
     seed_everything,
     start_run_folder,
 )
@@ -174,9 +175,9 @@ def train(
     total = steps_per_epoch * cfg.train.epochs
     factor = lr_factor(cfg.train.schedule, cfg.train.warmup_steps, total)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
-    out, state = Path(cfg.out), TrainState()
+    out, state, rng = Path(cfg.out), TrainState(), None
     if resume:
-        state = _restore(out / "last.pt", model, opt, sched)
+        state, rng = _restore(out / "last.pt", model, opt, sched)
     net: torch.nn.Module = model
     if world > 1:
         net = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=False)
@@ -187,6 +188,9 @@ def train(
     transform = train_transform(
         cfg.data.patch_size, flips=not model.uses_text, augment=cfg.train.augment
     )
+    transform.set_random_state(seed=cfg.train.seed + rank)  # MONAI keeps its own RNG
+    if rng is not None and rank == 0:
+        restore_rng_state(rng, transform)  # every stream where the checkpoint left it
     model.train()
     trainer = Trainer(
         cfg=cfg,
@@ -210,14 +214,18 @@ def train(
     return out
 
 
-def _restore(path: Path, model: NoteGuidedSegmenter, opt: Any, sched: Any) -> TrainState:
-    """Load ``last.pt`` into the model, optimiser and schedule; its progress."""
+def _restore(
+    path: Path, model: NoteGuidedSegmenter, opt: Any, sched: Any
+) -> tuple[TrainState, dict[str, Any] | None]:
+    """Load ``last.pt`` into the model, optimiser and schedule; its progress and its random
+    streams (``None`` in a checkpoint from before they were saved)."""
     ckpt = load_checkpoint(path)
     restore_model(model, ckpt["model"], str(path))
     opt.load_state_dict(ckpt["optimizer"])
     sched.load_state_dict(ckpt["scheduler"])
     log.info("resumed %s at epoch %d", path.parent, ckpt["epoch"])
-    return TrainState(ckpt["epoch"], ckpt["step"], ckpt["best_dice"], ckpt.get("skipped", 0))
+    state = TrainState(ckpt["epoch"], ckpt["step"], ckpt["best_dice"], ckpt.get("skipped", 0))
+    return state, ckpt.get("rng")
 
 
 def _load(
@@ -298,8 +306,6 @@ class Trainer:
     def epoch(self, epoch: int) -> tuple[dict[str, Any], int]:
         """One pass over the training batches; the epoch's record and its step count."""
         rng = np.random.default_rng([self.cfg.train.seed, epoch])  # same order on every rank
-        # every other stream from (seed, rank, epoch) too: a resumed epoch replays exactly
-        seed_epoch(self.transform, self.cfg.train.seed, self.rank, epoch)
         t0, losses = time.perf_counter(), []
         params = [p for p in self.model.parameters() if p.requires_grad]
         for image, label, notes in batches(
@@ -376,6 +382,6 @@ class Trainer:
             step=st.step,
             best_dice=st.best_dice,
             skipped=st.skipped,
+            rng=rng_state(self.transform),  # what the next epoch draws from (exact resume)
         )
         log.info("epoch %(epoch)d loss %(loss).4f", record)
-
