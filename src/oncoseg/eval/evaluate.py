@@ -42,7 +42,7 @@ def evaluate_split(
             raise ValueError(f"{root}: case {case_id} has no label in labels{split}")
         note = note_for(case_id, case.note) if note_for else case.note
         mask = predictor.predict(
-            case.images, note, note_source=str(note_path(root, case_id, split))
+            case.images, note, note_source=str(note_path(Path(root), case_id, split))
         )
         if save_dir is not None:
             save_image(mask, Path(save_dir) / f"{case_id}.nii.gz")
