@@ -62,7 +62,7 @@ def _random_states(transform: Any) -> list[np.random.RandomState]:
     return list(found.values())
 
 
-def _np_state(state: tuple[Any, ...]) -> dict[str, Any]:
+def _np_state(state: Any) -> dict[str, Any]:
     name, keys, pos, has_gauss, gauss = state
     return {
         "name": name,
