@@ -26,7 +26,9 @@ LAYERS = [
     {"cli"},
 ]
 RANK = {pkg: i for i, layer in enumerate(LAYERS) for pkg in layer}
-FORBIDDEN = {"models": {"data", "io"}}  # besides the layers (DESIGN §1)
+# besides the layers (DESIGN §1); serve sits beside experiments and, like infer, loads
+# no training, task or experiment code
+FORBIDDEN = {"models": {"data", "io"}, "serve": {"train", "tasks", "experiments"}}
 MAX_LINES = 400
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 
 from oncoseg.cli.bench import bench_app
+from oncoseg.cli.cohort import predict_cohort
 from oncoseg.cli.common import console
 from oncoseg.cli.data import convert_app, dataset_app, synth_app
 from oncoseg.cli.logs import route_warnings, setup_logging
@@ -25,6 +26,7 @@ app.add_typer(synth_app, name="synth")
 app.add_typer(dataset_app, name="dataset")
 app.add_typer(bench_app, name="bench")
 app.add_typer(convert_app, name="convert")
+app.command("predict-cohort")(predict_cohort)
 
 
 @app.callback()

@@ -1,0 +1,1 @@
+"""Serving: the FastAPI review service, its job queue and page, and the cohort runner."""

@@ -1,0 +1,71 @@
+"""The Ray engine of cohort inference: N actors, each holding one Predictor.
+
+Ray (``pip install 'oncoseg[cluster]'``) is imported here only, when the engine runs, so the
+base install does not need it. Without ``address`` a local Ray instance is started (and
+stopped at the end); with one (``ray://host:10001`` or ``host:6379``, or ``auto`` on a node of
+the cluster) the run joins an existing cluster. Each actor reserves ``job.threads`` CPUs and
+runs that many torch threads; an :class:`~ray.util.ActorPool` hands each free actor the next
+case, and the results come back to this process, which keeps the books. Ray's usage
+statistics stay off unless ``RAY_USAGE_STATS_ENABLED`` says otherwise.
+
+Example:
+    >>> run_ray(job, tasks, workers=2, on_result=print)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from oncoseg.serve.cohort_case import CaseResult, CaseRunner, CaseTask, CohortJob
+
+log = logging.getLogger(__name__)
+
+
+def _import_ray() -> Any:
+    try:
+        import ray
+    except ImportError as exc:
+        raise RuntimeError(
+            "--engine ray needs Ray: pip install 'oncoseg[cluster]' (or use --engine local)"
+        ) from exc
+    return ray
+
+
+def _check_cpus(ray: Any, workers: int, threads: int) -> None:
+    """Fail early instead of waiting forever for actors the cluster cannot place."""
+    cpus = float(ray.cluster_resources().get("CPU", 0))
+    if workers * threads > cpus:
+        raise RuntimeError(
+            f"the Ray cluster has {cpus:g} CPUs; --workers {workers} x --threads {threads} "
+            f"needs {workers * threads}"
+        )
+
+
+def run_ray(
+    job: CohortJob,
+    tasks: Sequence[CaseTask],
+    workers: int,
+    on_result: Callable[[CaseResult], None],
+    address: str | None = None,
+) -> None:
+    """Run ``tasks`` on ``workers`` Ray actors; ``on_result`` gets each result as it comes."""
+    ray = _import_ray()
+    from ray.util import ActorPool
+
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    started = not ray.is_initialized()
+    if started:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+    try:
+        _check_cpus(ray, workers, job.threads)
+        actor = ray.remote(num_cpus=job.threads)(CaseRunner)
+        pool = ActorPool([actor.remote(job) for _ in range(workers)])
+        log.info("Ray: %d actors x %d threads", workers, job.threads)
+        for result in pool.map_unordered(lambda a, t: a.run.remote(t), list(tasks)):
+            on_result(result)
+    finally:
+        if started:
+            ray.shutdown()
