@@ -3,10 +3,11 @@
 Ray (``pip install 'oncoseg[cluster]'``) is imported here only, when the engine runs, so the
 base install does not need it. Without ``address`` a local Ray instance is started (and
 stopped at the end); with one (``ray://host:10001`` or ``host:6379``, or ``auto`` on a node of
-the cluster) the run joins an existing cluster. Each actor reserves ``job.threads`` CPUs and
-runs that many torch threads; an :class:`~ray.util.ActorPool` hands each free actor the next
-case, and the results come back to this process, which keeps the books. Ray's usage
-statistics stay off unless ``RAY_USAGE_STATS_ENABLED`` says otherwise.
+the cluster) the run joins an existing cluster. Each actor reserves ``job.threads`` CPUs
+(and one GPU with ``--device cuda``) and runs that many torch threads; an
+:class:`~ray.util.ActorPool` hands each free actor the next case, and the results come back
+to this process, which keeps the books. Ray's usage statistics stay off unless
+``RAY_USAGE_STATS_ENABLED`` says otherwise.
 
 Example:
     >>> run_ray(job, tasks, workers=2, on_result=print)  # doctest: +SKIP
@@ -34,14 +35,15 @@ def _import_ray() -> Any:
     return ray
 
 
-def _check_cpus(ray: Any, workers: int, threads: int) -> None:
+def _check_resources(ray: Any, workers: int, threads: int, gpus: int) -> None:
     """Fail early instead of waiting forever for actors the cluster cannot place."""
-    cpus = float(ray.cluster_resources().get("CPU", 0))
-    if workers * threads > cpus:
-        raise RuntimeError(
-            f"the Ray cluster has {cpus:g} CPUs; --workers {workers} x --threads {threads} "
-            f"needs {workers * threads}"
-        )
+    have = ray.cluster_resources()
+    for name, each in (("CPU", threads), ("GPU", gpus)):
+        if workers * each > float(have.get(name, 0)):
+            raise RuntimeError(
+                f"the Ray cluster has {float(have.get(name, 0)):g} {name}s; {workers} workers "
+                f"x {each} {name} each (--workers, --threads, --device) need {workers * each}"
+            )
 
 
 def run_ray(
@@ -60,8 +62,10 @@ def run_ray(
     if started:
         ray.init(address=address, include_dashboard=False, log_to_driver=False)
     try:
-        _check_cpus(ray, workers, job.threads)
-        actor = ray.remote(num_cpus=job.threads)(CaseRunner)
+        # a CUDA actor gets a GPU of its own: Ray sets CUDA_VISIBLE_DEVICES, it sees cuda:0
+        gpus = 1 if job.device.startswith("cuda") else 0
+        _check_resources(ray, workers, job.threads, gpus)
+        actor = ray.remote(num_cpus=job.threads, num_gpus=gpus)(CaseRunner)
         pool = ActorPool([actor.remote(job) for _ in range(workers)])
         log.info("Ray: %d actors x %d threads", workers, job.threads)
         for result in pool.map_unordered(lambda a, t: a.run.remote(t), list(tasks)):
