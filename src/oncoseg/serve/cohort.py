@@ -88,6 +88,12 @@ class RunRecord:
         n = self.ok + self.failed
         return 60.0 * n / self.seconds if self.seconds > 0 else 0.0
 
+    @property
+    def steady_cases_per_min(self) -> float:
+        """Throughput after the first result (worker start-up and model loading excluded)."""
+        n, t = self.ok + self.failed - 1, self.seconds - self.first_result_s
+        return 60.0 * n / t if n > 0 and t > 0 else 0.0
+
     def add(self, result: CaseResult, elapsed: float) -> None:
         """Count a case that came back ``elapsed`` seconds after the engine started."""
         self.ok += result.status == "ok"
@@ -97,7 +103,11 @@ class RunRecord:
 
     def to_json(self) -> dict[str, Any]:
         out = {k: round(v, 2) if isinstance(v, float) else v for k, v in asdict(self).items()}
-        return {**out, "cases_per_min": round(self.cases_per_min, 2)}
+        rates = {
+            "cases_per_min": self.cases_per_min,
+            "steady_cases_per_min": self.steady_cases_per_min,
+        }
+        return {**out, **{k: round(v, 2) for k, v in rates.items()}}
 
 
 def cpu_count() -> int:
