@@ -20,7 +20,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from oncoseg.serve.cohort_case import CaseResult, CaseRunner, CaseTask, CohortJob
+from oncoseg.serve.cohort_case import CaseResult, CaseRunner, CaseTask, CohortJob, one_line
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,18 @@ def _check_resources(ray: Any, workers: int, threads: int, gpus: int) -> None:
             )
 
 
+def _start(ray: Any, address: str | None) -> None:
+    """Start a local Ray instance (no address) or join the cluster at ``address``."""
+    try:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+    except Exception as exc:  # Ray raises bare Exception and ConnectionError alike
+        where = f"the Ray cluster at {address}" if address else "a local Ray instance"
+        raise RuntimeError(
+            f"could not start or join {where}: {one_line(exc)} (a local raylet that misses "
+            "Ray's 30 s start-up limit on a loaded machine: run the command again)"
+        ) from exc
+
+
 def run_ray(
     job: CohortJob,
     tasks: Sequence[CaseTask],
@@ -60,7 +72,7 @@ def run_ray(
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     started = not ray.is_initialized()
     if started:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        _start(ray, address)
     try:
         # a CUDA actor gets a GPU of its own: Ray sets CUDA_VISIBLE_DEVICES, it sees cuda:0
         gpus = 1 if job.device.startswith("cuda") else 0
@@ -70,6 +82,10 @@ def run_ray(
         log.info("Ray: %d actors x %d threads", workers, job.threads)
         for result in pool.map_unordered(lambda a, t: a.run.remote(t), list(tasks)):
             on_result(result)
+    except ray.exceptions.RayError as exc:  # an actor died or could not load the model
+        raise RuntimeError(
+            f"Ray: {one_line(exc)} (finished cases are kept: run the command again to resume)"
+        ) from exc
     finally:
         if started:
             ray.shutdown()
