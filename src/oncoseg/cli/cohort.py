@@ -28,8 +28,7 @@ def predict_cohort(
 ) -> None:
     """Segment every case of a dataset split, resumably: masks/, status.csv, metrics.csv.
 
-    Finished cases (mask present) are skipped on a rerun; a failing case is marked failed
-    in status.csv and the others go on. Exit code 1 when any case failed, 2 on bad input.
+    A rerun skips finished cases; a failing case is marked failed, the others go on (exit 1).
     """
     from oncoseg.data.dataset import DatasetFormatError
     from oncoseg.serve.cohort import CohortJob, cpu_count, run_cohort
