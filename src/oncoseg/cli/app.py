@@ -13,6 +13,7 @@ from typing import Any
 import typer
 
 from oncoseg.cli.bench import bench_app
+from oncoseg.cli.cohort import predict_cohort
 from oncoseg.cli.common import console, fail, options, refusing
 from oncoseg.cli.data import convert_app, dataset_app, synth_app
 from oncoseg.cli.logs import route_warnings, run_log, setup_logging
@@ -28,6 +29,7 @@ app.add_typer(dataset_app, name="dataset")
 app.add_typer(bench_app, name="bench")
 app.add_typer(convert_app, name="convert")
 app.command("serve")(serve_cmd)
+app.command("predict-cohort")(predict_cohort)
 
 
 @app.callback()
