@@ -20,13 +20,16 @@ LAYERS = [
     {"data", "text"},
     {"models"},
     {"infer"},
-    {"train", "eval", "synth"},
+    {"train", "eval", "synth", "convert"},
     {"tasks"},
     {"experiments", "serve"},
     {"cli"},
 ]
 RANK = {pkg: i for i, layer in enumerate(LAYERS) for pkg in layer}
-FORBIDDEN = {"models": {"data", "io"}}  # besides the layers (DESIGN §1)
+FORBIDDEN = {  # besides the layers (DESIGN §1)
+    "models": {"data", "io"},
+    "serve": {"train", "tasks", "experiments"},  # services call infer.Predictor
+}
 MAX_LINES = 400
 
 

@@ -1,8 +1,8 @@
 """The ``oncoseg`` command: thin typer wrappers over the package's functions.
 
-Sub-commands live beside this module (``data``: synth, dataset, convert; ``bench``); this
-one holds the app, logging and warning routing, and the commands that train, predict and
-run experiments.
+Sub-commands live beside this module (``data``: synth, dataset, convert; ``bench``;
+``orthanc``); this one holds the app, logging and warning routing, and the commands that
+train, predict and run experiments.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from oncoseg.cli.bench import bench_app
 from oncoseg.cli.common import console
 from oncoseg.cli.data import convert_app, dataset_app, synth_app
 from oncoseg.cli.logs import route_warnings, setup_logging
+from oncoseg.cli.orthanc import orthanc_app
 
 app = typer.Typer(
     help="Note-guided segmentation of tumours and radiotherapy targets.",
@@ -25,6 +26,7 @@ app.add_typer(synth_app, name="synth")
 app.add_typer(dataset_app, name="dataset")
 app.add_typer(bench_app, name="bench")
 app.add_typer(convert_app, name="convert")
+app.add_typer(orthanc_app, name="orthanc")
 
 
 @app.callback()
