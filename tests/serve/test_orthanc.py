@@ -17,7 +17,14 @@ import httpx
 import pytest
 
 from oncoseg.infer.config import load_config
-from oncoseg.serve.orthanc import OrthancClient, OrthancError, WatchState, note_for
+from oncoseg.serve.orthanc import (
+    OrthancClient,
+    OrthancError,
+    Watcher,
+    WatchState,
+    note_for,
+    watch,
+)
 from oncoseg.train.trainer import train
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,3 +99,30 @@ def test_client_errors_are_one_line(tmp_path: Path) -> None:
     (tmp_path / "ACC9.txt").write_text("note")
     assert note_for(tmp_path, "ACC9") == "note"
     assert note_for(tmp_path, "../ACC9") is None and note_for(tmp_path, "") is None
+
+
+def test_watcher_records_a_failed_study_once_and_keeps_going(tmp_path: Path) -> None:
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        if request.url.path == "/changes":
+            since = int(request.url.params["since"])
+            changes = [{"ChangeType": "StableStudy", "ID": "gone-study", "Seq": 1}]
+            return httpx.Response(
+                200, json={"Changes": changes if since == 0 else [], "Done": True, "Last": 1}
+            )
+        return httpx.Response(404)
+
+    pacs = OrthancClient("http://pacs", transport=httpx.MockTransport(handler))
+    state = tmp_path / "state.json"
+    watcher = Watcher(pacs, None, tmp_path, state)  # type: ignore[arg-type]
+    assert watch(watcher, polls=2, sleep=lambda _: None) == 1
+    saved = json.loads(state.read_text())
+    assert saved["since"] == 1 and list(saved["done"]) == ["gone-study"]
+    assert (
+        saved["done"]["gone-study"].startswith("failed: ")
+        and "HTTP 404" in saved["done"]["gone-study"]
+    )
+    assert calls.count("/studies/gone-study") == 1  # not retried on the second poll
+    assert Watcher(pacs, None, tmp_path, state).state.since == 1  # type: ignore[arg-type]

@@ -52,6 +52,7 @@ from oncoseg.text.deid import deidentify
 log = logging.getLogger(__name__)
 NO_NOTE = "(no clinical note)"
 MAX_FOLDS = 5
+MIN_NAME_CHARS = 6  # file names at least this long are hidden in messages
 # what one bad patient may raise (malformed files too); anything else is a bug and stops
 PATIENT_ERRORS = (ValueError, KeyError, AttributeError, TypeError, OSError, EOFError)
 
@@ -93,7 +94,9 @@ class CohortReport:
 def _sanitize(message: str, pt: PatientFiles, src: Path) -> str:
     """``message`` with the patient's paths and file names replaced (they may hold names)."""
     for p in sorted(pt.files, key=lambda q: -len(str(q))):
-        message = message.replace(str(p), "<file>").replace(p.name, "<file>")
+        message = message.replace(str(p), "<file>")
+        if len(p.name) >= MIN_NAME_CHARS:  # short names ("1", "IM1") would mangle the text
+            message = message.replace(p.name, "<file>")
     message = message.replace(str(src), "SRC")
     for value in (pt.patient_id, *pt.accession_numbers):
         if len(value) >= 3:

@@ -98,16 +98,18 @@ class OrthancClient:
 
     def download_series(self, series_id: str, folder: Path) -> Path:
         """Unpack the series' zip archive into ``folder``; returns ``folder``."""
-        archive = folder / "series.zip"
-        with self._http.stream("GET", f"/series/{series_id}/archive") as response:
-            if response.status_code >= 400:
-                raise OrthancError(
-                    f"{self.url}: archive of series {series_id[:8]} answered "
-                    f"HTTP {response.status_code}"
-                )
-            with archive.open("wb") as fh:
-                for chunk in response.iter_bytes():
-                    fh.write(chunk)
+        archive, path = folder / "series.zip", f"/series/{series_id}/archive"
+        try:
+            with self._http.stream("GET", path) as response:
+                if response.status_code >= 400:
+                    raise OrthancError(
+                        f"{self.url}: GET {path} answered HTTP {response.status_code}"
+                    )
+                with archive.open("wb") as fh:
+                    for chunk in response.iter_bytes():
+                        fh.write(chunk)
+        except httpx.HTTPError as exc:
+            raise OrthancError(f"{self.url}: GET {path} failed ({exc})") from exc
         out = folder / "series"
         out.mkdir()
         # files renamed by number: the archive's folder names hold the patient's name and ID
@@ -263,16 +265,17 @@ class Watcher:
     def _handle(self, study_id: str) -> None:
         if study_id in self.state.done:
             return
-        tags = self.pacs.get(f"/studies/{study_id}")["MainDicomTags"]
-        note = note_for(self.notes_dir, str(tags.get("AccessionNumber", "")))
-        if note is None:
-            if study_id not in self.state.waiting:
-                self.state.waiting.append(study_id)
-            return
         try:
+            tags = self.pacs.get(f"/studies/{study_id}")["MainDicomTags"]
+            note = note_for(self.notes_dir, str(tags.get("AccessionNumber", "")))
+            if note is None:
+                if study_id not in self.state.waiting:
+                    self.state.waiting.append(study_id)
+                return
             ids = segment_series(self.pacs, study_id, note, self.predictor, run_name=self.run_name)
             self.state.done[study_id] = f"stored {len(ids)} instances"
-        except (OrthancError, ValueError, OSError) as exc:
+        except (OrthancError, ValueError, OSError, zipfile.BadZipFile) as exc:
+            # one bad study (deleted, unreadable, refused) must not stop the watcher
             self.state.done[study_id] = f"failed: {exc}"
             log.warning("study %s: failed: %s", study_id[:8], exc)
         if study_id in self.state.waiting:
