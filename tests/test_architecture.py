@@ -20,7 +20,7 @@ LAYERS = [
     {"data", "text"},
     {"models"},
     {"infer"},
-    {"train", "eval", "synth"},
+    {"train", "eval", "synth", "convert"},
     {"tasks"},
     {"experiments", "serve"},
     {"cli"},

@@ -64,15 +64,19 @@ class SeriesSpec:
     slope: float = 1.0
     intercept: float = -1024.0
     empty_uids: bool = False  # UIDs only in file_meta, like the TotalSegmentator fixture
+    patient_name: str = "Syn^Test"
+    patient_id: str = "SYN1"
+    accession: str = "ACC1"
 
 
 def _header(spec: SeriesSpec, uids: dict[str, str], k: int) -> Dataset:
     rot = np.asarray(spec.rotation)
     x, y, n = rot[:, 0], rot[:, 1], rot[:, 2]
     ds = Dataset()
-    ds.PatientName, ds.PatientID, ds.PatientBirthDate, ds.PatientSex = "Syn^Test", "SYN1", "", "O"
+    ds.PatientName, ds.PatientID = spec.patient_name, spec.patient_id
+    ds.PatientBirthDate, ds.PatientSex = "", "O"
     ds.StudyDate, ds.StudyTime, ds.ReferringPhysicianName = "20240101", "120000", ""
-    ds.StudyID, ds.AccessionNumber, ds.Modality = "1", "ACC1", "CT"
+    ds.StudyID, ds.AccessionNumber, ds.Modality = "1", spec.accession, "CT"
     ds.StudyInstanceUID, ds.SeriesInstanceUID = uids["study"], uids["series"]
     ds.SeriesNumber, ds.InstanceNumber, ds.AcquisitionNumber = 3, k + 1, 1
     ds.FrameOfReferenceUID, ds.PositionReferenceIndicator = uids["frame"], ""

@@ -1,8 +1,8 @@
 """The ``oncoseg`` command: thin typer wrappers over the package's functions.
 
-Sub-commands live beside this module (``data``: synth, dataset, convert; ``bench``); this
-one holds the app, logging and warning routing, and the commands that train, predict and
-run experiments.
+Sub-commands live beside this module (``data``: synth, dataset, convert; ``bench``;
+``orthanc``); this one holds the app, logging and warning routing, and the commands that
+train, predict and run experiments.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from oncoseg.cli.cohort import predict_cohort
 from oncoseg.cli.common import console, fail, options, refusing
 from oncoseg.cli.data import convert_app, dataset_app, synth_app
 from oncoseg.cli.logs import route_warnings, run_log, setup_logging
+from oncoseg.cli.orthanc import orthanc_app
 from oncoseg.cli.serve import serve_cmd
 
 app = typer.Typer(
@@ -30,6 +31,7 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(convert_app, name="convert")
 app.command("serve")(serve_cmd)
 app.command("predict-cohort")(predict_cohort)
+app.add_typer(orthanc_app, name="orthanc")
 
 
 @app.callback()

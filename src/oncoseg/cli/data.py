@@ -180,3 +180,48 @@ def convert_openkbp_cmd(
     for folder, reason in report.skipped.items():
         console.print(f"[yellow]skipped[/yellow] {folder}: {reason}")
     typer.echo(str(out))
+
+
+@convert_app.command("dicom")
+def convert_dicom_cmd(
+    src: Path = typer.Argument(..., help="Folder of DICOM patients (CT/MR series + RTSTRUCT)."),
+    out: Path = typer.Argument(..., help="New oncoseg dataset folder."),
+    roi: str = typer.Option(
+        ..., "--roi", help="LABEL=PATTERN[|PATTERN],...: ROI names to labels (fnmatch, any case)."
+    ),
+    notes: Path = typer.Option(
+        None, "--notes", help="Folder of notes named <AccessionNumber>.txt or <PatientID>.txt."
+    ),
+    task: str = typer.Option("dicom", "--task", help="dataset.json task; case ids TASK_000..."),
+    overwrite: bool = typer.Option(False, "--overwrite"),
+) -> None:
+    """DICOM CT/MR + RTSTRUCT per patient -> NIfTI image, label map and de-identified note.
+
+    Patients that fail are skipped; each patient is named by index and a short hash of its
+    PatientID, never by identity; OUT/conversion.json keeps the outcomes. Exit 2 on bad input
+    or when no patient converts (then nothing is written).
+    """
+    from oncoseg.convert.dicom_cohort import convert_dicom_cohort
+    from oncoseg.convert.roi_match import parse_roi_rules
+
+    try:
+        rules = parse_roi_rules(roi)
+        report = convert_dicom_cohort(
+            src, out, rules, notes_dir=notes, task=task, overwrite=overwrite
+        )
+    except (FileExistsError, ValueError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    for p in report.patients:
+        who = f"patient {p.index} (key {p.key})"
+        if p.ok:
+            console.print(f"[green]converted[/green] {who} -> {p.case_id}")
+        else:
+            console.print(f"[yellow]skipped[/yellow] {who}: {escape('; '.join(p.problems))}")
+        if p.unmatched:
+            names = ", ".join(repr(n) for n in p.unmatched)
+            console.print(f"  {who}: unmatched ROI name(s): {escape(names)}")
+        for remark in p.remarks:
+            console.print(f"  {who}: {escape(remark)}")
+    console.print(f"{len(report.converted)} of {len(report.patients)} patients converted")
+    typer.echo(str(out))

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,12 +113,10 @@ def _series_key(ds: Dataset) -> str:
     return "no-uid:" + ":".join(str(p) for p in parts)
 
 
-def _scan(folder: Path) -> dict[str, list[tuple[Path, Dataset]]]:
-    """Headers of the image files under ``folder``, grouped by series."""
-    if not folder.is_dir():
-        raise DicomSeriesError(f"{folder}: not a folder")
+def scan_files(paths: Iterable[Path]) -> dict[str, list[tuple[Path, Dataset]]]:
+    """Headers of the image files among ``paths``, grouped by series (others skipped)."""
     groups: dict[str, list[tuple[Path, Dataset]]] = defaultdict(list)
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+    for path in paths:
         try:
             ds = pydicom.dcmread(path, stop_before_pixels=True)
         except (InvalidDicomError, EOFError, OSError, ValueError):
@@ -125,6 +124,14 @@ def _scan(folder: Path) -> dict[str, list[tuple[Path, Dataset]]]:
         if str(ds.get("Modality", "")) in NON_IMAGE_MODALITIES or "Rows" not in ds:
             continue
         groups[_series_key(ds)].append((path, ds))
+    return dict(groups)
+
+
+def _scan(folder: Path) -> dict[str, list[tuple[Path, Dataset]]]:
+    """Headers of the image files under ``folder``, grouped by series."""
+    if not folder.is_dir():
+        raise DicomSeriesError(f"{folder}: not a folder")
+    groups = scan_files(sorted(p for p in folder.rglob("*") if p.is_file()))
     if not groups:
         raise DicomSeriesError(f"{folder}: no DICOM image files found")
     return groups
@@ -266,7 +273,27 @@ def read_dicom_series(folder: str | os.PathLike[str], series_uid: str | None = N
         DicomSeriesError: naming the folder or file and what is wrong.
     """
     root = Path(folder)
-    groups = _scan(root)
+    return _read_groups(_scan(root), series_uid, root)
+
+
+def read_dicom_files(
+    files: Sequence[str | os.PathLike[str]], where: str | os.PathLike[str]
+) -> DicomSeries:
+    """Read one series from its files (they may lie anywhere); ``where`` is named in errors.
+
+    Raises:
+        DicomSeriesError: the files hold no image, several series, or an irregular stack.
+    """
+    root = Path(where)
+    groups = scan_files(Path(f) for f in files)
+    if not groups:
+        raise DicomSeriesError(f"{root}: no DICOM image files found")
+    return _read_groups(groups, None, root)
+
+
+def _read_groups(
+    groups: dict[str, list[tuple[Path, Dataset]]], series_uid: str | None, root: Path
+) -> DicomSeries:
     repaired = _repair(groups)
     uid = _select(groups, series_uid, root)
     items = groups[uid]

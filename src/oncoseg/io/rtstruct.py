@@ -1,4 +1,4 @@
-"""Write (and read back) an RT Structure Set for a label map on a DICOM series' grid.
+"""Write an RT Structure Set for a label map on a DICOM series' grid.
 
 Written with pydicom, not rt-utils (1.2.7 swaps PixelSpacing on non-square series and breaks
 the DS length rule, DESIGN §8). Each label becomes one ROI; each slice's regions become
@@ -7,7 +7,8 @@ islands as separate contours combined by the even-odd rule. Points go to patient
 through each slice's own ImagePositionPatient with the series' direction cosines and
 ``PixelSpacing`` in DICOM order (row spacing along the column direction), so non-square,
 anisotropic and oblique series come out right. Contour Data numbers are at most 16
-characters. Patient/study identity is copied from the source and never logged.
+characters. Patient/study identity is copied from the source and never logged. Reading
+(ROIs, masks) lives in :mod:`oncoseg.io.rtstruct_read`; its names are re-exported here.
 
 Example:
     >>> series = read_dicom_series("ct/")  # doctest: +SKIP
@@ -20,30 +21,28 @@ import datetime as dt
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pydicom
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
-from pydicom.tag import Tag
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ImplicitVRLittleEndian, generate_uid
 
 import oncoseg
 from oncoseg.io.atomic import atomic_path
-from oncoseg.io.contours import format_ds, mask_polygons, polygons_to_mask
+from oncoseg.io.contours import format_ds, mask_polygons
 from oncoseg.io.dicom_identity import copy_identity
 from oncoseg.io.dicom_seg import check_mask_on_series, default_labels
 from oncoseg.io.dicom_series import DicomSeries
 from oncoseg.io.image import Image
+from oncoseg.io.rtstruct_read import CONTOUR_DATA, RoiInfo, list_rois, read_rtstruct
 from oncoseg.io.structure_codes import code_for, colour_for
 
 log = logging.getLogger(__name__)
+__all__ = ["RoiInfo", "build_rtstruct", "list_rois", "read_rtstruct", "write_rtstruct"]
 RTSTRUCT_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.481.3"
 RTSTRUCT_SERIES_NUMBER = 902
-CONTOUR_DATA = Tag(0x3006, 0x0050)
 
 
 def _image_ref(ds: Dataset) -> Dataset:
@@ -201,82 +200,3 @@ def write_rtstruct(
         ds.save_as(tmp, enforce_file_format=True)
     log.info("wrote RTSTRUCT with %d ROI(s): %s", len(ds.StructureSetROISequence), out.name)
     return out
-
-
-def _points(contour: Dataset) -> np.ndarray:
-    """Contour Data ``(n, 3)``, parsed straight from the encoded values when possible."""
-    elem = contour.get_item(CONTOUR_DATA)
-    if isinstance(elem, RawDataElement) and elem.value is not None:
-        text = elem.value.decode("ascii").replace("\\", " ")
-        return np.array(text.split(), dtype=np.float64).reshape(-1, 3)
-    return np.asarray([float(v) for v in contour.ContourData]).reshape(-1, 3)
-
-
-def read_rtstruct(path: str | os.PathLike[str], series: DicomSeries) -> dict[str, np.ndarray]:
-    """ROIs of an RTSTRUCT rasterised on ``series.image``'s grid (even-odd rule), by ROI name.
-
-    Contours are placed on the slice whose position along the normal they lie on; contours
-    off the series (another frame of reference or slice) raise ``ValueError``.
-    """
-    ds = pydicom.dcmread(path)
-    names = {int(r.ROINumber): str(r.ROIName) for r in ds.StructureSetROISequence}
-    geom = series.geometry
-    shape = (series.image.shape[0], series.image.shape[1], series.image.shape[2])
-    along = np.array([series.slice_position(k) @ geom.normal for k in range(shape[2])])
-    out: dict[str, np.ndarray] = {}
-    for roi in ds.get("ROIContourSequence", []):
-        name = names.get(int(roi.ReferencedROINumber), f"roi_{roi.ReferencedROINumber}")
-        polys: dict[int, list[np.ndarray]] = {}
-        for c in roi.get("ContourSequence", []):
-            pts = _points(c)
-            k = int(np.argmin(np.abs(along - pts[0] @ geom.normal)))
-            if abs(along[k] - pts[0] @ geom.normal) > 0.05:
-                raise ValueError(f"{Path(path).name}: ROI '{name}' has a contour off the series")
-            rel = pts - series.slice_position(k)
-            ij = np.stack(
-                [
-                    rel @ geom.row_cosines / geom.col_spacing,
-                    rel @ geom.col_cosines / geom.row_spacing,
-                ],
-                axis=1,
-            )
-            polys.setdefault(k, []).append(ij)
-        mask = np.zeros(shape, dtype=bool)
-        for k, ps in polys.items():
-            mask[:, :, k] = polygons_to_mask(ps, shape[:2])
-        out[name] = mask
-    return out
-
-
-@dataclass(frozen=True)
-class RoiInfo:
-    """One ROI of an RTSTRUCT: number, name, interpreted type and number of contours."""
-
-    number: int
-    name: str
-    rt_type: str
-    contours: int
-
-
-def list_rois(path: str | os.PathLike[str]) -> list[RoiInfo]:
-    """The ROIs of an RTSTRUCT file, in Structure Set ROI order (no series needed)."""
-    ds = pydicom.dcmread(path)
-    if str(ds.get("Modality", "")) != "RTSTRUCT":
-        raise ValueError(f"{Path(path).name}: not an RTSTRUCT (Modality {ds.get('Modality')})")
-    counts = {
-        int(r.ReferencedROINumber): len(r.get("ContourSequence", []))
-        for r in ds.get("ROIContourSequence", [])
-    }
-    types = {
-        int(o.ReferencedROINumber): str(o.get("RTROIInterpretedType", ""))
-        for o in ds.get("RTROIObservationsSequence", [])
-    }
-    return [
-        RoiInfo(
-            int(r.ROINumber),
-            str(r.ROIName),
-            types.get(int(r.ROINumber), ""),
-            counts.get(int(r.ROINumber), 0),
-        )
-        for r in ds.StructureSetROISequence
-    ]
