@@ -271,8 +271,9 @@ def write_bench(out: str | os.PathLike[str], meta: dict[str, Any]) -> None:
     """Write ``bench.json`` and the ``bench.md`` table into ``out``."""
     root, s, f = Path(out), meta["settings"], meta["flops"]
     write_json(root / "bench.json", meta)
+    precision = "bf16 autocast" if s.get("bf16") else "fp32"
     lines = [
-        f"# Model timings ({s['size']}³, batch {s['batch']}, preset {s['preset']}, fp32, "
+        f"# Model timings ({s['size']}³, batch {s['batch']}, preset {s['preset']}, {precision}, "
         f"{meta['device']})",
         "",
         f"Command `{meta['command']}`, commit `{meta['commit']}`, {meta['created_utc']}. "
@@ -297,7 +298,12 @@ def write_bench(out: str | os.PathLike[str], meta: dict[str, Any]) -> None:
         f"U-Net (vision-only) forward + backward: {f['unet_gflop_per_step']:.1f} GFLOP per step, "
         f"{f['achieved_gflops']:.1f} GFLOP/s at the minimum step time = "
         f"{f['share_of_peak']:.0%} of this machine's fp32 Conv3d peak "
-        f"({f['peak_gflops']:.1f} GFLOP/s, `oncoseg bench peak`).",
+        f"({f['peak_gflops']:.1f} GFLOP/s, `oncoseg bench peak`)"
+        + (
+            " (the steps ran in bf16: the share compares with the fp32 peak)."
+            if s.get("bf16")
+            else "."
+        ),
     ]
     write_text(root / "bench.md", "\n".join(lines) + "\n")
 
