@@ -71,3 +71,31 @@ def tiny_lm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         tokenizer_object=tk, bos_token="<s>", eos_token="</s>", pad_token="[PAD]", unk_token="[UNK]"
     ).save_pretrained(d)
     return d
+
+
+@pytest.fixture(scope="session")
+def case_image(breast_dataset: Path) -> Path:
+    """One 32³ phantom CT (NIfTI) of the shared breast dataset."""
+    return sorted((breast_dataset / "imagesTs").glob("*_0000.nii.gz"))[0]
+
+
+@pytest.fixture(scope="session")
+def tiny_run(breast_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A vision-only tiny U-Net trained one epoch on the breast phantoms (a few seconds)."""
+    from oncoseg.infer.config import load_config
+    from oncoseg.train.trainer import train
+
+    out = tmp_path_factory.mktemp("serve-run") / "tiny"
+    cfg = load_config(
+        None,
+        [
+            f"data.dataset={breast_dataset}",
+            f"out={out}",
+            "model.preset=tiny",
+            "model.fusion=none",
+            "data.patch_size=[32,32,32]",
+            "train.batch_size=2",
+            "train.epochs=1",
+        ],
+    )
+    return train(cfg)

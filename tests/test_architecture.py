@@ -203,4 +203,3 @@ def test_infer_reaches_no_loss_or_plotting_import() -> None:
 @pytest.mark.parametrize("name", ["oncoseg.infer", "oncoseg.tasks", "oncoseg.cli"])
 def test_packages_import(name: str) -> None:
     __import__(name)
-

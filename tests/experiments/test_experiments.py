@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -65,6 +66,16 @@ def test_counterfactual_experiment_writes_schema_and_reports(
     cf_val = doc["counterfactual_validation"]["multimodal"]
     assert [c["case"] for c in cf_val["cases"]] == val["val_cases"] and cf_val["n"] >= 1
     assert doc["counterfactual_validation"]["vision"]["nodal_follows_note"] == 0
+    # the foreground-threshold sweep, on validation cases only; at 0.5 it is the argmax
+    assert "sweep" not in cf["multimodal"]
+    sweep = cf_val["sweep"]
+    assert list(sweep) == ["0.5", "0.45", "0.4", "0.35", "0.3"]
+    assert sweep["0.5"]["nodal_follows_note"] == cf_val["nodal_follows_note"]
+    assert all(0.0 <= r["dice"] <= 1.0 for r in sweep.values())
+    assert (
+        "Foreground threshold on the validation cases"
+        in (tmp_path / "cf" / "summary.md").read_text()
+    )
     assert "share of validation cases" in (tmp_path / "cf" / "summary.md").read_text()
     html = (tmp_path / "cf" / "report.html").read_text()
     assert "<table>" in html and html.count("data:image/png;base64,") >= 4  # box, cf, 3 cases
@@ -79,6 +90,18 @@ def test_counterfactual_experiment_writes_schema_and_reports(
     assert (
         doc2["models"]["vision"]["internal"]["dice"] == doc["models"]["vision"]["internal"]["dice"]
     )
+
+    # a prediction setting is not part of the model's key: the stored model serves it, and a
+    # lower foreground threshold only grows the contours
+    low = dataclasses.replace(cfg, multimodal=(*cfg.multimodal, "infer.threshold=0.3"))
+    doc3 = json.loads(run_experiment("counterfactual", low, tmp_path / "cf-low").read_text())
+    assert doc3["runs"] == doc["runs"] and done.stat().st_mtime_ns == stamp
+    assert doc3["infer"] == {"vision": [], "multimodal": ["infer.threshold=0.3"]}
+    before = {c["case"]: c for c in cf["multimodal"]["cases"]}
+    for c in doc3["counterfactual"]["multimodal"]["cases"]:
+        for key in ("nodal_cover_n0", "nodal_cover_n2"):
+            assert c[key] >= before[c["case"]][key]
+    assert doc3["counterfactual_validation"]["multimodal"]["sweep"] == sweep
 
 
 def test_kfold_scores_every_training_case_once(tmp_path: Path, tiny_lm_dir: Path) -> None:
@@ -110,6 +133,7 @@ def test_train_fraction_nested_subsets(tmp_path: Path) -> None:
 def test_model_key_ignores_paths_but_not_training() -> None:
     a = model_key(["data.dataset=/a", "out=/x", "train.epochs=3"], "h1")
     assert a == model_key(["data.dataset=/b", "out=/y", "train.epochs=3"], "h1")
+    assert a == model_key(["train.epochs=3", "infer.threshold=0.4"], "h1")  # prediction only
     assert a != model_key(["train.epochs=4"], "h1") and a != model_key(["train.epochs=3"], "h2")
 
 

@@ -116,6 +116,12 @@ def predict_cmd(
     series: str = typer.Option(None, "--series", help="Series UID, for a folder with several."),
     checkpoint: str = typer.Option("best"),
     device: str = typer.Option("auto"),
+    threshold: float = typer.Option(
+        None,
+        "--threshold",
+        help="Foreground probability above which a voxel is labelled (default: the run's "
+        "infer.threshold, else argmax).",
+    ),
 ) -> None:
     """Segment one case; every output keeps the input's exact geometry.
 
@@ -131,7 +137,8 @@ def predict_cmd(
         loaded = load_inputs(image, series)
         check_formats(fmts, loaded[0][1])
         text = read_note_file(note) if note is not None else ""
-        predictor = Predictor.from_run(model, checkpoint=checkpoint, device=device)
+        infer = [f"infer.threshold={threshold}"] if threshold is not None else None
+        predictor = Predictor.from_run(model, checkpoint=checkpoint, device=device, infer=infer)
         if predictor.uses_text and note is None:
             raise ValueError("this model reads the clinical note: pass -n NOTE.txt")
         if not predictor.uses_text:

@@ -104,6 +104,19 @@ def tables(doc: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
                 cf,
             )
         )
+        sweep = [
+            [m, t, f"{r['nodal_follows_note']:.0%}", f"{r['side_follows_consistent']:.0%}", _f3(r)]
+            for m, c in doc[key].items()
+            for t, r in c.get("sweep", {}).items()
+        ]
+        if sweep:
+            out.append(
+                (
+                    f"Foreground threshold on the {which} cases (choose `infer.threshold` here)",
+                    ["model", "threshold", "nodal follows", "side follows (consistent)", "Dice"],
+                    sweep,
+                )
+            )
     if "by_prescription" in doc:
         groups = list(next(iter(doc["by_prescription"].values())))
         out.append(
@@ -267,3 +280,7 @@ def write_reports(
     figs += overlays(rows, data, root)
     write_text(root / "summary.md", markdown(doc))
     write_text(root / "report.html", html_report(doc, figs))
+
+
+def _f3(row: dict[str, Any]) -> str:
+    return "–" if row.get("dice") is None else f"{row['dice']:.3f}"

@@ -61,13 +61,25 @@ log = logging.getLogger(__name__)
 # ----------------------------------------------------------------------------- evaluation
 
 
+def infer_settings(cfg: ExperimentConfig, overrides: tuple[str, ...] | list[str]) -> list[str]:
+    """The ``infer.*`` settings among a model's overrides: how its predictions are labelled.
+    Not part of the model store's key, so they apply to a stored model as well."""
+    return [o for o in (*cfg.train, *overrides) if o.startswith("infer.")]
+
+
 def evaluate_runs(
-    runs: dict[str, Path], data: Data, root: Path, split: str = "Ts", cases: Any = None
+    runs: dict[str, Path],
+    data: Data,
+    root: Path,
+    split: str = "Ts",
+    cases: Any = None,
+    infer: dict[str, list[str]] | None = None,
 ) -> tuple[dict[str, Any], dict[str, dict[str, list[dict[str, Any]]]]]:
-    """Per-case rows of every model on every site (predictions saved for the report)."""
+    """Per-case rows of every model on every site (predictions saved for the report);
+    ``infer`` holds each model's prediction settings (:func:`infer_settings`)."""
     rows: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for name, run in runs.items():
-        predictor = Predictor.from_run(run)
+        predictor = Predictor.from_run(run, infer=(infer or {}).get(name))
         rows[name] = {}
         for site, ds in data.sites.items():
             if split == "Tr" and site != "internal":
@@ -95,7 +107,8 @@ def _run_models(
     runs: dict[str, Path] = {}
     for name, ov in models.items():
         runs[name] = trained(cfg, data, name, ov)
-    summary, rows = evaluate_runs(runs, data, root)
+    infer = {name: infer_settings(cfg, ov) for name, ov in models.items()}
+    summary, rows = evaluate_runs(runs, data, root, infer=infer)
     names = list(models)
     ref = names[0]
     pairs = [(n, ref) for n in names[1:]]
@@ -103,6 +116,7 @@ def _run_models(
         "models": summary,
         "comparisons": comparisons(rows, pairs),
         "runs": {n: str(p) for n, p in runs.items()},
+        "infer": infer,
     }
     return results, rows
 
@@ -136,6 +150,11 @@ def run_data_efficiency(cfg: ExperimentConfig, data: Data, root: Path) -> tuple[
     return results, rows
 
 
+# foreground thresholds scored on the validation cases (``sweep`` in results.json), from
+# which a recipe's ``infer.threshold`` is chosen without the test set
+SWEEP = (0.5, 0.45, 0.4, 0.35, 0.3)
+
+
 def run_counterfactual(cfg: ExperimentConfig, data: Data, root: Path) -> tuple[dict, dict]:
     task = get_task(data.task)
     if task.counterfactual is None:
@@ -146,7 +165,7 @@ def run_counterfactual(cfg: ExperimentConfig, data: Data, root: Path) -> tuple[d
     results, rows = run_compare(cfg, data, root)
     cf, cf_val = {}, {}
     for name, run in results["runs"].items():
-        predictor = Predictor.from_run(run)
+        predictor = Predictor.from_run(run, infer=results["infer"][name])
         edits = {"style": cfg.style, "seed": cfg.seed}
         cf[name] = task.counterfactual(
             predictor, data.internal, fig_dir=root / "figures", name=name, **edits
@@ -156,7 +175,7 @@ def run_counterfactual(cfg: ExperimentConfig, data: Data, root: Path) -> tuple[d
         val = json.loads((Path(run) / "provenance.json").read_text())["val_cases"]
         if val and task.counterfactual_on_validation:
             cf_val[name] = task.counterfactual(
-                predictor, data.internal, split="Tr", cases=val, **edits
+                predictor, data.internal, split="Tr", cases=val, thresholds=SWEEP, **edits
             )
     results["counterfactual"] = cf
     if cf_val:
@@ -173,7 +192,10 @@ def run_kfold(cfg: ExperimentConfig, data: Data, root: Path) -> tuple[dict, dict
     runs: dict[str, list[str]] = {n: [] for n in models}
     for k in range(cfg.folds):
         fold = {n: trained(cfg, data, n, (*ov, f"data.fold={k}")) for n, ov in models.items()}
-        _, fold_rows = evaluate_runs(fold, data, root / f"fold{k}", "Tr", splits[k]["val"])
+        infer = {n: infer_settings(cfg, ov) for n, ov in models.items()}
+        _, fold_rows = evaluate_runs(
+            fold, data, root / f"fold{k}", "Tr", splits[k]["val"], infer=infer
+        )
         for n in models:
             rows[n]["cv"] += fold_rows[n]["internal"]
             runs[n].append(str(fold[n]))

@@ -56,6 +56,12 @@ def _shares(doc: dict[str, Any]) -> dict[str, float]:
         for model, cf in doc.get(key, {}).items():
             for label, value in cf["shares"].items():
                 out[f"{model}, {where}: {label}"] = float(value)
+            for t, row in cf.get("sweep", {}).items():  # validation only
+                at = f"{model}, {where} at threshold {t}"
+                out[f"{at}: nodal regions follow N0/N2"] = float(row["nodal_follows_note"])
+                out[f"{at}: side follows, image-consistent"] = float(row["side_follows_consistent"])
+                if row.get("dice") is not None:
+                    out[f"{at}: Dice (true note)"] = float(row["dice"])
     return out
 
 

@@ -30,9 +30,11 @@ log = logging.getLogger(__name__)
 
 
 def model_key(overrides: list[str], data_hash: str) -> str:
-    """Identifies a trained model: its resolved config (minus paths) and its data."""
+    """Identifies a trained model: its resolved config (minus paths and the prediction-time
+    ``infer`` settings, which training never reads) and its data."""
     cfg = to_dict(load_config(None, overrides))
     cfg.pop("out")
+    cfg.pop("infer")
     cfg["data"].pop("dataset")
     blob = json.dumps({"config": cfg, "data": data_hash}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]

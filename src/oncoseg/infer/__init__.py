@@ -14,6 +14,6 @@ Example:
 from __future__ import annotations
 
 from oncoseg.infer.plan import Plan
-from oncoseg.infer.predictor import Predictor, describe
+from oncoseg.infer.predictor import Predictor, describe, to_labels
 
-__all__ = ["Plan", "Predictor", "describe"]
+__all__ = ["Plan", "Predictor", "describe", "to_labels"]

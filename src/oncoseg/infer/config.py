@@ -1,6 +1,6 @@
 """Run configuration: dataclasses with commented defaults, a strict YAML loader, overrides.
 
-A YAML file has up to four sections (``data``, ``model``, ``text``, ``train``) plus
+A YAML file has up to five sections (``data``, ``model``, ``text``, ``train``, ``infer``) plus
 ``out``; unknown sections or keys are errors that name the key. ``--set train.lr=3e-4``
 style overrides are parsed as YAML scalars and type-checked against the field.
 
@@ -93,11 +93,24 @@ class TrainConfig:
 
 
 @dataclass
+class InferConfig:
+    """How probabilities become labels at prediction time; never read by training, so a
+    stored model serves any of these settings (the model store's key leaves them out)."""
+
+    # a voxel is labelled when its foreground probability (1 - P(background)) exceeds this,
+    # then with its most probable foreground class; null: argmax over all classes (the same
+    # as 0.5 for one foreground class). A lower value trades precision for coverage: choose
+    # it on validation cases (the counterfactual experiment sweeps it there)
+    threshold: float | None = None
+
+
+@dataclass
 class RunConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     text: TextConfig = field(default_factory=TextConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    infer: InferConfig = field(default_factory=InferConfig)
     out: str = "runs/train"  # run directory
 
 
@@ -179,6 +192,9 @@ def _check_values(cfg: RunConfig) -> RunConfig:
             raise ConfigError(
                 f"train.{key}: expected a share in [0, 1], got {getattr(cfg.train, key)}"
             )
+    t = cfg.infer.threshold
+    if t is not None and not 0.0 < t < 1.0:
+        raise ConfigError(f"infer.threshold: expected a probability in (0, 1) or null, got {t}")
     if cfg.train.schedule not in SCHEDULES:
         raise ConfigError(
             f"train.schedule: expected one of {list(SCHEDULES)}, got {cfg.train.schedule!r}"

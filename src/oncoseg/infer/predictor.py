@@ -3,8 +3,9 @@
 ``Predictor.from_run(run_dir)`` rebuilds the model from the run's ``config.yaml``,
 ``plan.json`` and checkpoint. ``predict(images, note)`` reorients to the model's voxel
 order, normalises, resamples to the training spacing, runs sliding-window inference with
-the note's context computed once, resamples the class probabilities back, argmaxes, and
-undoes the reorientation: the mask has the input's exact grid (shape, spacing, origin,
+the note's context computed once, resamples the class probabilities back, labels them
+(argmax, or the run's ``infer.threshold`` on the foreground probability: :func:`to_labels`)
+and undoes the reorientation: the mask has the input's exact grid (shape, spacing, origin,
 direction).
 """
 
@@ -33,6 +34,19 @@ from oncoseg.text.factory import build_text_encoder
 from oncoseg.text.note_length import fit_note
 
 
+def to_labels(probs: np.ndarray, threshold: float | None = None) -> np.ndarray:
+    """Label map (uint8) from class probabilities (K, *shape), class 0 the background.
+
+    ``threshold`` None: the most probable class. Otherwise a voxel is foreground when
+    1 - P(background) exceeds ``threshold`` and takes its most probable foreground class.
+    """
+    if threshold is None:
+        return probs.argmax(axis=0).astype(np.uint8)
+    labels = (probs[1:].argmax(axis=0) + 1).astype(np.uint8)
+    labels[1.0 - probs[0] <= threshold] = 0
+    return labels
+
+
 class Predictor:
     """Segments cases with a trained run."""
 
@@ -43,10 +57,19 @@ class Predictor:
 
     @classmethod
     def from_run(
-        cls, run_dir: str | os.PathLike[str], checkpoint: str = "best", device: str = "auto"
+        cls,
+        run_dir: str | os.PathLike[str],
+        checkpoint: str = "best",
+        device: str = "auto",
+        infer: list[str] | None = None,
     ) -> Predictor:
+        """The run's model; ``infer`` overrides its prediction settings, e.g.
+        ``["infer.threshold=0.4"]`` (other sections are refused: they shaped the weights)."""
         run = Path(run_dir)
-        cfg = load_config(run / "config.yaml")
+        bad = [o for o in infer or [] if not o.startswith("infer.")]
+        if bad:
+            raise ValueError(f"only infer.* settings can change at prediction time, got {bad}")
+        cfg = load_config(run / "config.yaml", infer)
         plan = Plan.read(run / "plan.json")
         dev = pick_device(device)
         text = build_text_encoder(cfg.text) if cfg.model.fusion != "none" else None
@@ -59,6 +82,11 @@ class Predictor:
     def uses_text(self) -> bool:
         return self.model.uses_text
 
+    @property
+    def threshold(self) -> float | None:
+        """The foreground threshold :meth:`predict` applies (None: argmax)."""
+        return self.cfg.infer.threshold
+
     def predict(self, images: Sequence[Image], note: str = "", note_source: str = "note") -> Image:
         """Label map (uint8) on the grid of ``images[0]``.
 
@@ -66,8 +94,7 @@ class Predictor:
         longer than the model reads.
         """
         probs, ref = self.predict_proba(images, note, note_source)
-        labels = probs.argmax(axis=0).astype(np.uint8)
-        return Image(labels, ref.affine.copy())
+        return Image(to_labels(probs, self.threshold), ref.affine.copy())
 
     def predict_proba(
         self, images: Sequence[Image], note: str = "", note_source: str = "note"
@@ -129,4 +156,5 @@ def describe(predictor: Predictor) -> dict[str, Any]:
         "fusion": predictor.cfg.model.fusion,
         "preset": predictor.cfg.model.preset,
         "text": predictor.cfg.text.encoder if predictor.uses_text else "none",
+        "threshold": predictor.threshold,
     }

@@ -31,7 +31,7 @@ import numpy as np
 from oncoseg.data.dataset import list_cases, read_case, read_clinical_csv
 from oncoseg.eval.figures import counterfactual_png, render_png
 from oncoseg.eval.side_check import check_side
-from oncoseg.infer import Predictor
+from oncoseg.infer import Predictor, to_labels
 from oncoseg.io.image import Image
 from oncoseg.tasks.breast_ctv.clinical import REGIONS
 from oncoseg.tasks.breast_ctv.variants import note_variant
@@ -78,14 +78,21 @@ def breast_counterfactual(
     name: str = "model",
     split: str = "Ts",
     cases: Sequence[str] | None = None,
+    thresholds: Sequence[float] = (),
 ) -> dict[str, Any]:
     """Flip N0<->N2 and left<->right in each note of ``split`` (or of ``cases`` in it, e.g.
     a fold's validation cases, which can choose between models without the test set);
-    does the contour follow?"""
+    does the contour follow?
+
+    ``thresholds``: also score the same predictions labelled at each foreground threshold
+    (``sweep``: following shares and Dice with the true note per threshold), to choose
+    ``infer.threshold`` on validation cases.
+    """
     rows = read_clinical_csv(ds)
     cases = list(cases) if cases is not None else list_cases(ds, split)
     figures = figure_cases(rows, cases)
     per_case = []
+    sweep: dict[float, list[dict[str, Any]]] = {float(t): [] for t in thresholds}
     for case_id in cases:
         row, case = rows[case_id], read_case(ds, case_id, split)
         if case.regions is None:
@@ -93,47 +100,97 @@ def breast_counterfactual(
         reg = np.asarray(case.regions.array)
         side = "left" if row["laterality"] in ("left", "both") else "right"
 
-        def mask(row: dict[str, str] = row, images: Any = case.images, **changes: str) -> Any:
-            note = note_variant(row, style, seed, **changes)
-            return np.asarray(predictor.predict(images, note).array) > 0
+        def probs(r: dict[str, str] = row, imgs: Any = case.images, /, **changes: str) -> Any:
+            return predictor.predict_proba(imgs, note_variant(r, style, seed, **changes))[0]
 
-        preds = {n: mask(n_stage=n) for n in ("N0", "N2")}
-        cover = {n: nodal_coverage(preds[n], reg, side) for n in preds}
-        result: dict[str, Any] = {
-            "case": case_id,
-            "nodal_cover_n0": cover["N0"],
-            "nodal_cover_n2": cover["N2"],
-            "nodal_follows": bool(cover["N2"] > 0.5 > cover["N0"]),
-        }
+        def mask(**changes: str) -> Any:
+            return to_labels(probs(**changes), predictor.threshold) > 0
+
+        p_nodal = {n: probs(n_stage=n) for n in ("N0", "N2")}
+        p_side = None
         if row["laterality"] != "both":
+            p_side = {s: probs(laterality=s) for s in ("left", "right")}
+        result: dict[str, Any] = {"case": case_id}
+        masks = _follows(result, p_nodal, p_side, reg, side, predictor.threshold)
+        if p_side is not None:
+            result["image_consistent"] = row["surgery"] == "BCS"
             image = case.images[0]
             ct = np.asarray(image.array)
-            sided = {s: mask(laterality=s) for s in ("left", "right")}
-            share = {s: left_share(sided[s], reg) for s in sided}
             warned = {
-                s: check_side(f"{s} side", m, image.affine, ct).warning is not None
-                for s, m in sided.items()
+                s: check_side(f"{s} side", masks[s], image.affine, ct).warning is not None
+                for s in ("left", "right")
             }
-            result.update(
-                image_consistent=row["surgery"] == "BCS",
-                left_share_left_note=share["left"],
-                left_share_right_note=share["right"],
-                side_follows=bool(share["left"] > 0.5 > share["right"]),
-                side_warning_own_note=warned[side],
-                side_warning_flipped_note=warned["right" if side == "left" else "left"],
-            )
+            result["side_warning_own_note"] = warned[side]
+            result["side_warning_flipped_note"] = warned["right" if side == "left" else "left"]
         per_case.append(result)
+        if sweep:
+            truth = np.asarray(case.label.array) > 0 if case.label is not None else None
+            p_true = predictor.predict_proba(case.images, case.note)[0]
+            for t, rows_t in sweep.items():
+                r: dict[str, Any] = {"case": case_id}
+                _follows(r, p_nodal, p_side, reg, side, t)
+                if p_side is not None:
+                    r["image_consistent"] = result["image_consistent"]
+                if truth is not None:
+                    r["dice"] = _dice(to_labels(p_true, t) > 0, truth)
+                rows_t.append(r)
         for kind, shown in figures.items():
             if fig_dir is not None and case_id == shown:
                 _figure(
                     counterfactual_png(fig_dir, name, kind),
                     case.images[0],
                     row,
-                    preds,
+                    {n: masks[n] for n in ("N0", "N2")},
                     mask,
                     f"{name}, {case_id}",
                 )
-    return {**_summary(per_case), "cases": per_case}
+    out = {**_summary(per_case), "cases": per_case}
+    if sweep:
+        out["sweep"] = {f"{t:g}": _sweep_summary(r) for t, r in sweep.items()}
+    return out
+
+
+def _follows(
+    result: dict[str, Any],
+    p_nodal: dict[str, np.ndarray],
+    p_side: dict[str, np.ndarray] | None,
+    reg: np.ndarray,
+    side: str,
+    threshold: float | None,
+) -> dict[str, np.ndarray]:
+    """Add whether the masks at ``threshold`` follow the N flip (and the side flip) to
+    ``result``; returns the masks by note (N0, N2, left, right)."""
+    masks = {n: to_labels(p, threshold) > 0 for n, p in p_nodal.items()}
+    cover = {n: nodal_coverage(masks[n], reg, side) for n in p_nodal}
+    result.update(
+        nodal_cover_n0=cover["N0"],
+        nodal_cover_n2=cover["N2"],
+        nodal_follows=bool(cover["N2"] > 0.5 > cover["N0"]),
+    )
+    if p_side is not None:
+        masks.update({s: to_labels(p, threshold) > 0 for s, p in p_side.items()})
+        share = {s: left_share(masks[s], reg) for s in p_side}
+        result.update(
+            left_share_left_note=share["left"],
+            left_share_right_note=share["right"],
+            side_follows=bool(share["left"] > 0.5 > share["right"]),
+        )
+    return masks
+
+
+def _dice(pred: np.ndarray, truth: np.ndarray) -> float:
+    total = int(pred.sum() + truth.sum())
+    return 2.0 * float((pred & truth).sum()) / total if total else 1.0
+
+
+def _sweep_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    fits = [r for r in rows if r.get("image_consistent")]
+    dice = [r["dice"] for r in rows if "dice" in r]
+    return {
+        "nodal_follows_note": _share(rows, "nodal_follows"),
+        "side_follows_consistent": _share(fits, "side_follows"),
+        "dice": float(np.mean(dice)) if dice else None,
+    }
 
 
 def _share(rows: list[dict[str, Any]], key: str) -> float:
@@ -174,7 +231,6 @@ def _summary(per_case: list[dict[str, Any]]) -> dict[str, Any]:
         ],
     }
     return out
-    return {**out, "cases": per_case}
 
 
 def _figure(

@@ -1,0 +1,82 @@
+"""``infer.threshold``: how probabilities become labels, set per run or at prediction time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from oncoseg.cli.app import app
+from oncoseg.infer import Predictor, to_labels
+from oncoseg.infer.config import ConfigError, load_config
+from oncoseg.io.image import load_image
+
+
+def test_to_labels_argmax_and_threshold() -> None:
+    # 3 classes over 4 voxels: background 0.6 / 0.45 / 0.2 / 0.34
+    probs = np.array(
+        [
+            [0.60, 0.45, 0.20, 0.34],
+            [0.30, 0.35, 0.50, 0.33],
+            [0.10, 0.20, 0.30, 0.33],
+        ],
+        np.float32,
+    )
+    # argmax keeps voxels 1 and 3 background, though most of their probability is foreground
+    assert to_labels(probs).tolist() == [0, 0, 1, 0]
+    # foreground probability 1 - P(bg) = 0.4, 0.55, 0.8, 0.66: above 0.5 -> its best class
+    assert to_labels(probs, 0.5).tolist() == [0, 1, 1, 1]
+    assert to_labels(probs, 0.35).tolist() == [1, 1, 1, 1]
+    assert to_labels(probs, 0.7).tolist() == [0, 0, 1, 0]
+    assert to_labels(probs, 0.5).dtype == np.uint8
+    # one foreground class: 0.5 is the argmax (no ties here)
+    binary = np.stack([1 - probs[1], probs[1]])
+    assert to_labels(binary, 0.5).tolist() == to_labels(binary).tolist()
+
+
+@pytest.mark.parametrize("value", ["0", "1", "1.5", "-0.1"])
+def test_threshold_outside_zero_one_is_refused(value: str) -> None:
+    with pytest.raises(ConfigError, match="infer.threshold"):
+        load_config(None, [f"infer.threshold={value}"])
+    assert load_config(None, ["infer.threshold=null"]).infer.threshold is None
+
+
+def test_predictor_threshold_from_run_and_override(tiny_run: Path, case_image: Path) -> None:
+    default = Predictor.from_run(tiny_run)
+    assert default.threshold is None
+    img = load_image(case_image)
+    probs, _ = default.predict_proba([img])
+    low = Predictor.from_run(tiny_run, infer=["infer.threshold=0.2"])
+    assert low.threshold == 0.2
+    mask_low = np.asarray(low.predict([img]).array)
+    mask_default = np.asarray(default.predict([img]).array)
+    np.testing.assert_array_equal(mask_default, probs.argmax(0))
+    np.testing.assert_array_equal(mask_low, (probs[0] < 0.8).astype(np.uint8))
+    # a lower threshold only adds voxels
+    assert mask_low.sum() > mask_default.sum() and (mask_low >= mask_default).all()
+    with pytest.raises(ValueError, match="only infer"):
+        Predictor.from_run(tiny_run, infer=["train.epochs=3"])
+
+
+def test_predict_cli_threshold(tiny_run: Path, case_image: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    sums = {}
+    for t in ("0.2", "0.8"):
+        res = runner.invoke(
+            app,
+            ["predict", "-m", str(tiny_run), "-i", str(case_image), "-o", str(tmp_path / t)]
+            + ["--threshold", t],
+        )
+        assert res.exit_code == 0, res.output
+        (out,) = (tmp_path / t).glob("*.nii.gz")
+        sums[t] = int(np.asarray(load_image(out).array).sum())
+    assert sums["0.2"] > sums["0.8"]
+    res = runner.invoke(
+        app,
+        ["predict", "-m", str(tiny_run), "-i", str(case_image), "-o", str(tmp_path / "bad")]
+        + ["--threshold", "1.5"],
+    )
+    assert res.exit_code == 2 and "infer.threshold" in res.output
+    assert "Traceback" not in res.output and not (tmp_path / "bad").exists()
