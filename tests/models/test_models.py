@@ -190,3 +190,33 @@ def test_bf16_autocast_gradients_match_fp32(fusion: str) -> None:
     cos = {n: float(torch.nn.functional.cosine_similarity(ref[n], low[n], dim=0)) for n in ref}
     worst = min(cos, key=lambda n: cos[n] if math.isfinite(cos[n]) else -2.0)
     assert cos[worst] > 0.8, (worst, cos[worst])
+
+
+@pytest.mark.parametrize("in_channels", [1, 4])
+def test_inference_head_equals_the_training_layers(in_channels: int) -> None:
+    """Without gradients the restore + head run as one linear map (``_restore_and_head``);
+    it gives the logits of the layers training uses."""
+    torch.manual_seed(0)
+    net = ResUNet(
+        in_channels=in_channels, out_channels=3, channels=(8, 16, 32, 64), full_resolution=False
+    ).eval()
+    with torch.no_grad():  # trained-looking biases, not PyTorch's small init
+        net.restore.bias.normal_()
+        net.head.conv.conv.bias.normal_()
+    x = torch.randn(2, in_channels, 32, 48, 16)
+    with torch.enable_grad():
+        layers = net(x)
+    with torch.no_grad():
+        fused = net(x)
+    assert isinstance(layers, torch.Tensor) and isinstance(fused, torch.Tensor)
+    assert fused.shape == layers.shape == (2, 3, 32, 48, 16)
+    torch.testing.assert_close(fused, layers, atol=1e-5, rtol=1e-5)
+    # under bf16 autocast the fused map stays fp32; the layers round their logits to bf16
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        with torch.enable_grad():
+            layers16 = net(x)
+        with torch.no_grad():
+            fused16 = net(x)
+    assert fused16.dtype == torch.float32 and layers16.dtype == torch.bfloat16
+    assert (fused16 - layers16.float()).abs().max() < 0.05
+    assert (fused16 - layers).abs().max() < (layers16.float() - layers).abs().max() + 0.02
