@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -169,7 +170,10 @@ def test_bf16_autocast_gradients_match_fp32(fusion: str) -> None:
 
     At 32³ the tiny preset's bottleneck has depth 2, where torch 2.13's CPU bf16 kernel
     returned wrong weight gradients (cosine 0.65 here; elsewhere off by up to 1e36, or NaN)
-    before ResUNet ran such blocks in fp32. bf16 rounding alone leaves cosines of 0.89-1.
+    before ResUNet ran such blocks in fp32. bf16 rounding alone leaves cosines of 0.89-1,
+    except on gradients a thousand times smaller than the largest (the first block's 1x1
+    residual convolution, whose gradient the instance norm almost cancels: there rounding
+    decides the direction), which are left out.
     """
     from monai.losses import DiceCELoss
 
@@ -186,37 +190,63 @@ def test_bf16_autocast_gradients_match_fp32(fusion: str) -> None:
         # tensors of 8+ numbers: a scalar's "direction" is its sign, which rounding can flip
         grads.append({n: p.grad.flatten() for n, p in model.named_parameters() if p.numel() >= 8})
     ref, low = grads
-    assert ref.keys() == low.keys() and len(ref) > 10
+    assert ref.keys() == low.keys()
+    largest = max(float(g.norm()) for g in ref.values())
+    ref = {n: g for n, g in ref.items() if float(g.norm()) > 1e-3 * largest}
+    assert len(ref) > 10
     cos = {n: float(torch.nn.functional.cosine_similarity(ref[n], low[n], dim=0)) for n in ref}
     worst = min(cos, key=lambda n: cos[n] if math.isfinite(cos[n]) else -2.0)
     assert cos[worst] > 0.8, (worst, cos[worst])
 
 
 @pytest.mark.parametrize("in_channels", [1, 4])
-def test_inference_head_equals_the_training_layers(in_channels: int) -> None:
-    """Without gradients the restore + head run as one linear map (``_restore_and_head``);
-    it gives the logits of the layers training uses."""
+def test_fused_restore_and_head_equals_the_layers(in_channels: int) -> None:
+    """The U-Net runs its restore (transposed conv) + 1x1x1 head as one linear map on the
+    coarse features: same logits and same gradients as the two layers with the concat."""
     torch.manual_seed(0)
     net = ResUNet(
         in_channels=in_channels, out_channels=3, channels=(8, 16, 32, 64), full_resolution=False
-    ).eval()
+    )
+    assert net.restore is not None
     with torch.no_grad():  # trained-looking biases, not PyTorch's small init
         net.restore.bias.normal_()
         net.head.conv.conv.bias.normal_()
-    x = torch.randn(2, in_channels, 32, 48, 16)
-    with torch.enable_grad():
-        layers = net(x)
-    with torch.no_grad():
-        fused = net(x)
-    assert isinstance(layers, torch.Tensor) and isinstance(fused, torch.Tensor)
+    coarse = torch.randn(2, 8, 16, 24, 8, requires_grad=True)
+    image = torch.randn(2, in_channels, 32, 48, 16)
+    params = [net.restore.weight, net.restore.bias, *net.head.parameters()]
+
+    def run(fn: Callable[[], torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        out = fn()
+        grads = torch.autograd.grad(
+            (out * torch.linspace(-1, 1, out.numel()).view_as(out)).sum(), [coarse, *params]
+        )
+        return out.detach(), list(grads)
+
+    layers, g_layers = run(lambda: net.head(torch.cat([net.restore(coarse), image], dim=1)))
+    fused, g_fused = run(lambda: net._restore_and_head(coarse, image))
     assert fused.shape == layers.shape == (2, 3, 32, 48, 16)
     torch.testing.assert_close(fused, layers, atol=1e-5, rtol=1e-5)
+    for a, b in zip(g_fused, g_layers, strict=True):  # sums over 10^5 voxels: fp32 order
+        assert float((a - b).norm()) <= 1e-4 * float(b.norm())
     # under bf16 autocast the fused map stays fp32; the layers round their logits to bf16
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        with torch.enable_grad():
-            layers16 = net(x)
-        with torch.no_grad():
-            fused16 = net(x)
+        fused16 = net._restore_and_head(coarse.bfloat16(), image)
+        layers16 = net.head(torch.cat([net.restore(coarse.bfloat16()), image], dim=1))
     assert fused16.dtype == torch.float32 and layers16.dtype == torch.bfloat16
     assert (fused16 - layers16.float()).abs().max() < 0.05
-    assert (fused16 - layers).abs().max() < (layers16.float() - layers).abs().max() + 0.02
+    # and a whole network's output is the fused one
+    torch.testing.assert_close(
+        net.eval()(image), net.head(torch.cat([net.restore(_decoded(net, image)), image], 1))
+    )
+
+
+def _decoded(net: ResUNet, image: torch.Tensor) -> torch.Tensor:
+    """The last decoder output of ``net`` (the input of its restore)."""
+    skips, x = [], image
+    for block in net.encoder:
+        x = block(x)
+        skips.append(x)
+    x = skips.pop()
+    for up in net.decoder:
+        x = up(x, skips.pop())
+    return x
