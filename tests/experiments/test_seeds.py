@@ -6,7 +6,12 @@ import json
 from pathlib import Path
 
 from oncoseg.experiments.config import ExperimentConfig
-from oncoseg.experiments.seeds import seed_config, seed_rows, write_seed_summary
+from oncoseg.experiments.seeds import (
+    choose_threshold,
+    seed_config,
+    seed_rows,
+    write_seed_summary,
+)
 
 
 def _doc(dice: float, nodal: float) -> dict:  # type: ignore[type-arg]
@@ -47,3 +52,49 @@ def test_rows_and_files(tmp_path: Path) -> None:
     assert "| multimodal Dice, internal | 0.800 | 0.850 | 0.700 | 0.700–0.850 |" in text
     assert "| multimodal, test: nodal (n=20) | 90% | 100% | 95% | 90%–100% |" in text
     assert json.loads((tmp_path / "seeds.json").read_text())["rows"][0]["max"] == 0.85
+
+
+def _sweep(**nodal: float) -> dict:  # type: ignore[type-arg]
+    """A validation sweep: threshold -> nodal share (side always followed)."""
+    return {
+        "counterfactual_validation": {
+            "multimodal": {
+                "shares": {},
+                "sweep": {
+                    t.replace("t", "0."): {
+                        "nodal_follows_note": v,
+                        "side_follows_consistent": 1.0,
+                        "dice": 0.8,
+                    }
+                    for t, v in nodal.items()
+                },
+            }
+        }
+    }
+
+
+def test_threshold_rule_reads_validation_sweeps_only(tmp_path: Path) -> None:
+    docs = {
+        0: _sweep(t5=1.0, t45=1.0, t4=1.0, t3=1.0),
+        1: _sweep(t5=0.75, t45=0.83, t4=0.92, t3=1.0),
+    }
+    # the largest threshold where both seeds reach 90%: 0.4 (0.45 leaves seed 1 at 83%)
+    c = choose_threshold(docs, "multimodal")
+    assert c is not None and c["threshold"] == 0.4 and c["worst_seed_follows"] == 0.92
+    # no threshold reaches 90%: the best worst seed, ties to the larger threshold
+    low = {0: _sweep(t5=0.5, t4=0.8, t3=0.8), 1: _sweep(t5=0.9, t4=0.85, t3=0.8)}
+    c = choose_threshold(low, "multimodal")
+    assert c is not None and (c["threshold"], c["worst_seed_follows"]) == (0.4, 0.8)
+    # a seed without a sweep (older runs, vision-only in no sweep): no choice
+    assert choose_threshold({0: _sweep(t5=1.0), 1: {}}, "multimodal") is None
+    runs = {}
+    for seed, d in docs.items():
+        p = tmp_path / f"seed{seed}" / "results.json"
+        p.parent.mkdir()
+        p.write_text(json.dumps({**_doc(0.8, 0.9), **d}))
+        runs[seed] = p
+    text = write_seed_summary(runs, tmp_path).read_text()
+    assert "Foreground threshold for multimodal by the validation rule" in text
+    assert "**0.4** (worst seed follows 92%)" in text
+    saved = json.loads((tmp_path / "seeds.json").read_text())["threshold_choice"]
+    assert saved["multimodal"]["threshold"] == 0.4

@@ -105,7 +105,7 @@ def tables(doc: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
             )
         )
         sweep = [
-            [m, t, f"{r['nodal_follows_note']:.0%}", f"{r['side_follows_consistent']:.0%}", _f3(r)]
+            [m, t, f"{r['nodal_follows_note']:.0%}", _pct(r["side_follows_consistent"]), _f3(r)]
             for m, c in doc[key].items()
             for t, r in c.get("sweep", {}).items()
         ]
@@ -284,3 +284,7 @@ def write_reports(
 
 def _f3(row: dict[str, Any]) -> str:
     return "–" if row.get("dice") is None else f"{row['dice']:.3f}"
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0%}"

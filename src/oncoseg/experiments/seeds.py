@@ -5,6 +5,10 @@ training seed into ``OUT/seed<K>`` (the cohorts stay those of the config's ``see
 the models' initialisation, sampling and augmentation change), then writes
 ``OUT/seeds.json`` and ``OUT/seeds.md``: every seed's Dice per model and site and its
 counterfactual shares on the test and the validation cases, with min–max over seeds.
+
+Where the runs scored a foreground-threshold sweep on their validation cases, the summary
+also applies the rule that chooses ``infer.threshold`` without the test set
+(:func:`choose_threshold`).
 """
 
 from __future__ import annotations
@@ -83,6 +87,40 @@ def seed_rows(docs: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+# what a chosen threshold must reach on every seed's validation cases
+FOLLOW_TARGET = 0.9
+
+
+def choose_threshold(docs: dict[int, dict[str, Any]], model: str) -> dict[str, Any] | None:
+    """The foreground threshold for ``model`` read from the validation sweeps of every seed.
+
+    Rule: the largest threshold at which every seed's contour follows the edited notes
+    (N0/N2 and, on image-consistent cases, the side) on at least :data:`FOLLOW_TARGET` of
+    the validation cases: the least coverage traded for following. If none reaches it, the
+    one with the best worst seed (ties: the larger). Test cases are never read.
+    """
+    sweeps = [
+        d.get("counterfactual_validation", {}).get(model, {}).get("sweep") for d in docs.values()
+    ]
+    if not sweeps or any(not sw for sw in sweeps):
+        return None
+    thresholds = sorted({float(t) for sw in sweeps for t in sw}, reverse=True)
+
+    def worst(t: float) -> float:
+        rows = [sw[f"{t:g}"] for sw in sweeps]  # no image-consistent case: no side share
+        keys = ("nodal_follows_note", "side_follows_consistent")
+        return min(r[k] for r in rows for k in keys if r.get(k) is not None)
+
+    reached = [t for t in thresholds if worst(t) >= FOLLOW_TARGET]
+    chosen = reached[0] if reached else max(thresholds, key=lambda t: (worst(t), t))
+    return {
+        "threshold": chosen,
+        "worst_seed_follows": worst(chosen),
+        "rule": f"largest threshold with every seed following on >= {FOLLOW_TARGET:.0%} of "
+        "its validation cases (else the best worst seed)",
+    }
+
+
 def write_seed_summary(runs: dict[int, Path], root: Path, command: str = "") -> Path:
     """``seeds.json`` and ``seeds.md`` in ``root`` from each seed's ``results.json``."""
     docs = {s: json.loads(Path(p).read_text(encoding="utf-8")) for s, p in runs.items()}
@@ -96,6 +134,10 @@ def write_seed_summary(runs: dict[int, Path], root: Path, command: str = "") -> 
         "results": {s: str(p) for s, p in runs.items()},
         "rows": rows,
     }
+    models = {m for d in docs.values() for m in d.get("counterfactual_validation", {})}
+    choice = {m: c for m in sorted(models) if (c := choose_threshold(docs, m)) is not None}
+    if choice:
+        doc["threshold_choice"] = choice
     write_json(root / "seeds.json", doc)
     seeds = list(docs)
     lines = [
@@ -112,6 +154,12 @@ def write_seed_summary(runs: dict[int, Path], root: Path, command: str = "") -> 
         cells = [fmt.format(r["seeds"][s]) if s in r["seeds"] else "–" for s in seeds]
         span = f"{fmt.format(r['min'])}–{fmt.format(r['max'])}"
         lines.append(f"| {r['quantity']} | " + " | ".join(cells) + f" | {span} |")
+    for model, c in choice.items():
+        lines += [
+            "",
+            f"Foreground threshold for {model} by the validation rule ({c['rule']}): "
+            f"**{c['threshold']:g}** (worst seed follows {c['worst_seed_follows']:.0%}).",
+        ]
     path = root / "seeds.md"
     write_text(path, "\n".join(lines) + "\n")
     return path

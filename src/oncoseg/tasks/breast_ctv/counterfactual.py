@@ -188,7 +188,7 @@ def _sweep_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     dice = [r["dice"] for r in rows if "dice" in r]
     return {
         "nodal_follows_note": _share(rows, "nodal_follows"),
-        "side_follows_consistent": _share(fits, "side_follows"),
+        "side_follows_consistent": _share(fits, "side_follows") if fits else None,
         "dice": float(np.mean(dice)) if dice else None,
     }
 
