@@ -85,8 +85,9 @@ def test_threshold_rule_reads_validation_sweeps_only(tmp_path: Path) -> None:
     low = {0: _sweep(t5=0.5, t4=0.8, t3=0.8), 1: _sweep(t5=0.9, t4=0.85, t3=0.8)}
     c = choose_threshold(low, "multimodal")
     assert c is not None and (c["threshold"], c["worst_seed_follows"]) == (0.4, 0.8)
-    # a seed without a sweep (older runs, vision-only in no sweep): no choice
+    # a seed without a sweep (older runs), or a model that never follows: no choice
     assert choose_threshold({0: _sweep(t5=1.0), 1: {}}, "multimodal") is None
+    assert choose_threshold({0: _sweep(t5=0.0, t4=0.0)}, "multimodal") is None
     runs = {}
     for seed, d in docs.items():
         p = tmp_path / f"seed{seed}" / "results.json"

@@ -97,7 +97,8 @@ def choose_threshold(docs: dict[int, dict[str, Any]], model: str) -> dict[str, A
     Rule: the largest threshold at which every seed's contour follows the edited notes
     (N0/N2 and, on image-consistent cases, the side) on at least :data:`FOLLOW_TARGET` of
     the validation cases: the least coverage traded for following. If none reaches it, the
-    one with the best worst seed (ties: the larger). Test cases are never read.
+    one with the best worst seed (ties: the larger). Test cases are never read. ``None`` for
+    a model without sweeps or one that follows no edit at any threshold (vision-only).
     """
     sweeps = [
         d.get("counterfactual_validation", {}).get(model, {}).get("sweep") for d in docs.values()
@@ -113,6 +114,8 @@ def choose_threshold(docs: dict[int, dict[str, Any]], model: str) -> dict[str, A
 
     reached = [t for t in thresholds if worst(t) >= FOLLOW_TARGET]
     chosen = reached[0] if reached else max(thresholds, key=lambda t: (worst(t), t))
+    if worst(chosen) == 0:
+        return None
     return {
         "threshold": chosen,
         "worst_seed_follows": worst(chosen),
