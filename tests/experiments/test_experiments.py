@@ -96,7 +96,10 @@ def test_counterfactual_experiment_writes_schema_and_reports(
     low = dataclasses.replace(cfg, multimodal=(*cfg.multimodal, "infer.threshold=0.3"))
     doc3 = json.loads(run_experiment("counterfactual", low, tmp_path / "cf-low").read_text())
     assert doc3["runs"] == doc["runs"] and done.stat().st_mtime_ns == stamp
-    assert doc3["infer"] == {"vision": [], "multimodal": ["infer.threshold=0.3"]}
+    assert doc3["infer"] == {
+        "vision": ["infer.threshold=null"],
+        "multimodal": ["infer.threshold=0.3"],
+    }
     before = {c["case"]: c for c in cf["multimodal"]["cases"]}
     for c in doc3["counterfactual"]["multimodal"]["cases"]:
         for key in ("nodal_cover_n0", "nodal_cover_n2"):

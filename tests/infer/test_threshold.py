@@ -80,3 +80,28 @@ def test_predict_cli_threshold(tiny_run: Path, case_image: Path, tmp_path: Path)
     )
     assert res.exit_code == 2 and "infer.threshold" in res.output
     assert "Traceback" not in res.output and not (tmp_path / "bad").exists()
+
+
+def test_explicit_null_overrides_a_run_trained_with_a_threshold(
+    tiny_run: Path, tmp_path: Path
+) -> None:
+    """An experiment evaluates a stored run with its own (complete) infer settings, even when
+    the run's config.yaml was written with another threshold."""
+    import shutil
+
+    import yaml
+
+    from oncoseg.experiments.config import ExperimentConfig
+    from oncoseg.experiments.runner import infer_settings
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    cfg = yaml.safe_load((run / "config.yaml").read_text())
+    cfg["infer"] = {"threshold": 0.4}
+    (run / "config.yaml").write_text(yaml.safe_dump(cfg))
+    assert Predictor.from_run(run).threshold == 0.4
+    plain = infer_settings(ExperimentConfig(), ["model.fusion=none"])
+    assert plain == ["infer.threshold=null"]
+    assert Predictor.from_run(run, infer=plain).threshold is None
+    low = infer_settings(ExperimentConfig(), ["infer.threshold=0.3"])
+    assert Predictor.from_run(run, infer=low).threshold == 0.3

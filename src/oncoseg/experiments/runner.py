@@ -35,6 +35,7 @@ counterfactual edits, extra tables) comes from the task registry (:mod:`oncoseg.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -51,6 +52,7 @@ from oncoseg.experiments.cohorts import Data, prepare_data
 from oncoseg.experiments.config import EXPERIMENTS, ExperimentConfig, model_set
 from oncoseg.experiments.store import trained
 from oncoseg.infer import Predictor
+from oncoseg.infer.config import load_config
 from oncoseg.io.atomic import write_json
 from oncoseg.provenance import compute_device, git_commit, provenance
 from oncoseg.tasks import get_task
@@ -62,9 +64,13 @@ log = logging.getLogger(__name__)
 
 
 def infer_settings(cfg: ExperimentConfig, overrides: tuple[str, ...] | list[str]) -> list[str]:
-    """The ``infer.*`` settings among a model's overrides: how its predictions are labelled.
-    Not part of the model store's key, so they apply to a stored model as well."""
-    return [o for o in (*cfg.train, *overrides) if o.startswith("infer.")]
+    """Every ``infer.*`` setting of a model, as its overrides resolve them (defaults where
+    they say nothing): how the experiment labels its predictions. Complete, so that a stored
+    run trained with other prediction settings in its config.yaml is still evaluated as this
+    experiment says; not part of the model store's key."""
+    given = [o for o in (*cfg.train, *overrides) if o.startswith("infer.")]
+    resolved = dataclasses.asdict(load_config(None, given).infer)
+    return [f"infer.{key}={'null' if v is None else v}" for key, v in resolved.items()]
 
 
 def evaluate_runs(
