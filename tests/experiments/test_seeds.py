@@ -88,6 +88,16 @@ def test_threshold_rule_reads_validation_sweeps_only(tmp_path: Path) -> None:
     # a seed without a sweep (older runs), or a model that never follows: no choice
     assert choose_threshold({0: _sweep(t5=1.0), 1: {}}, "multimodal") is None
     assert choose_threshold({0: _sweep(t5=0.0, t4=0.0)}, "multimodal") is None
+    # a cohort without image-consistent validation cases: the side share is None, not 0
+    no_side = _sweep(t5=0.95)
+    no_side["counterfactual_validation"]["multimodal"]["sweep"]["0.5"][
+        "side_follows_consistent"
+    ] = None
+    c = choose_threshold({0: no_side}, "multimodal")
+    assert c is not None and c["worst_seed_follows"] == 0.95
+    rows = {r["quantity"] for r in seed_rows({0: no_side})}
+    assert "multimodal, validation at threshold 0.5: nodal regions follow N0/N2" in rows
+    assert not any("side follows" in q for q in rows)
     runs = {}
     for seed, d in docs.items():
         p = tmp_path / f"seed{seed}" / "results.json"

@@ -63,7 +63,9 @@ def _shares(doc: dict[str, Any]) -> dict[str, float]:
             for t, row in cf.get("sweep", {}).items():  # validation only
                 at = f"{model}, {where} at threshold {t}"
                 out[f"{at}: nodal regions follow N0/N2"] = float(row["nodal_follows_note"])
-                out[f"{at}: side follows, image-consistent"] = float(row["side_follows_consistent"])
+                side = row.get("side_follows_consistent")  # None: no image-consistent case
+                if side is not None:
+                    out[f"{at}: side follows, image-consistent"] = float(side)
                 if row.get("dice") is not None:
                     out[f"{at}: Dice (true note)"] = float(row["dice"])
     return out
