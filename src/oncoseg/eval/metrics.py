@@ -35,6 +35,17 @@ def hd95(pred: np.ndarray, gt: np.ndarray, spacing: Sequence[float]) -> float:
     return float(d.item())
 
 
+def dice(pred: np.ndarray, gt: np.ndarray) -> float:
+    """Dice of two binary masks of the same shape (both empty: 1)."""
+    p, g = pred.astype(bool), gt.astype(bool)
+    tp = float((p & g).sum())
+    return _dice(tp, float((p & ~g).sum()), float((~p & g).sum()))
+
+
+def _dice(tp: float, fp: float, fn: float) -> float:
+    return 1.0 if tp + fp + fn == 0 else 2 * tp / (2 * tp + fp + fn)
+
+
 def case_metrics(pred: np.ndarray, gt: np.ndarray, spacing: Sequence[float]) -> dict[str, float]:
     """All metrics for binary masks ``pred`` and ``gt`` of the same shape."""
     if pred.shape != gt.shape:
@@ -45,7 +56,7 @@ def case_metrics(pred: np.ndarray, gt: np.ndarray, spacing: Sequence[float]) -> 
     fn = float((~p & g).sum())
     tn = float((~p & ~g).sum())
     both_empty = tp + fp + fn == 0
-    dice = 1.0 if both_empty else 2 * tp / (2 * tp + fp + fn)
+    dice = _dice(tp, fp, fn)
     out = {
         "dice": dice,
         "iou": 1.0 if both_empty else tp / (tp + fp + fn),

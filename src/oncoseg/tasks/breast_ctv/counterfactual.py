@@ -30,6 +30,7 @@ import numpy as np
 
 from oncoseg.data.dataset import list_cases, read_case, read_clinical_csv
 from oncoseg.eval.figures import counterfactual_png, render_png
+from oncoseg.eval.metrics import dice
 from oncoseg.eval.side_check import check_side
 from oncoseg.infer import Predictor, to_labels
 from oncoseg.io.image import Image
@@ -132,7 +133,7 @@ def breast_counterfactual(
                 if p_side is not None:
                     r["image_consistent"] = result["image_consistent"]
                 if truth is not None:
-                    r["dice"] = _dice(to_labels(p_true, t) > 0, truth)
+                    r["dice"] = dice(to_labels(p_true, t) > 0, truth)
                 rows_t.append(r)
         for kind, shown in figures.items():
             if fig_dir is not None and case_id == shown:
@@ -178,18 +179,13 @@ def _follows(
     return masks
 
 
-def _dice(pred: np.ndarray, truth: np.ndarray) -> float:
-    total = int(pred.sum() + truth.sum())
-    return 2.0 * float((pred & truth).sum()) / total if total else 1.0
-
-
 def _sweep_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     fits = [r for r in rows if r.get("image_consistent")]
-    dice = [r["dice"] for r in rows if "dice" in r]
+    dices = [r["dice"] for r in rows if "dice" in r]
     return {
         "nodal_follows_note": _share(rows, "nodal_follows"),
         "side_follows_consistent": _share(fits, "side_follows") if fits else None,
-        "dice": float(np.mean(dice)) if dice else None,
+        "dice": float(np.mean(dices)) if dices else None,
     }
 
 
