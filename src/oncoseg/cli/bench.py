@@ -33,13 +33,23 @@ def bench_model(
     bf16: bool = typer.Option(
         False, "--bf16", help="bf16 autocast in train steps and predicts (train.bf16=true)."
     ),
+    fusion_grid: int = typer.Option(
+        8, "--fusion-grid", help="model.fusion_grid of the note-guided rows (0: every voxel)."
+    ),
 ) -> None:
     """Train step split into parts, warm and cold predict, peak memory, share of peak FLOP/s:
     vision-only vs every text mode (64³, batch 2, preset small), each in its own process."""
     from oncoseg.train.bench import CONFIGS, BenchSettings, run_model_benchmark
 
     names = [n.strip() for item in configs for n in item.split(",") if n.strip()]
-    settings = BenchSettings(repeats=repeats, lm=lm, device=device, compile=compile_unet, bf16=bf16)
+    settings = BenchSettings(
+        repeats=repeats,
+        lm=lm,
+        device=device,
+        compile=compile_unet,
+        bf16=bf16,
+        fusion_grid=fusion_grid,
+    )
     total = rounds * len({CONFIGS[0].name, *(names or [c.name for c in CONFIGS])})
     columns = (BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress("{task.description}", *columns, console=console) as bar:

@@ -50,6 +50,7 @@ DEMO_EPOCHS = 16  # the vision-only model's
 DEMO_NOTE_EPOCHS = 44
 DEMO_MULTIMODAL = (
     *MULTIMODAL,
+    "model.fusion_grid=8",
     "train.note_swap=0.5",
     "train.val_every=2",
     "train.bf16=true",

@@ -14,7 +14,12 @@ One Protocol: ``fusion(features (B, C, D, H, W), context (B, N, Dt)) -> (B, C, D
   to the image, an MLP on the tokens, then the image attends to the tokens; image tokens
   carry a learned encoding of their normalised (z, y, x) position (seed 2's interactive
   alignment). Besides the note's context tokens the block has a few learned output tokens
-  (as SAM's mask tokens), which read the note in the self-attention.
+  (as SAM's mask tokens), which read the note in the self-attention. With ``grid=G`` the
+  attention works on the level's features average-pooled to at most G voxels per axis
+  and the voxels' update is upsampled back (trilinear): the attention's cost is in the
+  voxel count (the 32³ level held 8x the voxels of all coarser levels together), the
+  update it adds is smooth at that scale, and the convolutions after it keep the level's
+  own resolution. ``grid=0``: every voxel attends (the original block).
 
 Why the learned tokens matter: the U-Net normalises every convolution's output per
 instance and channel (InstanceNorm), which removes anything added uniformly over space.
@@ -31,6 +36,7 @@ from __future__ import annotations
 from typing import Protocol
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 FUSIONS = ("none", "concat", "static", "gated", "two_way")
@@ -119,8 +125,12 @@ class TwoWayFusion(nn.Module):
         num_heads: int = 4,
         mlp_ratio: int = 2,
         output_tokens: int = 4,
+        grid: int = 0,
     ) -> None:
         super().__init__()
+        if grid < 0:
+            raise ValueError(f"grid must be >= 0 (0: full resolution), got {grid}")
+        self.grid = grid
         if channels % num_heads:
             raise ValueError(f"channels ({channels}) must be divisible by num_heads ({num_heads})")
         self.tokens = nn.Sequential(nn.LayerNorm(context_dim), nn.Linear(context_dim, channels))
@@ -142,10 +152,22 @@ class TwoWayFusion(nn.Module):
             # CPU attention kernels are about 2x slower in bf16 than in fp32 (measured on
             # 2 cores, torch 2.13): under CPU autocast this block runs in fp32
             with torch.autocast("cpu", enabled=False):
-                return self._attend(features.float(), context.float())
+                return self._attend(features.float(), context.float()).to(features.dtype)
         return self._attend(features, context)
 
     def _attend(self, features: Tensor, context: Tensor) -> Tensor:
+        d, h, w = features.shape[2:]
+        g = self.grid
+        if not g or max(d, h, w) <= g:
+            return features + self.gamma * self._update(features, context)
+        pooled = F.adaptive_avg_pool3d(features, (min(d, g), min(h, g), min(w, g)))
+        update = self._update(pooled, context)
+        return features + self.gamma * F.interpolate(
+            update, size=(d, h, w), mode="trilinear", align_corners=False
+        )
+
+    def _update(self, features: Tensor, context: Tensor) -> Tensor:
+        """What the voxels of ``features`` (B, C, D, H, W) read from the tokens, same shape."""
         b, c, d, h, w = features.shape
         image = features.flatten(2).transpose(1, 2)  # B x DHW x C
         keys = image + self.position(grid_coordinates((d, h, w), features.device)).to(image.dtype)
@@ -159,14 +181,22 @@ class TwoWayFusion(nn.Module):
         t = self.norms[2](t + self.mlp(t))
         # 4. every voxel reads the updated tokens
         update = self.image_to_token(self.norms[3](keys), t, t, need_weights=False)[0]
-        out = image + self.gamma * update  # B x DHW x C
-        return out.transpose(1, 2).reshape(b, c, d, h, w)
+        return update.transpose(1, 2).reshape(b, c, d, h, w)
 
 
-def build_fusion(kind: str, *, channels: int, context_dim: int, num_tokens: int) -> nn.Module:
-    """One fusion module for a level with ``channels`` feature channels."""
+def build_fusion(
+    kind: str, *, channels: int, context_dim: int, num_tokens: int, grid: int = 0
+) -> nn.Module:
+    """One fusion module for a level with ``channels`` feature channels; ``grid`` is
+    ``two_way``'s attention grid (see :class:`TwoWayFusion`), refused for the others."""
     if kind == "none":
         return NoFusion()
+    if grid and kind != "two_way":
+        raise ValueError(f"an attention grid ({grid}) needs fusion two_way, got {kind!r}")
+    if kind == "two_way":
+        return TwoWayFusion(
+            channels=channels, context_dim=context_dim, num_tokens=num_tokens, grid=grid
+        )
     classes: dict[str, type[nn.Module]] = {
         "concat": ConcatFusion,
         "static": StaticFusion,

@@ -36,6 +36,10 @@ class ModelConfig:
     # coarser decoder levels with their own output and loss in training (nnU-Net's deep
     # supervision); see ResUNet
     deep_supervision: int = 0
+    # two_way fusion attends on each level's features pooled to at most this many voxels per
+    # axis, its update upsampled back (TwoWayFusion); 0: every voxel attends (runs trained
+    # before the setting existed). The demo uses 8 (docs/models.md, "Attention grid")
+    fusion_grid: int = 0
 
 
 class NoteGuidedSegmenter(nn.Module):
@@ -117,6 +121,7 @@ def build_model(cfg: ModelConfig, text_encoder: TextEncoder | None) -> NoteGuide
                 channels=ch,
                 context_dim=text_encoder.out_dim,
                 num_tokens=text_encoder.num_tokens,
+                grid=cfg.fusion_grid,
             )
             for ch in channels
         ]

@@ -274,7 +274,7 @@ def write_bench(out: str | os.PathLike[str], meta: dict[str, Any]) -> None:
     precision = "bf16 autocast" if s.get("bf16") else "fp32"
     lines = [
         f"# Model timings ({s['size']}³, batch {s['batch']}, preset {s['preset']}, {precision}, "
-        f"{meta['device']})",
+        f"fusion grid {s.get('fusion_grid', 0) or 'full'}, {meta['device']})",
         "",
         f"Command `{meta['command']}`, commit `{meta['commit']}`, {meta['created_utc']}. "
         f"Minimum over {meta['rounds']} interleaved rounds × {s['repeats']} steps (one process "

@@ -180,6 +180,7 @@ class BenchSettings:
     device: str = "cpu"
     compile: bool = False  # torch.compile the U-Net of the train step (fusion not split then)
     bf16: bool = False  # bf16 autocast in the train step and predict, as train.bf16 does
+    fusion_grid: int = 8  # model.fusion_grid of the note-guided rows (the demo's)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -222,6 +223,8 @@ def run_config(config: BenchConfig, settings: BenchSettings, run_dir: Path) -> R
     cfg = RunConfig(out=str(run_dir))
     cfg.data.patch_size = (settings.size,) * 3
     cfg.model.preset, cfg.model.fusion = settings.preset, config.fusion
+    if config.fusion == "two_way":
+        cfg.model.fusion_grid = settings.fusion_grid
     cfg.train.batch_size, cfg.train.device = settings.batch, settings.device
     cfg.train.bf16 = settings.bf16  # the Predictor reads it too
     if config.fusion == "none":
@@ -256,12 +259,12 @@ def _train_steps(model: Any, settings: BenchSettings, pool: list[str]) -> dict[s
     """Per measured step (after one warm-up step): its time and its parts (see module)."""
     from monai.losses import DiceCELoss
 
-    from oncoseg.train.trainer import GRAD_CLIP
+    from oncoseg.train.trainer import build_optimizer, clip_gradients
 
     dev, size, b = torch.device(settings.device), settings.size, settings.batch
     clock = clock_for(dev)
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=1e-4)
+    opt = build_optimizer(params, lr=1e-4, weight_decay=1e-5)
     loss_fn = DiceCELoss(to_onehot_y=True, softmax=True)
     net = torch.compile(model.unet) if settings.compile else model.unet
     fusion = PartTimer([] if settings.compile else list(model.unet.fusions or []), clock)
@@ -286,7 +289,7 @@ def _train_steps(model: Any, settings: BenchSettings, pool: list[str]) -> dict[s
         t.append(clock())
         loss.backward()
         t.append(clock())
-        torch.nn.utils.clip_grad_norm_(params, GRAD_CLIP)
+        clip_gradients(params)
         opt.step()
         opt.zero_grad(set_to_none=True)
         t.append(clock())
