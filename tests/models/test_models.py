@@ -250,3 +250,48 @@ def _decoded(net: ResUNet, image: torch.Tensor) -> torch.Tensor:
     for up in net.decoder:
         x = up(x, skips.pop())
     return x
+
+
+def test_attention_grid_pools_the_voxels_and_upsamples_a_smooth_update() -> None:
+    """grid=G: the voxels that attend are the level pooled to at most G per axis; the
+    update added back is the trilinear upsampling of that coarse field; gradients reach
+    every parameter and the features."""
+    torch.manual_seed(0)
+    full = TwoWayFusion(channels=8, context_dim=12, num_tokens=2)
+    coarse = TwoWayFusion(channels=8, context_dim=12, num_tokens=2, grid=4)
+    coarse.load_state_dict(full.state_dict())  # no parameters of its own
+    x = torch.randn(2, 8, 16, 12, 4, requires_grad=True)
+    ctx = torch.randn(2, 2, 12)
+    queries: list[int] = []
+    coarse.image_to_token.register_forward_hook(lambda m, a, o: queries.append(a[0].shape[1]))
+    out = coarse(x, ctx)
+    assert out.shape == x.shape
+    assert queries == [4 * 4 * 4]  # 16 x 12 x 4 pooled to 4 x 4 x 4
+    update = (out - x).detach()
+    field = coarse.gamma * coarse._update(
+        torch.nn.functional.adaptive_avg_pool3d(x, (4, 4, 4)), ctx
+    )
+    expected = torch.nn.functional.interpolate(
+        field, size=(16, 12, 4), mode="trilinear", align_corners=False
+    )
+    torch.testing.assert_close(update, expected.detach(), atol=1e-6, rtol=1e-5)
+    assert update.std(dim=(2, 3, 4)).min() > 1e-4  # varies over space: survives InstanceNorm
+    # finer than the grid on every axis: the same as attending everywhere
+    small = torch.randn(1, 8, 4, 4, 2)
+    torch.testing.assert_close(coarse(small, ctx[:1]), full(small, ctx[:1]))
+    out.sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in coarse.parameters())
+
+
+def test_attention_grid_reaches_every_level_and_is_refused_elsewhere() -> None:
+    cfg = ModelConfig(preset="tiny", fusion="two_way", fusion_grid=8)
+    model = build_model(cfg, CountingEncoder())
+    assert model.unet.fusions is not None
+    assert [f.grid for f in model.unet.fusions] == [8, 8, 8, 8]
+    assert model(torch.randn(1, 1, 32, 32, 32), notes=NOTES[:1]).shape == (1, 2, 32, 32, 32)
+    with pytest.raises(ValueError, match="needs fusion two_way"):
+        build_model(ModelConfig(preset="tiny", fusion="gated", fusion_grid=8), CountingEncoder())
+    with pytest.raises(ValueError, match="grid must be >= 0"):
+        TwoWayFusion(channels=8, context_dim=12, num_tokens=2, grid=-1)
+    assert ModelConfig().fusion_grid == 0  # runs stored before the setting: every voxel

@@ -101,6 +101,15 @@ def test_bf16_setting_reaches_the_run_config(tmp_path: Path) -> None:
             assert cfg.train.bf16 is bf16  # what the Predictor's sliding window uses
 
 
+def test_fusion_grid_reaches_the_note_guided_rows_only(tmp_path: Path) -> None:
+    by_name = {c.name: c for c in CONFIGS}
+    assert BenchSettings().fusion_grid == 8  # the demo's (model.fusion_grid=8)
+    for grid in (0, 8):
+        settings = BenchSettings(fusion_grid=grid)
+        assert run_config(by_name["cached-frozen"], settings, tmp_path).model.fusion_grid == grid
+        assert run_config(by_name[VISION], settings, tmp_path).model.fusion_grid == 0
+
+
 def _fake(step: float) -> dict[str, Any]:
     parts = {p: [step / 10, step / 20] for p in PARTS}
     return {

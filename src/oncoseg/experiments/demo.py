@@ -4,8 +4,9 @@ It is the ``counterfactual`` experiment (which contains ``compare``) at CPU sett
 
 1. Generate breast_ctv internal (60 training + 20 test) and external (20 test) cohorts,
    validate them; a small brain_tumor cohort is drawn for the picture gallery.
-2. Train a vision-only U-Net (16 epochs, bf16) and the note-guided model (two_way fusion,
-   SmolLM2 read once per note, other-N-stage note variants, 44 epochs in bf16) on the internal
+2. Train a vision-only U-Net (16 epochs, bf16) and the note-guided model (two_way fusion
+   on an 8-voxel attention grid, SmolLM2 read once per note, other-N-stage note variants,
+   44 epochs in bf16) on the internal
    training cases (fold 0 of splits.json validates), both at lr 3e-3 (``DEMO_TRAIN``).
    The models live in the experiment store (``runs/models``, reused by later
    experiments) and are linked as ``OUT/vision`` and ``OUT/multimodal``.
