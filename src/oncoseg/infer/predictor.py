@@ -2,7 +2,8 @@
 
 ``Predictor.from_run(run_dir)`` rebuilds the model from the run's ``config.yaml``,
 ``plan.json`` and checkpoint. ``predict(images, note)`` reorients to the model's voxel
-order, normalises, resamples to the training spacing, runs sliding-window inference with
+order, normalises, resamples to the training spacing (when training resampled:
+``data.spacing`` set), runs sliding-window inference with
 the note's context computed once, resamples the class probabilities back, labels them
 (argmax, or the run's ``infer.threshold`` on the foreground probability: :func:`to_labels`)
 and undoes the reorientation: the mask has the input's exact grid (shape, spacing, origin,
@@ -110,10 +111,11 @@ class Predictor:
             arrays.append(arr)
         assert t is not None
         x = torch.as_tensor(normalize_channels(arrays, self._modalities()))[None].to(self.device)
-        spacing = spacing_in_orientation(ref.affine, t)
         shape = tuple(x.shape[2:])
-        target = resampled_shape(shape, spacing, self.plan.target_spacing)
-        x = resize(x, target)
+        if self.cfg.data.spacing:  # training resampled every case to the plan's spacing
+            spacing = spacing_in_orientation(ref.affine, t)
+            x = resize(x, resampled_shape(shape, spacing, self.plan.target_spacing))
+        # else training read every case at its own spacing, and so does this
         with torch.no_grad():
             p = segment_volume(
                 self.model,
