@@ -31,13 +31,14 @@ def test_a_run_without_data_spacing_predicts_at_the_cases_own_spacing(
         raise AssertionError("every test case already has the median spacing")
     case = read_case(breast_dataset, case_id, "Ts")
     probs, ref = predictor.predict_proba(case.images)
-    direct = segment_volume(
-        predictor.model,
-        torch.as_tensor(sample.image)[None],
-        None,
-        roi_size=predictor.plan.patch_size,
-        sw_batch_size=max(2, predictor.cfg.train.sw_batch_size),
-    )[0].detach().numpy()
+    with torch.no_grad():
+        direct = segment_volume(
+            predictor.model,
+            torch.as_tensor(sample.image)[None],
+            None,
+            roi_size=predictor.plan.patch_size,
+            sw_batch_size=max(2, predictor.cfg.train.sw_batch_size),
+        )[0].numpy()
     mine, _ = to_orientation(probs, ref.affine)
     assert mine.shape == direct.shape
     np.testing.assert_allclose(mine, direct, atol=1e-5)
