@@ -42,7 +42,7 @@ def test_config_file_errors(tmp_path: Path) -> None:
 
 
 def test_learning_rate_schedules() -> None:
-    from oncoseg.train.trainer import lr_factor
+    from oncoseg.train.optim import lr_factor
 
     warm = [lr_factor(s, 4, 24)(i) for s in ("cosine", "poly", "constant") for i in range(4)]
     assert warm == pytest.approx([0.25, 0.5, 0.75, 1.0] * 3)  # the same linear warm-up

@@ -259,7 +259,7 @@ def _train_steps(model: Any, settings: BenchSettings, pool: list[str]) -> dict[s
     """Per measured step (after one warm-up step): its time and its parts (see module)."""
     from monai.losses import DiceCELoss
 
-    from oncoseg.train.trainer import build_optimizer, clip_gradients
+    from oncoseg.train.optim import build_optimizer, clip_gradients
 
     dev, size, b = torch.device(settings.device), settings.size, settings.batch
     clock = clock_for(dev)
