@@ -51,13 +51,15 @@ def test_edit_the_note_and_recontour_in_chromium(
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
     if not Path(CHROMIUM).exists():
         pytest.skip("chromium not installed (apt-get install chromium; .ci/run does)")
-    url = serve(stand_in, model_info={"run": "stand-in (rule: N1-N3 add nodes)"})
+    url = serve(stand_in, model_info={"run": "stand-in (rule: N1-N3 add nodes)", "threshold": 0.4})
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1500, "height": 760})
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.goto(url)
+        page.wait_for_function("document.getElementById('model').textContent.includes('P > ')")
+        assert (page.text_content("#model") or "").endswith("foreground where P > 0.4")
         page.set_input_files("#image", str(case_image))
         page.fill("#note", NOTE_N2)
         page.wait_for_function("document.getElementById('preview').textContent.includes('[NAME]')")

@@ -268,8 +268,11 @@ async function init() {
   try {
     const health = await (await fetch("/healthz")).json();
     const m = health.model;
+    // how probabilities become the contour: the run's infer.threshold, or the argmax
+    const labels = !("threshold" in m) ? null
+      : m.threshold === null ? "labels by argmax" : "foreground where P > " + m.threshold;
     const parts = [m.run ? "model " + m.run : "model", m.fusion ? "fusion " + m.fusion : null,
-                   m.uses_text ? "reads the note" : "image only"];
+                   m.uses_text ? "reads the note" : "image only", labels];
     $("model").textContent = parts.filter(Boolean).join(" \u00b7 ");
     await refreshCases(null);
   } catch (err) { setStatus(String(err.message), true); }
