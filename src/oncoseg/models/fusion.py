@@ -193,10 +193,6 @@ def build_fusion(
         return NoFusion()
     if grid and kind != "two_way":
         raise ValueError(f"an attention grid ({grid}) needs fusion two_way, got {kind!r}")
-    if kind == "two_way":
-        return TwoWayFusion(
-            channels=channels, context_dim=context_dim, num_tokens=num_tokens, grid=grid
-        )
     classes: dict[str, type[nn.Module]] = {
         "concat": ConcatFusion,
         "static": StaticFusion,
@@ -205,4 +201,5 @@ def build_fusion(
     }
     if kind not in classes:
         raise ValueError(f"fusion must be one of {FUSIONS}, got {kind!r}")
-    return classes[kind](channels=channels, context_dim=context_dim, num_tokens=num_tokens)
+    extra = {"grid": grid} if kind == "two_way" else {}
+    return classes[kind](channels=channels, context_dim=context_dim, num_tokens=num_tokens, **extra)
