@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from oncoseg.synth.cohort import write_cohort
+from oncoseg.data.phantom_cohort import write_cohort
 from oncoseg.tasks import brain_tumor, breast_ctv
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

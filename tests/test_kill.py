@@ -18,9 +18,9 @@ import pytest
 import yaml
 
 from oncoseg.data.dataset import dataset_hash
+from oncoseg.data.phantom_cohort import write_cohort
 from oncoseg.infer.config import load_config
 from oncoseg.io.image import load_image
-from oncoseg.synth.cohort import write_cohort
 from oncoseg.tasks import breast_ctv
 from oncoseg.train.trainer import train
 from tests.conftest import SHARED_DATA

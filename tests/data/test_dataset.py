@@ -16,7 +16,7 @@ from oncoseg.data.dataset import (
     read_info,
     read_splits,
 )
-from oncoseg.synth.cohort import write_cohort
+from oncoseg.data.phantom_cohort import write_cohort
 from oncoseg.tasks import breast_ctv
 
 

@@ -119,7 +119,7 @@ def test_kfold_scores_every_training_case_once(tmp_path: Path, tiny_lm_dir: Path
 
 
 def test_train_fraction_nested_subsets(tmp_path: Path) -> None:
-    from oncoseg.synth.cohort import write_cohort
+    from oncoseg.data.phantom_cohort import write_cohort
     from oncoseg.tasks import breast_ctv
 
     ds = write_cohort(tmp_path / "d", breast_ctv.cohort_spec(), cases=10, size=32, seed=1)

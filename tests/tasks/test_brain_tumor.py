@@ -5,7 +5,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from oncoseg.synth.phantom import case_rng
+from oncoseg.data.phantom import case_rng
 from oncoseg.tasks.brain_tumor.phantom import BrainClinical, make_note, render, sample_clinical
 
 TARGET = BrainClinical(

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from oncoseg.synth.phantom import case_rng
+from oncoseg.data.phantom import case_rng
 from oncoseg.tasks.breast_ctv.clinical import (
     CASE_MIX,
     REGIONS,

@@ -5,7 +5,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from oncoseg.synth.phantom import case_rng
+from oncoseg.data.phantom import case_rng
 from oncoseg.tasks.breast_ctv.clinical import BreastClinical, ctv_components, sample_clinical
 from oncoseg.tasks.breast_ctv.notes import breast_prompt, make_note
 from oncoseg.text.templates import raw_note

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from oncoseg.synth.phantom import case_rng
+from oncoseg.data.phantom import case_rng
 from oncoseg.tasks import brain_tumor, breast_ctv
 from oncoseg.tasks.breast_ctv.notes import narrative_note
 

@@ -254,7 +254,7 @@ def test_overfit_one_case(
     ``train.dice_background=false``); docs/ablations.md.
     """
     from oncoseg.data.dataset import read_clinical_csv
-    from oncoseg.synth.cohort import write_cohort
+    from oncoseg.data.phantom_cohort import write_cohort
     from oncoseg.tasks import breast_ctv
 
     ds_root = write_cohort(tmp_path / "one", breast_ctv.cohort_spec(), cases=1, size=64, seed=seed)

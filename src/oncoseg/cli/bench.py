@@ -39,7 +39,7 @@ def bench_model(
 ) -> None:
     """Train step split into parts, warm and cold predict, peak memory, share of peak FLOP/s:
     vision-only vs every text mode (64³, batch 2, preset small), each in its own process."""
-    from oncoseg.train.bench import CONFIGS, BenchSettings, run_model_benchmark
+    from oncoseg.bench.model import CONFIGS, BenchSettings, run_model_benchmark
 
     names = [n.strip() for item in configs for n in item.split(",") if n.strip()]
     settings = BenchSettings(
@@ -77,7 +77,7 @@ def bench_peak(
     repeats: int = typer.Option(3, help="Timed forwards per shape, after a warm-up."),
 ) -> None:
     """This machine's fp32 Conv3d peak (best GFLOP/s of large 3x3x3 convolutions): peak.json."""
-    from oncoseg.train.bench import run_peak_benchmark
+    from oncoseg.bench.model import run_peak_benchmark
 
     meta = run_peak_benchmark(out, device=device, repeats=repeats)
     typer.echo(json.dumps({k: meta[k] for k in ("peak_gflops", "device", "shapes")}, indent=2))
@@ -89,7 +89,7 @@ def bench_text(
     repeats: int = typer.Option(9),
 ) -> None:
     """Load times, per-note encode time, prefix vs suffix training step (SmolLM2, MiniLM)."""
-    from oncoseg.text.bench import run_text_benchmark
+    from oncoseg.bench.text import run_text_benchmark
 
     meta = run_text_benchmark(out, repeats=repeats)
     typer.echo(json.dumps(meta["results"], indent=2))

@@ -1,4 +1,4 @@
-"""``oncoseg predict-cohort``: a dataset's cases through one model (oncoseg.serve.cohort)."""
+"""``oncoseg predict-cohort``: a dataset's cases through one model (oncoseg.batch.cohort)."""
 
 from __future__ import annotations
 
@@ -30,8 +30,8 @@ def predict_cohort(
 
     A rerun skips finished cases; a failing case is marked failed, the others go on (exit 1).
     """
+    from oncoseg.batch.cohort import CohortJob, cpu_count, run_cohort
     from oncoseg.data.dataset import DatasetFormatError
-    from oncoseg.serve.cohort import CohortJob, cpu_count, run_cohort
 
     job = CohortJob(
         model=str(model),

@@ -33,7 +33,7 @@ def _synth(
     seed: int,
     overwrite: bool,
 ) -> None:
-    from oncoseg.synth.cohort import write_cohort
+    from oncoseg.data.phantom_cohort import write_cohort
     from oncoseg.tasks import get_task
 
     make_spec = get_task(task).cohort_spec
@@ -201,8 +201,8 @@ def convert_dicom_cmd(
     PatientID, never by identity; OUT/conversion.json keeps the outcomes. Exit 2 on bad input
     or when no patient converts (then nothing is written).
     """
-    from oncoseg.convert.dicom_cohort import convert_dicom_cohort
-    from oncoseg.convert.roi_match import parse_roi_rules
+    from oncoseg.data.dicom_cohort import convert_dicom_cohort
+    from oncoseg.data.roi_match import parse_roi_rules
 
     try:
         rules = parse_roi_rules(roi)

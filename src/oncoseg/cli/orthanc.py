@@ -1,4 +1,4 @@
-"""``oncoseg orthanc``: the PACS bridge (a thin wrapper over :mod:`oncoseg.serve.orthanc`)."""
+"""``oncoseg orthanc``: the PACS bridge (a thin wrapper over :mod:`oncoseg.pacs.orthanc`)."""
 
 from __future__ import annotations
 
@@ -46,13 +46,13 @@ def segment_cmd(
 ) -> None:
     """Pull a study's CT/MR series, segment it, store SEG and RTSTRUCT in the same study."""
     from oncoseg.infer import Predictor
-    from oncoseg.serve.orthanc import (
+    from oncoseg.pacs.orthanc import (
         OrthancError,
         Watcher,
         client_from_env,
         segment_study,
     )
-    from oncoseg.serve.orthanc import watch as watch_loop
+    from oncoseg.pacs.orthanc import watch as watch_loop
 
     try:
         _check_args(study, note, watch, notes_dir)

@@ -3,7 +3,7 @@
 The cache (``data_dir``, default ``runs/data``) is shared by experiments running side by
 side: each cohort is made under a file lock (``.TAG.lock``), so the second experiment to ask
 waits for the first and reuses its cohort. A cohort appears under its name only when
-complete (:func:`oncoseg.synth.cohort.write_cohort` builds it in a temporary folder), and its
+complete (:func:`oncoseg.data.phantom_cohort.write_cohort` builds it in a temporary folder), and its
 ``TAG.generator`` stamp, written after it, is the completion marker the cache checks.
 """
 
@@ -15,12 +15,12 @@ from pathlib import Path
 
 from filelock import FileLock
 
-import oncoseg.synth
+import oncoseg.data.phantom
 from oncoseg.data.check import check_dataset
 from oncoseg.data.dataset import dataset_hash, read_info
+from oncoseg.data.phantom_cohort import CohortSpec, write_cohort
 from oncoseg.experiments.config import ExperimentConfig
 from oncoseg.io.atomic import write_text
-from oncoseg.synth.cohort import CohortSpec, write_cohort
 from oncoseg.tasks import TASKS
 
 
@@ -41,15 +41,17 @@ GENERATOR_STAMP = ".generator"  # file beside a synthesised cohort: generator_fi
 
 
 def generator_fingerprint(task: str) -> str:
-    """Hash of the phantom generator's source (``oncoseg.synth`` and the task's package).
+    """Hash of the phantom generator's source (``oncoseg.data.phantom``,
+    ``oncoseg.data.phantom_cohort`` and the task's package).
 
     A cached cohort is reused only when this matches the one it was written with. Remaking
     a cohort whose output did not change gives the same dataset hash, so stored models are
     still reused; one whose notes or masks changed gets a new hash and new models.
     """
     h = hashlib.sha256()
-    synth = Path(oncoseg.synth.__file__).parent
-    for f in sorted([*synth.glob("*.py"), *(synth.parent / "tasks" / task).glob("*.py")]):
+    data = Path(oncoseg.data.phantom.__file__).parent
+    generic = [data / "phantom.py", data / "phantom_cohort.py"]
+    for f in sorted([*generic, *(data.parent / "tasks" / task).glob("*.py")]):
         h.update(f.name.encode())
         h.update(f.read_bytes())
     return h.hexdigest()[:16]

@@ -26,11 +26,11 @@ import time
 from pathlib import Path
 
 from oncoseg.data.dataset import list_cases
+from oncoseg.data.phantom_cohort import write_cohort
 from oncoseg.eval.figures import render_case_png
 from oncoseg.experiments.config import MULTIMODAL, VISION, ExperimentConfig
 from oncoseg.experiments.runner import run_experiment
 from oncoseg.io.atomic import write_json, write_text
-from oncoseg.synth.cohort import write_cohort
 from oncoseg.tasks import brain_tumor
 
 # what the demo changes from the experiment defaults (configs/breast_ctv_demo_cpu.yaml):

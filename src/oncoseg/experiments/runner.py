@@ -54,7 +54,7 @@ from oncoseg.experiments.store import trained
 from oncoseg.infer import Predictor
 from oncoseg.infer.config import load_config
 from oncoseg.io.atomic import write_json
-from oncoseg.provenance import compute_device, git_commit, provenance
+from oncoseg.io.provenance import compute_device, git_commit, provenance
 from oncoseg.tasks import get_task
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from oncoseg.experiments.cohorts import Data
 from oncoseg.experiments.config import ExperimentConfig
 from oncoseg.infer.config import load_config, to_dict
 from oncoseg.io.atomic import write_json
-from oncoseg.provenance import git_commit
+from oncoseg.io.provenance import git_commit
 from oncoseg.tasks import note_variants_for
 from oncoseg.train.trainer import train
 

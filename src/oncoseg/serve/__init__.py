@@ -1,7 +1,6 @@
-"""Serving: the review service (``oncoseg serve``: FastAPI app, job queue, case store,
-review page), the PACS bridge and the cohort runner (``oncoseg predict-cohort``).
+"""The review service (``oncoseg serve``): FastAPI app, job queue, case store, review page.
 
-Like the CLI, this package holds no ML logic: every segmentation is
-:meth:`oncoseg.infer.Predictor.predict`. It imports infer, io, text, data and eval, never
+No ML here: every job goes through the one prediction pipeline,
+:func:`oncoseg.infer.pipeline.run_prediction`. It imports infer, io, text and data, never
 train, tasks or experiments (import-linter contract in pyproject.toml).
 """

@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 
 from oncoseg.data.dataset import read_clinical_csv, read_info
+from oncoseg.data.phantom_cohort import CohortSpec
 from oncoseg.infer import Predictor
-from oncoseg.synth.cohort import CohortSpec
 from oncoseg.tasks.brain_tumor import phantom as brain_phantom
 from oncoseg.tasks.breast_ctv import phantom as breast_phantom
 from oncoseg.tasks.breast_ctv.clinical import BreastClinical
@@ -42,7 +42,7 @@ class Task:
     """One task's plug-ins; ``None`` where the task has none."""
 
     name: str
-    # phantom generator for oncoseg.synth.cohort.write_cohort (None: converted real data)
+    # phantom generator for oncoseg.data.phantom_cohort.write_cohort (None: converted real data)
     cohort_spec: Callable[[], CohortSpec] | None = None
     # the trainer's hook for train.note_swap / train.side_swap
     note_variants: NoteVariants | None = None

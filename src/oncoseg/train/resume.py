@@ -26,7 +26,7 @@ import torch
 from oncoseg.data.dataset import dataset_hash
 from oncoseg.infer.config import RunConfig, dump_config, to_dict
 from oncoseg.io.atomic import write_json, write_text
-from oncoseg.provenance import provenance
+from oncoseg.io.provenance import provenance
 
 log = logging.getLogger(__name__)
 RUN_OUTPUTS = ("best.pt", "last.pt", "metrics.jsonl")  # what a fresh run must not inherit

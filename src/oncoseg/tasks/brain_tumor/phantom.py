@@ -20,8 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from oncoseg.synth.cohort import CohortSpec
-from oncoseg.synth.phantom import (
+from oncoseg.data.phantom import (
     Grid,
     ScannerProfile,
     apply_scanner,
@@ -32,6 +31,7 @@ from oncoseg.synth.phantom import (
     side_sign,
     smooth_noise,
 )
+from oncoseg.data.phantom_cohort import CohortSpec
 from oncoseg.text.templates import clinical_field, raw_note
 
 LABELS = {"background": 0, "target": 1}
@@ -262,7 +262,7 @@ def make_note(c: BrainClinical, style: str, rng: np.random.Generator) -> str:
 
 
 def cohort_spec() -> CohortSpec:
-    """The brain_tumor generator, for :func:`oncoseg.synth.cohort.write_cohort`."""
+    """The brain_tumor generator, for :func:`oncoseg.data.phantom_cohort.write_cohort`."""
     return CohortSpec(
         task="brain_tumor",
         prefix="brain",

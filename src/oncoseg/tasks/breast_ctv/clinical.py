@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from oncoseg.synth.phantom import draw
+from oncoseg.data.phantom import draw
 
 LABELS = {"background": 0, "ctv": 1}
 REGION_NAMES = [

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from oncoseg.synth.cohort import CohortSpec
-from oncoseg.synth.phantom import (
+from oncoseg.data.phantom import (
     Grid,
     ScannerProfile,
     apply_scanner,
@@ -26,6 +25,7 @@ from oncoseg.synth.phantom import (
     side_sign,
     smooth_noise,
 )
+from oncoseg.data.phantom_cohort import CohortSpec
 from oncoseg.tasks.breast_ctv.clinical import (
     CLINICAL_FIELDS,
     LABELS,
@@ -283,7 +283,7 @@ def _render_for_cohort(
 
 
 def cohort_spec() -> CohortSpec:
-    """The breast_ctv generator, for :func:`oncoseg.synth.cohort.write_cohort`."""
+    """The breast_ctv generator, for :func:`oncoseg.data.phantom_cohort.write_cohort`."""
     return CohortSpec(
         task="breast_ctv",
         prefix="bctv",

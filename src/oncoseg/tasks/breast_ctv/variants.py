@@ -16,8 +16,8 @@ import numpy as np
 
 from oncoseg.data.dataset import read_clinical_csv, read_info
 from oncoseg.data.loader import Sample
+from oncoseg.data.phantom import case_rng
 from oncoseg.infer.config import ConfigError
-from oncoseg.synth.phantom import case_rng
 from oncoseg.tasks.breast_ctv.clinical import N_STAGES, REGIONS, BreastClinical, ctv_components
 from oncoseg.tasks.breast_ctv.notes import make_note
 

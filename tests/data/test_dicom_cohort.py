@@ -12,18 +12,18 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
+from tests.io.conftest import SeriesSpec, hu_volume, label_mask, write_series
 from typer.testing import CliRunner
 
 from oncoseg.cli import app
-from oncoseg.convert.dicom_cohort import NO_NOTE, convert_dicom_cohort
-from oncoseg.convert.roi_match import parse_roi_rules
 from oncoseg.data.check import check_dataset
 from oncoseg.data.dataset import read_case, read_info
+from oncoseg.data.dicom_cohort import NO_NOTE, convert_dicom_cohort
+from oncoseg.data.roi_match import parse_roi_rules
 from oncoseg.io.dicom_index import patient_key
 from oncoseg.io.dicom_series import read_dicom_series
 from oncoseg.io.image import Image
 from oncoseg.io.rtstruct import write_rtstruct
-from tests.io.conftest import SeriesSpec, hu_volume, label_mask, write_series
 
 RULES = "CTV=CTV_Breast*,GTV=GTV*"
 AXIAL = {"rotation": tuple(map(tuple, np.eye(3))), "row_spacing": 1.7, "col_spacing": 0.6}

@@ -18,7 +18,8 @@ cached-queries adapter), ``fusion`` (forward hooks on the fusion modules),
 (``lm_calls_in_steps`` checks it); ``lm_new_note_s`` is what one new note costs once.
 ``predict_warm_s`` is :class:`~oncoseg.infer.Predictor` on a 128³ CT with the
 model loaded and a new note; ``cli_cold_s`` is ``oncoseg predict`` in a new process.
-What runs inside one process lives in :mod:`oncoseg.train.bench_peak`.
+What runs inside one process lives in :mod:`oncoseg.bench.child`, the peak in
+:mod:`oncoseg.bench.peak`.
 """
 
 from __future__ import annotations
@@ -40,18 +41,17 @@ from typing import Any
 import numpy as np
 import torch
 
-from oncoseg.io.atomic import write_json, write_text
-from oncoseg.io.image import Image, save_image
-from oncoseg.provenance import provenance
-from oncoseg.train.bench_peak import (
+from oncoseg.bench.child import (
     PARTS,
     BenchConfig,
     BenchSettings,
     all_notes,
     measure,
-    measure_conv_peak,
-    unet_step_flops,
 )
+from oncoseg.bench.peak import measure_conv_peak, unet_step_flops
+from oncoseg.io.atomic import write_json, write_text
+from oncoseg.io.image import Image, save_image
+from oncoseg.io.provenance import provenance
 
 __all__ = ["CONFIGS", "PARTS", "BenchConfig", "BenchSettings", "measure", "run_model_benchmark"]
 
@@ -113,7 +113,7 @@ def load_peak(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def _spawn(config: BenchConfig, settings: BenchSettings, tmp: Path, image: Path) -> dict[str, Any]:
-    """Run :func:`~oncoseg.train.bench_peak.measure` for ``config`` in a new process."""
+    """Run :func:`~oncoseg.bench.child.measure` for ``config`` in a new process."""
     result = tmp / f"{config.name}.result.json"
     spec = {
         "config": dataclasses.asdict(config),
@@ -122,7 +122,7 @@ def _spawn(config: BenchConfig, settings: BenchSettings, tmp: Path, image: Path)
         "image": str(image),
         "result": str(result),
     }
-    code = "import sys; from oncoseg.train.bench_peak import child_main; child_main(sys.argv[1])"
+    code = "import sys; from oncoseg.bench.child import child_main; child_main(sys.argv[1])"
     _run([sys.executable, "-c", code, json.dumps(spec)], f"measuring {config.name}")
     return dict(json.loads(result.read_text(encoding="utf-8")))
 
@@ -159,7 +159,7 @@ def collect(
     cli: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
-    """Per configuration, one :func:`~oncoseg.train.bench_peak.measure` result per round
+    """Per configuration, one :func:`~oncoseg.bench.child.measure` result per round
     (each from a new process), with ``cli_cold_s`` added where the CLI is timed."""
     if rounds < 1:
         raise ValueError(f"rounds must be >= 1, got {rounds}")

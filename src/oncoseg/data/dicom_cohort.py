@@ -5,7 +5,7 @@
 
 1. picks the structure set: an RTSTRUCT whose referenced series is among the patient's
    files (several: the APPROVED one, then the latest; the choice is reported);
-2. matches its ROI names to the labels (:mod:`oncoseg.convert.roi_match`): a missing or
+2. matches its ROI names to the labels (:mod:`oncoseg.data.roi_match`): a missing or
    ambiguous label fails the patient, unmatched ROI names are reported;
 3. reads the referenced series (:func:`~oncoseg.io.dicom_series.read_dicom_files`: missing
    slices, tilt, ... fail the patient) and rasterises the matched ROIs on its grid
@@ -40,8 +40,8 @@ import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
 
-from oncoseg.convert.roi_match import RoiRule, match_rois
 from oncoseg.data.dataset import Case, DatasetInfo, kfold_splits, write_case, write_info
+from oncoseg.data.roi_match import RoiRule, match_rois
 from oncoseg.io.atomic import write_json
 from oncoseg.io.dicom_index import PatientFiles, index_patients
 from oncoseg.io.dicom_series import DicomSeries, DicomSeriesError, read_dicom_files

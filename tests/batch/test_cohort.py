@@ -223,8 +223,8 @@ def test_bad_input_exits_2_and_writes_nothing(
 
 
 def test_ray_is_optional(monkeypatch: pytest.MonkeyPatch) -> None:
-    from oncoseg.serve.cohort_case import CohortJob
-    from oncoseg.serve.ray_engine import run_ray
+    from oncoseg.batch.cohort_case import CohortJob
+    from oncoseg.batch.ray_engine import run_ray
 
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now fails
     with pytest.raises(RuntimeError, match=r"pip install 'oncoseg\[cluster\]'"):

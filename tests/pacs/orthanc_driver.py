@@ -1,6 +1,6 @@
 """Drive a real Orthanc through the bridge; run *inside* a private network namespace.
 
-``python -m tests.serve.orthanc_driver RUN WORK PORT`` starts Orthanc (Debian's, which
+``python -m tests.pacs.orthanc_driver RUN WORK PORT`` starts Orthanc (Debian's, which
 listens on every interface: hence the namespace, DESIGN §8) on 127.0.0.1:PORT with its
 storage under WORK, and then:
 
@@ -11,7 +11,7 @@ storage under WORK, and then:
    accession number): the study with a note is segmented once, the one without waits until
    its note appears.
 
-Prints one JSON line of measured facts for tests/serve/test_orthanc.py to assert on.
+Prints one JSON line of measured facts for tests/pacs/test_orthanc.py to assert on.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from oncoseg.infer import Predictor
 from oncoseg.io.dicom_seg import read_dicom_seg
 from oncoseg.io.dicom_series import read_dicom_series
 from oncoseg.io.rtstruct import read_rtstruct
-from oncoseg.serve.orthanc import OrthancClient
+from oncoseg.pacs.orthanc import OrthancClient
 from tests.io.conftest import SeriesSpec, write_series
 
 ORTHANC_ID = re.compile(r"[0-9a-f]{8}(-[0-9a-f]{8}){4}")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from oncoseg.provenance import (
+from oncoseg.io.provenance import (
     compute_device,
     cpu_model,
     git_commit,

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from oncoseg.io.atomic import write_json, write_text
-from oncoseg.provenance import provenance
+from oncoseg.io.provenance import provenance
 from oncoseg.text.encoders import PromptConfig, PromptTunedLM
 from oncoseg.text.models import load_causal_lm, load_sentence_model
 from oncoseg.text.sentence import SentenceEncoder

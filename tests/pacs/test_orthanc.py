@@ -1,7 +1,7 @@
 """The PACS bridge against a real Orthanc (Debian package ``orthanc``), started inside a
 private network namespace (``unshare --net``, loopback up) because Debian's Orthanc 1.10 has
 no bind-address setting and would listen on every interface (DESIGN §8). The work runs in
-tests/serve/orthanc_driver.py; this test starts it there and asserts on what it measured."""
+tests/pacs/orthanc_driver.py; this test starts it there and asserts on what it measured."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from oncoseg.infer.config import load_config
-from oncoseg.serve.orthanc import (
+from oncoseg.pacs.orthanc import (
     OrthancClient,
     OrthancError,
     Watcher,
@@ -54,7 +54,7 @@ def test_bridge_stores_seg_and_rtstruct_in_the_study(breast_dataset: Path, tmp_p
     print(f"training: {time.perf_counter() - t0:.1f} s")
     work = tmp_path / "work"
     work.mkdir()
-    driver = f"{sys.executable} -m tests.serve.orthanc_driver {run} {work} 8042"
+    driver = f"{sys.executable} -m tests.pacs.orthanc_driver {run} {work} 8042"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
     res = subprocess.run(
         ["unshare", "--net", "bash", "-c", f"ip link set lo up && exec {driver}"],

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from oncoseg.convert.roi_match import RoiRule, match_rois, parse_roi_rules
+from oncoseg.data.roi_match import RoiRule, match_rois, parse_roi_rules
 
 
 def test_parse_rules_in_label_order() -> None:

@@ -10,10 +10,8 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from oncoseg.cli import app
-from oncoseg.io.image import save_image
-from oncoseg.text.factory import TextConfig
-from oncoseg.train.bench import (
+from oncoseg.bench.child import run_config
+from oncoseg.bench.model import (
     CONFIGS,
     PARTS,
     VISION,
@@ -26,12 +24,10 @@ from oncoseg.train.bench import (
     synthetic_ct,
     write_bench,
 )
-from oncoseg.train.bench_peak import (
-    count_flops,
-    measure_conv_peak,
-    run_config,
-    unet_step_flops,
-)
+from oncoseg.bench.peak import count_flops, measure_conv_peak, unet_step_flops
+from oncoseg.cli import app
+from oncoseg.io.image import save_image
+from oncoseg.text.factory import TextConfig
 
 ROW_KEYS = {"name", "fusion", "text", "default", "train_step_s", "predict_warm_s", "peak_rss_mb"}
 PART_KEYS = {f"{p}_s" for p in PARTS}
@@ -177,7 +173,7 @@ def test_conv_peak_and_flop_counts(tmp_path: Path) -> None:
 
 
 def test_peak_json_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import oncoseg.train.bench as bench
+    import oncoseg.bench.model as bench
 
     small = lambda device, repeats: measure_conv_peak(device, shapes=((2, 2, 8),), repeats=1)  # noqa: E731
     monkeypatch.setattr(bench, "measure_conv_peak", small)

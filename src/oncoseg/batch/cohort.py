@@ -12,7 +12,7 @@ Output folder::
 A case is finished when its mask exists under its final name: a rerun skips finished cases
 and runs the rest (failed ones included). Engines: ``local`` (N spawned worker processes, or
 this process when N is 1, each with one :class:`~oncoseg.infer.Predictor` and cores / N torch
-threads) and ``ray`` (:mod:`oncoseg.serve.ray_engine`: N actors on a local or existing Ray
+threads) and ``ray`` (:mod:`oncoseg.batch.ray_engine`: N actors on a local or existing Ray
 cluster). The model and the dataset are read by the workers, the masks written by them: on
 several machines, OUT, the dataset and the run folder sit on a shared file system.
 
@@ -42,11 +42,7 @@ from filelock import FileLock, Timeout
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from oncoseg.data.dataset import label_path, list_cases, read_info
-from oncoseg.infer import Plan
-from oncoseg.io.atomic import write_json
-from oncoseg.io.image import load_image
-from oncoseg.serve.cohort_case import (
+from oncoseg.batch.cohort_case import (
     MASKS,
     CaseResult,
     CaseRunner,
@@ -56,7 +52,11 @@ from oncoseg.serve.cohort_case import (
     mask_path,
     metric_rows,
 )
-from oncoseg.serve.cohort_status import StatusBook
+from oncoseg.batch.cohort_status import StatusBook
+from oncoseg.data.dataset import label_path, list_cases, read_info
+from oncoseg.infer import Plan
+from oncoseg.io.atomic import write_json
+from oncoseg.io.image import load_image
 
 log = logging.getLogger(__name__)
 SPLITS = {"test": ("Ts",), "all": ("Tr", "Ts")}
@@ -246,7 +246,7 @@ def _engine(engine: str, address: str | None) -> Callable[..., None]:
         if address:
             raise CohortError("--address joins a Ray cluster: use it with --engine ray")
         return run_local
-    from oncoseg.serve.ray_engine import run_ray
+    from oncoseg.batch.ray_engine import run_ray
 
     return lambda job, tasks, workers, on_result: run_ray(job, tasks, workers, on_result, address)
 

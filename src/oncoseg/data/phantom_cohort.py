@@ -25,9 +25,9 @@ from oncoseg.data.dataset import (
     write_clinical_csv,
     write_info,
 )
+from oncoseg.data.phantom import case_rng
 from oncoseg.io.atomic import atomic_dir, write_json
 from oncoseg.io.image import Image
-from oncoseg.synth.phantom import case_rng
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +123,8 @@ def write_cohort(
         "note_style": style,
         "size": size,
         "seed": seed,
+        # recorded in dataset.json: renaming it would change every cohort's dataset hash
+        # (and so invalidate every stored model) for no change in the data
         "generator": f"oncoseg.synth ({spec.task})",
     }
     if spec.region_names is not None:

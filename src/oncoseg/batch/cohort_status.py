@@ -22,8 +22,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from oncoseg.batch.cohort_case import METRICS, CaseResult
 from oncoseg.io.atomic import write_csv
-from oncoseg.serve.cohort_case import METRICS, CaseResult
 
 STATUS_FIELDS = ("case", "status", "error", "seconds")
 METRIC_FIELDS = ("case", "class", *METRICS)

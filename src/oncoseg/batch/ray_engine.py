@@ -20,7 +20,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from oncoseg.serve.cohort_case import CaseResult, CaseRunner, CaseTask, CohortJob, one_line
+from oncoseg.batch.cohort_case import CaseResult, CaseRunner, CaseTask, CohortJob, one_line
 
 log = logging.getLogger(__name__)
 
