@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from oncoseg.io.atomic import write_json
+from oncoseg.io.atomic import remove_stale_temp_files, write_json
 
 _ID = re.compile(r"^[0-9a-f]{32}$")
 RESULT_FILES = {  # served name -> output format of oncoseg.io.outputs
@@ -98,6 +98,7 @@ class Store:
         self.jobs_dir.mkdir(parents=True, exist_ok=True)
         for leftover in self.cases_dir.glob(".tmp-*"):  # an upload cut short by a crash
             shutil.rmtree(leftover, ignore_errors=True)
+        remove_stale_temp_files(self.root, recursive=True)  # JSON or results cut short
 
     # cases -------------------------------------------------------------------------------
 
