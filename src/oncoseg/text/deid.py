@@ -29,6 +29,7 @@ from oncoseg.text.deid_names import (
     repeated_names,
 )
 from oncoseg.text.deid_rules import AGE_RULES, ID_RULES, RULES, Rule, place_is_generic
+from oncoseg.text.deid_safe import safe_spans
 
 TAGS = ("NAME", "DATE", "ID", "PHONE", "EMAIL", "ADDRESS", "LOCATION", "AGE")
 _TRIM = " \t\n,;:.()\"“”'’-/"
@@ -83,8 +84,12 @@ class _Spans:
                 self.add(tag, s, e)
 
 
-def find_identifiers(text: str) -> list[Redaction]:
-    """Spans (in ``text``) of every identifier found, sorted and non-overlapping."""
+def find_identifiers(text: str, *, safe_words: bool = True) -> list[Redaction]:
+    """Spans (in ``text``) of every identifier found, sorted and non-overlapping.
+
+    The rules run first (they give dates, IDs, phones and names their tags); then, with
+    ``safe_words`` (the default), every other token not known to be safe is masked
+    (text.deid_safe). ``safe_words=False`` gives the rules alone, for comparison."""
     spans = _Spans(text)
     spans.apply(RULES)  # e-mail, dates, labelled numbers, phones, addresses, places
     spans.apply(NAME_RULES)
@@ -97,6 +102,9 @@ def find_identifiers(text: str) -> list[Redaction]:
     )
     for s, e in repeated_names(text, words):
         spans.add("NAME", s, e)
+    if safe_words:
+        for tag, s, e in safe_spans(text, [(r.start, r.end) for r in spans.found]):
+            spans.add(tag, s, e)
     return _merge(sorted(spans.found, key=lambda r: r.start), text)
 
 

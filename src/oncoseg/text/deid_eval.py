@@ -8,10 +8,13 @@ of masked characters separated only by spaces or tabs count as one redaction, an
 - **recall** is the share of identifiers whose every letter and digit is masked (per kind too),
 - **precision** the share of redactions that overlap an identifier (and **char precision**
   the share of redacted letters and digits that lie inside one),
-- **kept** the share of marked clinical terms with no masked letter or digit.
+- **kept** the share of marked clinical terms with no masked letter or digit,
+- **words kept** the share of words outside every identifier (runs of letters and digits)
+  with no masked letter or digit: what a note keeps of its content overall.
 
-``python -m oncoseg.text.deid_eval CORPUS [--tools oncoseg,presidio,philter]`` prints the table
-used in docs/text.md; presidio and philter are imported only when asked for.
+``python -m oncoseg.text.deid_eval [CORPUS...] [--tools oncoseg,oncoseg-rules,presidio,philter]``
+prints the tables used in docs/text.md (by default for the development, evaluation and
+held-out corpora of tests/text); presidio and philter are imported only when asked for.
 
 Example:
     >>> notes = parse_marked("=== n1\\nSeen by [[NAME:Jo Bloggs]], {{T2N1mi}}.")
@@ -30,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 Finder = Callable[[str], list[tuple[str, int, int]]]  # text -> [(tag, start, end)]
+_WORD = re.compile(r"[^\W_]+")
 _MARK = re.compile(r"\[\[([A-Z]+):(.+?)\]\]|\{\{(.+?)\}\}", re.S)
 
 
@@ -102,6 +106,8 @@ class Score:
     chars_masked_true: int = 0  # ... of which inside an identifier
     kept: int = 0
     keep_total: int = 0
+    words_kept: int = 0  # words outside every identifier left whole ...
+    words_total: int = 0  # ... of all such words
     misses: list[tuple[str, str, str]] = field(default_factory=list)  # (note, kind, text)
     false_positives: list[tuple[str, str, str]] = field(default_factory=list)  # (note, tag, text)
     lost_terms: list[tuple[str, str]] = field(default_factory=list)  # (note, term)
@@ -125,6 +131,10 @@ class Score:
     @property
     def kept_rate(self) -> float:
         return self.kept / max(1, self.keep_total)
+
+    @property
+    def words_kept_rate(self) -> float:
+        return self.words_kept / max(1, self.words_total)
 
     def recall_of(self, kind: str) -> float:
         return self.caught[kind] / max(1, self.total[kind])
@@ -190,6 +200,11 @@ def score(notes: Sequence[MarkedNote], finder: Finder) -> Score:
                 sc.true_spans[tag] += 1
             else:
                 sc.false_positives.append((note.note_id, tag, text[s:e]))
+        for w in _WORD.finditer(text):
+            if any(inside[w.start() : w.end()]):
+                continue
+            sc.words_total += 1
+            sc.words_kept += not any(mask[w.start() : w.end()])
         for term in note.keep:
             sc.keep_total += 1
             lost = any(mask[i] for i in range(term.start, term.end) if text[i].isalnum())
@@ -203,6 +218,13 @@ def oncoseg_finder(text: str) -> list[tuple[str, int, int]]:
     from oncoseg.text.deid import find_identifiers
 
     return [(r.tag, r.start, r.end) for r in find_identifiers(text)]
+
+
+def rules_finder(text: str) -> list[tuple[str, int, int]]:
+    """oncoseg's rules alone, without the safe-word layer (what it was before that layer)."""
+    from oncoseg.text.deid import find_identifiers
+
+    return [(r.tag, r.start, r.end) for r in find_identifiers(text, safe_words=False)]
 
 
 def presidio_finder(model: str = "en_core_web_sm") -> Finder:  # pragma: no cover - optional
@@ -264,13 +286,13 @@ def format_table(scores: dict[str, Score]) -> str:
     kinds = sorted({k for s in scores.values() for k in s.total})
     first = next(iter(scores.values()))
     head = ["tool", "recall", "char recall", *[f"{k} ({first.total[k]})" for k in kinds]]
-    head += ["precision", "char precision", "redactions", "terms kept"]
+    head += ["precision", "char precision", "redactions", "terms kept", "words kept"]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, s in scores.items():
         cells = [name, f"{s.recall:.3f}", f"{s.char_recall:.3f}"]
         cells += [f"{s.recall_of(k):.2f}" for k in kinds]
         cells += [f"{s.precision:.3f}", f"{s.char_precision:.3f}", str(sum(s.spans.values()))]
-        cells.append(f"{s.kept_rate:.3f}")
+        cells += [f"{s.kept_rate:.3f}", f"{s.words_kept_rate:.3f}"]
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
@@ -290,21 +312,32 @@ def report(notes: Sequence[MarkedNote], scores: dict[str, Score], show: bool = F
     return "\n".join(lines) + "\n"
 
 
+CORPORA = ("deid_dev_corpus.txt", "deid_eval_corpus.txt", "deid_heldout_corpus.txt")
+
+
 def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - a report
-    ap = argparse.ArgumentParser(description="Score de-identifiers on a marked corpus.")
-    ap.add_argument("corpus", type=Path)
-    ap.add_argument("--tools", default="oncoseg", help="comma list: oncoseg,presidio,philter")
+    ap = argparse.ArgumentParser(description="Score de-identifiers on marked corpora.")
+    ap.add_argument(
+        "corpus", type=Path, nargs="*", help="marked corpora (default: the three in tests/text)"
+    )
+    ap.add_argument(
+        "--tools", default="oncoseg", help="comma list: oncoseg,oncoseg-rules,presidio,philter"
+    )
     ap.add_argument("--spacy-model", default="en_core_web_sm")
     ap.add_argument("--show", action="store_true", help="list misses and false positives")
     args = ap.parse_args(argv)
-    notes = load_corpus(args.corpus)
     makers: dict[str, Callable[[], Finder]] = {
         "oncoseg": lambda: oncoseg_finder,
+        "oncoseg-rules": lambda: rules_finder,
         "presidio": lambda: presidio_finder(args.spacy_model),
         "philter": lambda: philter_finder(args.spacy_model),
     }
-    scores = {t: score(notes, makers[t]()) for t in args.tools.split(",")}
-    sys.stdout.write(report(notes, scores, args.show))
+    finders = {t: makers[t]() for t in args.tools.split(",")}
+    paths = args.corpus or [Path("tests/text") / c for c in CORPORA]
+    for path in paths:
+        notes = load_corpus(path)
+        scores = {t: score(notes, f) for t, f in finders.items()}
+        sys.stdout.write(f"## {path}\n\n" + report(notes, scores, args.show) + "\n")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,266 @@
+"""The de-identifier's first layer: keep what is known to be safe, mask every other name-like
+or number-like token (the approach of Philter, Norgeot et al. 2020).
+
+A word is kept when it is a common English word (SCOWL), a clinical word (drug and disease
+names, eponyms, systems, regimens, trials, abbreviations) or has the shape of one (``-ectomy``,
+``-itis``, an acronym); a number when its neighbours say it is clinical (a unit, a dose, a
+count of nodes, a score, a year alone). Everything else that starts with a capital or holds
+a digit is masked: a name, town or hospital nobody listed is removed because it is *not* on a
+list. Common words that are also names (Rose, Hope, Baker, Young) are masked where a name
+stands: mid-sentence and capitalised, next to another name, after an initial, on a line of
+names. The rules (text.deid_rules, text.deid_names) still run first and give their tags; this
+layer tags what it adds NAME, LOCATION, ADDRESS, ID or DATE by its neighbours.
+
+Example:
+    >>> [(t, "Seen by J. O'Neill, pN2a (5/14), ref #8812."[s:e]) for t, s, e in safe_spans(
+    ...     "Seen by J. O'Neill, pN2a (5/14), ref #8812.")]
+    [('NAME', "J. O'Neill"), ('ID', '#8812')]
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from oncoseg.text.deid_vocab import (
+    STOP,
+    UNIT_AFTER,
+    is_acronym_like,
+    is_clinical,
+    is_common,
+    is_medical_shape,
+    is_name_word,
+    number_is_clinical,
+)
+
+Span = tuple[str, int, int]  # (tag, start, end)
+_CHUNK = re.compile(r"\S+")
+_LEAD = "([{\"'“‘<*•·-–—"
+_TRAIL = ")]}\"'”’,;:.!?>*"
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+_INITIALS = re.compile(r"(?:[A-Z]\.){2,4}")
+_FACILITY = re.compile(
+    r"[ \t]+(?:Hospital|Infirmary|Hospice|Surgery|Practice|Clinic|Institute|Centre|Center|"
+    r"Unit|Ward|ward|House|Trust|Health|Medical)\b"
+)
+_PLACE_BEFORE = re.compile(r"\b(?i:in|from|near|lives|living|at|to|moved)[ \t]+$")
+_ROOM = re.compile(
+    r"\b(?i:bed|bay|room|side[ \t]+room|cubicle|bedspace|flat|apt|apartment)\.?[ \t]*"
+    r"(?:no\.?[ \t]*|#[ \t]*)?\d{1,4}[A-Za-z]?\b"
+)
+_SAFE_INITIALS = frozenset(
+    re.findall(r"\S+", "U.K. U.S. U.S.A. N.B. P.S. E.G. I.E. A.M. P.M. R.I.P.")
+)
+
+
+@dataclass
+class _Word:
+    start: int
+    end: int
+    text: str
+    state: str  # "safe", "mask", "ambiguous" (a word that is also a name), "initial"
+
+
+def _capitalised(w: str) -> bool:
+    return w[:1].isupper()
+
+
+def _word_state(w: str) -> str:
+    """What a word is on its own (before its neighbours are looked at)."""
+    if not _capitalised(w):
+        return "safe"
+    if len(w) == 1:
+        return "initial"
+    base = re.sub(r"['’]s?$", "", w)
+    low = base.lower()
+    if is_clinical(base) or base in STOP:
+        return "safe"
+    if base.isupper():  # an acronym unless it reads like a name in capitals
+        if len(base) <= 4 or is_acronym_like(base):
+            return "safe"
+        return "ambiguous" if is_name_word(low) else ("safe" if is_common(low) else "mask")
+    if is_name_word(low):
+        return "ambiguous"
+    if is_common(low) or is_medical_shape(low):
+        return "safe"
+    return "mask"
+
+
+def _words(text: str, taken: list[bool]) -> list[_Word]:
+    words = []
+    for m in _WORD.finditer(text):
+        s, e = m.span()
+        if any(taken[s:e]):
+            continue
+        prev = text[s - 1] if s else " "
+        nxt = text[e] if e < len(text) else " "
+        if prev.isdigit() or nxt.isdigit() or (prev == "-" and s > 1 and text[s - 2].isdigit()):
+            continue  # part of a number-like chunk (pT2, Ki-67): the number logic decides
+        words.append(_Word(s, e, m.group(0), _word_state(m.group(0))))
+    return words
+
+
+def _sentence_start(text: str, s: int) -> bool:
+    """True at the start of a line or after ``.``, ``!``, ``?``, ``:`` (quotes skipped)."""
+    i = s - 1
+    while i >= 0 and text[i] in " \t\"'“‘(*•-–":
+        i -= 1
+    return i < 0 or text[i] in "\n.!?:;"
+
+
+def _joined(text: str, a: _Word, b: _Word) -> bool:
+    """``a`` and ``b`` are one name's parts: only spaces, a hyphen or an initial's dot between."""
+    gap = text[a.end : b.start]
+    if gap in ("-", "'", "’"):
+        return True
+    if a.state == "initial" and re.fullmatch(r"\.?[ \t]+|\.", gap):
+        return True
+    return bool(re.fullmatch(r"[ \t]+", gap))
+
+
+def _spread(text: str, words: list[_Word]) -> None:
+    """Masks spread to joined neighbours that are initials, names-that-are-words or
+    capitalised common words (``Royal Marsden``, ``J. O'Neill``, ``Okonedo-Hart``)."""
+    changed = True
+    while changed:
+        changed = False
+        for i, w in enumerate(words):
+            if w.state != "mask":
+                continue
+            for j in (i - 1, i + 1):
+                if not 0 <= j < len(words):
+                    continue
+                o = words[j]
+                a, b = (o, w) if j < i else (w, o)
+                if o.state == "mask" or not _joined(text, a, b) or not _capitalised(o.text):
+                    continue
+                base = re.sub(r"['’]s?$", "", o.text)
+                if o.state in ("initial", "ambiguous") or (
+                    base not in STOP and not is_clinical(base) and not base.isupper()
+                ):
+                    o.state, changed = "mask", True
+
+
+def _resolve_ambiguous(text: str, words: list[_Word]) -> None:
+    """A name-that-is-a-word is a name mid-sentence, after an initial or beside a name."""
+    for i, w in enumerate(words):
+        if w.state != "ambiguous":
+            continue
+        before = [words[i - 1]] if i and _joined(text, words[i - 1], w) else []
+        after = [words[i + 1]] if i + 1 < len(words) and _joined(text, w, words[i + 1]) else []
+        near = before + after
+        if any(o.state == "safe" and _capitalised(o.text) for o in near):
+            continue  # "Young Adult", "Baker Street": part of a phrase of words
+        if not _sentence_start(text, w.start) or any(o.state != "safe" for o in near):
+            w.state = "mask"
+
+
+def _name_lines(text: str, words: list[_Word]) -> None:
+    """A line of one to four capitalised names and initials only (a signature, a header)."""
+    for line in re.finditer(r"(?m)^[ \t]*([^\W\d_][^\n]*?)[ \t]*$", text):
+        s, e = line.span(1)
+        if not re.fullmatch(r"[^\W\d_'’.\- \t]+(?:[.'’\- \t,]+[^\W\d_'’.\-]+){0,3}\.?", text[s:e]):
+            continue
+        inside = [w for w in words if s <= w.start and w.end <= e]
+        if inside and all(w.state != "safe" for w in inside):
+            for w in inside:
+                w.state = "mask"
+
+
+def _word_spans(text: str, words: list[_Word]) -> list[Span]:
+    spans: list[Span] = []
+    for w in words:
+        if w.state != "mask":
+            continue
+        if (
+            spans
+            and spans[-1][0] in ("NAME", "LOCATION", "ADDRESS")
+            and _gap_joins(text[spans[-1][2] : w.start])
+        ):
+            spans[-1] = (spans[-1][0], spans[-1][1], w.end)
+            continue
+        tag = "NAME"
+        if _FACILITY.match(text, w.end):
+            tag = "LOCATION"
+        elif _PLACE_BEFORE.search(text, max(0, w.start - 12), w.start):
+            tag = "ADDRESS"
+        spans.append((tag, w.start, w.end))
+    return spans
+
+
+def _gap_joins(gap: str) -> bool:
+    return bool(re.fullmatch(r"[ \t]*[.\-'’]?[ \t]*", gap))
+
+
+def _number_spans(text: str, taken: list[bool]) -> list[Span]:
+    spans: list[Span] = []
+    for m in _ROOM.finditer(text):
+        if not any(taken[m.start() : m.end()]):
+            spans.append(("LOCATION", *m.span()))
+    chunks: list[list] = []  # [start, end, tag or None, free (not found before)]
+    for m in _CHUNK.finditer(text):
+        s, e = m.span()
+        while s < e and text[s] in _LEAD and text[s] != "#":
+            s += 1
+        while e > s and text[e - 1] in _TRAIL:
+            e -= 1
+        core = text[s:e]
+        if not any(ch.isdigit() for ch in core):
+            continue
+        if any(taken[s:e]):
+            chunks.append([s, e, "taken", False])
+            continue
+        tag = number_is_clinical(core, text[max(0, s - 40) : s], text[e : e + 30])
+        chunks.append([s, e, tag, True])
+    _spread_numbers(text, chunks)
+    spans += [(c[2], c[0], c[1]) for c in chunks if c[2] and c[3]]
+    return spans
+
+
+def _spread_numbers(text: str, chunks: list[list]) -> None:
+    """Short digit groups beside a masked number are its parts (``0161 446 3 000``)."""
+    changed = True
+    while changed:
+        changed = False
+        for i, c in enumerate(chunks):
+            if c[2] not in ("ID", "PHONE", "taken"):
+                continue
+            for j in (i - 1, i + 1):
+                if not 0 <= j < len(chunks) or chunks[j][2] or not chunks[j][3]:
+                    continue
+                o = chunks[j]
+                gap = text[o[1] : c[0]] if j < i else text[c[1] : o[0]]
+                part = re.fullmatch(r"\d{1,4}", text[o[0] : o[1]])
+                joins = re.fullmatch(r"[ \t]{1,2}|[ \t]?[\-.][ \t]?", gap)
+                if part and joins and not UNIT_AFTER.match(text, o[1]):
+                    o[2], changed = "ID" if c[2] == "taken" else c[2], True
+
+
+def _initials_spans(text: str, taken: list[bool]) -> list[Span]:
+    """Initials with dots (``J.R.``, a couple's ``T.W. and M.W.``), less ``U.K.``-like ones."""
+    return [
+        ("NAME", *m.span())
+        for m in _INITIALS.finditer(text)
+        if m.group(0) not in _SAFE_INITIALS
+        and not any(taken[m.start() : m.end()])
+        and not (m.end() < len(text) and text[m.end()].isalpha())
+    ]
+
+
+def safe_spans(text: str, taken_spans: list[tuple[int, int]] | None = None) -> list[Span]:
+    """Spans of everything not known to be safe, outside ``taken_spans`` (found already)."""
+    taken = [False] * len(text)
+    for s, e in taken_spans or []:
+        taken[s:e] = [True] * (e - s)
+    out = _initials_spans(text, taken)
+    for _, s, e in out:
+        taken[s:e] = [True] * (e - s)
+    out += _number_spans(text, taken)
+    for _, s, e in out:
+        taken[s:e] = [True] * (e - s)
+    words = _words(text, taken)
+    _resolve_ambiguous(text, words)
+    _name_lines(text, words)
+    _spread(text, words)
+    out += _word_spans(text, words)
+    return sorted(out, key=lambda t: t[1])

@@ -1,0 +1,170 @@
+"""What the safe-word layer (text.deid_safe) knows to be safe: word lists and number shapes.
+
+Word lists (sources and licences in each file's header; rebuilt by text.deid_wordlists):
+``deid_common_words.txt.gz`` (SCOWL lower-case words), ``deid_name_words.txt`` (names that are
+also words), ``deid_medical_words.txt.gz`` (drug and disease words), ``deid_clinical.txt``
+(eponyms, systems, regimens, trials, abbreviations; written for oncoseg).
+
+Numbers: a number is clinical by its shape (a decimal, a percentage, a stage or marker code
+such as ``pT2``, ``HER2``, ``Ki-67``, a time, ``4+3=7``, an ordinal, a year alone) or by its
+neighbours (a unit after it, a laboratory or score label before it, ``ER`` before a count,
+``nodes`` after one). Record numbers, phone parts, house and bed numbers, references with
+``#`` and dates in no format the rules know are none of these and are masked.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from functools import cache
+from importlib import resources
+
+from oncoseg.text.deid_names import TITLES
+from oncoseg.text.deid_rules import GENERIC
+
+
+@cache
+def _words(name: str) -> frozenset[str]:
+    raw = resources.files("oncoseg.text").joinpath(name).read_bytes()
+    text = (gzip.decompress(raw) if name.endswith(".gz") else raw).decode("utf-8")
+    return frozenset(
+        w.lower() for ln in text.splitlines() if not ln.startswith("#") for w in ln.split()
+    )
+
+
+def is_common(low: str) -> bool:
+    return low in _words("deid_common_words.txt.gz")
+
+
+def is_name_word(low: str) -> bool:
+    return low in _words("deid_name_words.txt")
+
+
+def is_clinical(word: str) -> bool:
+    low = word.lower()
+    return low in _words("deid_clinical.txt") or low in _words("deid_medical_words.txt.gz")
+
+
+_MEDICAL_SUFFIX = re.compile(
+    r"[a-z]{3,}(?:ectomy|ectomies|ostomy|otomy|oscopy|oscopic|plasty|pexy|rrhaphy|[^a]itis|"
+    r"osis|oses|a?emia|a?emic|penia|penic|ology|ologist|ological|therapy|graphy|gram|mab|"
+    r"tinib|ciclib|parib|platin|taxel|rubicin|mycin|cillin|floxacin|azole|prazole|statin|"
+    r"parin|lutamide|trozole|relin|plasia|plastic|trophy|pathy|algia|megaly|ectasia|lysis|"
+    r"cytosis|blastoma|carcinoma|sarcoma|lymphoma|melanoma|glioma|noma|omas|ectal|ostomies)"
+)
+
+
+_PREFIX = re.compile(
+    r"(?:re|pre|post|non|sub|inter|intra|peri|para|hyper|hypo|neo|anti|co|multi|over|under|"
+    r"de|un|mis|semi|trans|extra|retro|supra|infra|micro|macro|mono|bi|tri|poly|pseudo|"
+    r"chemo|radio|immuno|onco|lympho|myelo|neuro|cardio|gastro|hepato|nephro|uro|gyn(?:a?e)?)"
+    r"-?(?=[a-z]{4,}$)"
+)
+
+
+def is_medical_shape(low: str) -> bool:
+    """``jejunostomy``, ``mucositis``, ``restaging``: a medical word by its ending, or a
+    common or medical word behind a prefix."""
+    if _MEDICAL_SUFFIX.fullmatch(low):
+        return True
+    m = _PREFIX.match(low)
+    rest = low[m.end() :] if m else ""
+    if not rest:
+        return False
+    return is_common(rest) or is_clinical(rest) or bool(_MEDICAL_SUFFIX.fullmatch(rest))
+
+
+def is_acronym_like(word: str) -> bool:
+    """``NSCLC``, ``HNSCC``, ``FNCLCC``: capitals without vowels are not a name."""
+    return not re.search(r"[AEIOUY]", word)
+
+
+# capitalised words never masked by this layer (titles, labels, function words, facilities)
+STOP = frozenset(
+    re.findall(r"[A-Za-z]+", TITLES)
+    + [w.capitalize() for w in GENERIC]
+    + re.findall(
+        r"\S+",
+        """The A An And Or Of In On At To For With From By As But Not No Yes If So Then This That
+    These Those His Her Hers Him He She They Them Their We Our Us You Your I Me My It Its Is Was
+    Were Are Be Been Has Had Have Do Does Did Will Would Can Could Should May Might Must Shall
+    Dear Re Patient Pt Name Surname Forename Date Dob Address Tel Phone Mobile Email Fax Ref
+    Consultant Registrar Nurse Specialist Doctor Professor Team Department Dept Service Unit
+    Left Right Bilateral Plan Impression Summary History Findings Diagnosis Procedure Outcome
+    Examination Investigations Medications Allergies Social Family Past Medical Drug Problem
+    Problems Note Notes Letter Report Copy Cc Encl Yours Kind Regards Best Wishes Sincerely
+    Faithfully Thanks Thank Many Signed Dictated Typed Seen Reviewed Verified Authorised
+    Discussed Referred Requested Reported Accompanied Checked Mr Mrs Ms Dr Miss Prof""",
+    )
+)
+
+UNIT_AFTER = re.compile(
+    r"[ \t]*(?:-[ \t]*)?(?i:mg|g|kg|mcg|ug|µg|ng|gy|cgy|ml|l|dl|cc|mm|cm|m|km|%|units?|iu|"
+    r"mbq|gbq|msv|mmol|umol|µmol|mol|kcal|mins?|minutes?|hrs?|hours?|h|days?|d|weeks?|wks?|w|"
+    r"months?|mo|years?|yrs?|y|yo|fractions?|fx|#|x|×|cycles?|doses?|mmhg|bpm|beats|breaths|"
+    r"hz|secs?|seconds?|ms|cells|copies|pack|packs|ppd|units|tablets?|tabs?|caps?|puffs?|"
+    r"drops?|litres?|liters?|times|nodes?|lns?|cores?|lesions?|mets|metastases|sites?|"
+    r"x10|x\s*10|[a-zµ]{1,5}/[a-zµ0-9]{1,5}|/(?:l|ul|µl|mm3|hpf|10))"
+    r"(?![a-z])"
+)
+_LABEL_BEFORE = re.compile(
+    r"(?i:psa|cea|ca|ca-?125|ca\s*19-9|ca\s*15-3|ldh|afp|hcg|hb|hgb|haemoglobin|hemoglobin|plt|"
+    r"platelets?|wcc|wbc|neuts?|neutrophils?|anc|lymphs?|lymphocytes|creat|creatinine|egfr|"
+    r"gfr|bili|bilirubin|alt|ast|alp|ggt|alb|albumin|na|sodium|k|potassium|calcium|mg|glucose|"
+    r"hba1c|tsh|t4|ferritin|b12|folate|inr|aptt|troponin|bnp|crp|esr|score|oncotype|rs|"
+    r"dose|total|weight|wt|height|ht|bmi|bp|hr|rr|pulse|sats|spo2|o2|temp|volume|vol|suv|"
+    r"suvmax|hu|mu|cgy|gy|lvef|ef|ps|ecog|kps|karnofsky|qtc|qrs|vol|size|measuring|"
+    r"measures|measured|up\s+to|approx|approximately|about|~|of|x|×|=|<|>|≤|≥|-|to|and|"
+    r"by|from|cycle|day|week|fraction|level|grade|stage|group|type|phase|line|arm|v|version|"
+    r"exon|codon|count|counts|igg|iga|igm|kappa|lambda|paraprotein|ratio|index|pack|"
+    r"years|decline|rise|fell|rose|nadir|peak|baseline|increased|decreased)[ \t:=]*$"
+)
+_COUNT_CONTEXT = re.compile(
+    r"(?i:\bER|\bPR|\bPgR|allred|score|nodes?|LNs?|SLNs?|positive|involved|cores?|pN\w*|N[0-3]\w*|"
+    r"ypN\w*|\bpT\w*|quick\s+score|H-score|TPS|CPS|\(|harvested|examined|retrieved|sampled|"
+    r"removed|were|of)[ \t(:]*$"
+)
+_COUNT_AFTER = re.compile(
+    r"[ \t)]*(?i:nodes?|LNs?|LN\+|SLNs?|positive|\+|pos|neg|involved|cores?|fx|fractions?|#|"
+    r"ER|PR|lymph|axillary|metastatic|harvested|examined|retrieved|sampled|removed)"
+)
+_YEAR = re.compile(r"(?:19|20)\d\d")
+
+
+def _digits(s: str) -> int:
+    return sum(ch.isdigit() for ch in s)
+
+
+def number_is_clinical(core: str, before: str, after: str) -> str | None:
+    """The tag to mask a number-like chunk with, or None when its shape or context is
+    clinical. ``before``/``after``: the text just around it."""
+    if core.startswith("#"):
+        return "ID"  # a reference: "#4471-22" (a fraction count is written "5#")
+    nd = _digits(core)
+    if re.search(r"[A-Za-z]", core):  # codes mixing letters and digits
+        return "ID" if nd >= 4 and not re.fullmatch(r"(?:19|20)\d\d(?:s|'s)?", core) else None
+    if re.fullmatch(r"\d+(?:[.,]\d+)?%?|\d+%", core) and nd <= 2:
+        place = re.search(r"(?i:\bbed|\bbay|\broom|\bflat|\bapt|\bhouse|#)\s*$", before)
+        return "LOCATION" if place else None
+    if re.fullmatch(r"\d*\.\d+%?|\d+\.\d+%?|\d+(?:\.\d+)?%", core):
+        return None  # a decimal or a percentage
+    if re.fullmatch(r"\d{1,2}[:.]\d{2}(?:[ap]m)?", core, re.I) or re.search(r"[+=<>≤≥]", core):
+        return None  # a time, a Gleason sum
+    if _YEAR.fullmatch(core) or re.fullmatch(r"(?:19|20)\d\d[\-–/](?:19|20)?\d\d", core):
+        return None  # a year, a span of years
+    if re.fullmatch(r"\d{1,3}(?:[\-–]\d{1,3})?", core) and nd <= 3:
+        if nd <= 2 and "-" not in core:
+            return None
+        if UNIT_AFTER.match(after) or _LABEL_BEFORE.search(before):
+            return None
+        return None if re.fullmatch(r"\d{1,2}[\-–]\d{1,2}", core) else "ID"
+    if re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d{4,6}", core):
+        return None if UNIT_AFTER.match(after) or _LABEL_BEFORE.search(before) else "ID"
+    ratio = re.fullmatch(r"(\d{1,3})/(\d{1,3})", core)
+    if ratio:  # a count (5/14 nodes, ER 8/8) or a date (3/7): only context tells
+        a, b = int(ratio.group(1)), int(ratio.group(2))
+        bp = re.search(r"(?i:\bbp|blood\s+pressure)[ \t:]*$", before)
+        if bp or _COUNT_CONTEXT.search(before) or _COUNT_AFTER.match(after) or max(a, b) > 31:
+            return None
+        return "DATE"
+    return "ID"
