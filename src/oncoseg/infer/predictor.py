@@ -31,6 +31,7 @@ from oncoseg.io.orientation import from_orientation, spacing_in_orientation, to_
 from oncoseg.io.validate import check_image
 from oncoseg.models.multimodal import NoteGuidedSegmenter, build_model
 from oncoseg.models.sliding import segment_volume
+from oncoseg.text.readers import get_reader
 from oncoseg.text.factory import build_text_encoder
 from oncoseg.text.note_length import fit_note
 
@@ -74,7 +75,7 @@ class Predictor:
         plan = Plan.read(run / "plan.json")
         dev = pick_device(device)
         text = build_text_encoder(cfg.text) if cfg.model.fusion != "none" else None
-        model = build_model(cfg.model, text).to(dev)
+        model = build_model(cfg.model, text, note_reader=get_reader(cfg.text.reader)).to(dev)
         ckpt_path = run / f"{checkpoint}.pt"
         restore_model(model, load_checkpoint(ckpt_path)["model"], str(ckpt_path))
         return cls(model, cfg, plan, dev)

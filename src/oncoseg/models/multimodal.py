@@ -16,6 +16,7 @@ from oncoseg.models.fusion import FUSIONS, build_fusion
 from oncoseg.models.unet import ResUNet
 from oncoseg.text.encoders import TextEncoder
 from oncoseg.text.queries import mean_sd
+from oncoseg.text.readers import NoteReader, canonical_notes
 
 # name -> (channels per level, first level at full resolution)
 PRESETS: dict[str, tuple[tuple[int, ...], bool]] = {
@@ -48,11 +49,21 @@ class NoteGuidedSegmenter(nn.Module):
     context_mean: Tensor
     context_std: Tensor
 
-    def __init__(self, *, unet: ResUNet, text_encoder: TextEncoder | None, fusion: str) -> None:
+    def __init__(
+        self,
+        *,
+        unet: ResUNet,
+        text_encoder: TextEncoder | None,
+        fusion: str,
+        note_reader: NoteReader | None = None,
+    ) -> None:
         super().__init__()
         self.unet = unet
         self.fusion = fusion
         self.text_encoder = text_encoder
+        # the task's reader turns a note written any way into the canonical form the model
+        # trains on (None: notes reach the encoder as written)
+        self.note_reader = note_reader
         # Per-dimension standardisation of the context, fitted on the training notes: an
         # LM's [SEG] states for notes that differ in one clinical word have cosine ~0.999,
         # so without it the fusion sees almost the same tokens for every note.
@@ -69,7 +80,7 @@ class NoteGuidedSegmenter(nn.Module):
         if not self.uses_text:
             return None
         assert self.text_encoder is not None
-        context = self.text_encoder.encode(list(notes))
+        context = self.text_encoder.encode(canonical_notes(self.note_reader, notes))
         return (context - self.context_mean) / self.context_std  # B x N x Dt
 
     @torch.no_grad()
@@ -78,6 +89,7 @@ class NoteGuidedSegmenter(nn.Module):
         if not self.uses_text or not notes:
             return
         assert self.text_encoder is not None
+        notes = canonical_notes(self.note_reader, notes)
         fit_inputs = getattr(self.text_encoder, "fit_norm", None)
         if fit_inputs is not None:  # an encoder that standardises its own LM states first
             fit_inputs(notes)
@@ -103,8 +115,11 @@ class NoteGuidedSegmenter(nn.Module):
         return self.unet(image, context)
 
 
-def build_model(cfg: ModelConfig, text_encoder: TextEncoder | None) -> NoteGuidedSegmenter:
-    """Wire a U-Net preset, fusion modules at every level and the text encoder."""
+def build_model(
+    cfg: ModelConfig, text_encoder: TextEncoder | None, *, note_reader: NoteReader | None = None
+) -> NoteGuidedSegmenter:
+    """Wire a U-Net preset, fusion modules at every level, the text encoder and the task's
+    note reader (``oncoseg.text.readers``)."""
     if cfg.preset not in PRESETS:
         raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {cfg.preset!r}")
     if cfg.fusion not in FUSIONS:
@@ -134,5 +149,8 @@ def build_model(cfg: ModelConfig, text_encoder: TextEncoder | None) -> NoteGuide
         deep_supervision=cfg.deep_supervision,
     )
     return NoteGuidedSegmenter(
-        unet=unet, text_encoder=text_encoder if fusions else None, fusion=cfg.fusion
+        unet=unet,
+        text_encoder=text_encoder if fusions else None,
+        fusion=cfg.fusion,
+        note_reader=note_reader if fusions else None,
     )

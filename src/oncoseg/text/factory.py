@@ -57,6 +57,9 @@ class TextConfig:
     num_tokens: int = 1  # sentence encoder: N output vectors
     cache_dir: str | None = None  # on-disk cache of frozen note vectors (None: memory only)
     deid: bool = True  # de-identify notes before the model sees them
+    # a task's note reader (oncoseg.text.readers, e.g. "breast_ctv"): every note, in training
+    # and prediction, reaches the model in the reader's canonical form; "": notes as written
+    reader: str = ""
 
 
 def canonical_mode(mode: str) -> str:

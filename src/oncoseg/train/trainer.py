@@ -29,6 +29,7 @@ from oncoseg.infer.config import ConfigError, RunConfig
 from oncoseg.infer.device import pick_device
 from oncoseg.infer.plan import write_plan
 from oncoseg.models.multimodal import NoteGuidedSegmenter, build_model
+from oncoseg.text.readers import get_reader
 from oncoseg.text.factory import build_text_encoder
 from oncoseg.train.checkpoint import save_checkpoint
 from oncoseg.train.optim import build_optimizer, clip_gradients, lr_factor
@@ -69,7 +70,7 @@ def resolve_config(cfg: RunConfig) -> RunConfig:
 def build_from_config(cfg: RunConfig, device: torch.device) -> NoteGuidedSegmenter:
     """The model a resolved run config describes (text encoder only when fusion needs one)."""
     text = build_text_encoder(cfg.text) if cfg.model.fusion != "none" else None
-    return build_model(cfg.model, text).to(device)
+    return build_model(cfg.model, text, note_reader=get_reader(cfg.text.reader)).to(device)
 
 
 def split_cases(cfg: RunConfig) -> tuple[list[str], list[str]]:

@@ -1,0 +1,218 @@
+"""Read a breast radiotherapy note into the fields the CTV depends on.
+
+The rule table (:mod:`oncoseg.tasks.breast_ctv.clinical`) needs the side, the surgery
+(breast-conserving or mastectomy), the N stage and, for N1mi, the T stage. Clinicians write
+these in many ways: "Rt", "L) breast", "left-sided"; "s/p lumpectomy", "WLE", "partial
+mastectomy"; "pN2a", "T2N1M0", "5/14 nodes positive", "4+ nodes", "SLNB 0/3", "node-negative";
+or only the plan: "whole breast plus regional nodes", "breast only, no nodal RT". The reader
+returns those fields and the note in the form the model was trained on, the seed's prompt
+(:func:`oncoseg.tasks.breast_ctv.notes.breast_prompt`), which it returns unchanged.
+
+Side words count only next to the breast (a "right knee replacement" names no target), and a
+stated N stage outranks counts, which outrank the written plan.
+
+Example:
+    >>> read_breast_note("Rt breast, s/p lumpectomy, 5/14 LN+, treat nodes").canonical
+    'N2, breast conserving surgery, right side'
+"""
+
+from __future__ import annotations
+
+import re
+
+from oncoseg.tasks.breast_ctv.notes import SURGERY_TEXT
+from oncoseg.text.readers import NoteReading
+
+FIELDS = ("side", "surgery", "n_stage")
+_SIDE = {"left": "left", "lt": "left", "l": "left", "right": "right", "rt": "right", "r": "right"}
+_BREASTISH = (
+    r"breast|chest[ -]?wall|mastectomy|lumpectomy|wle|wide local|bcs|axilla\w*|"
+    r"ca\b|cancer|carcinoma|idc|ilc|dcis|tumou?r|quadrant|sentinel|slnb|nipple|bc\b"
+)
+# a side word, then (within three words) something of the breast: "left breast",
+# "Lt) WLE", "L-sided breast cancer", "right side"
+_SIDE_BEFORE = re.compile(
+    rf"\b(left|right|lt|rt|l|r)\b\)?[-\s]*(?:[\w/-]+\s+){{0,2}}?(?:{_BREASTISH})", re.I
+)
+# the breast, then the side: "breast, left", "breast (right)", "laterality: left"
+_SIDE_AFTER = re.compile(
+    r"\b(?:breast|chest wall|laterality|side)\s*[:(,\-]?\s*(left|right|lt|rt|bilateral|both)\b",
+    re.I,
+)
+# the seed's prompt: "left side" (weaker evidence: "right side pain" also says it)
+_SIDE_WORD = re.compile(r"\b(left|right)\s+side\b(?!\s+of)", re.I)
+_BILATERAL = re.compile(r"\b(bilateral|both sides|synchronous bilateral)\b", re.I)
+_MASTECTOMY = re.compile(r"(?<!partial )(?<!segmental )\b(mastectomy|mrm|chest[ -]?wall)\b", re.I)
+_CONSERVING = re.compile(
+    r"\b(breast[ -]conserv\w*|bcs|bct|lumpectomy|wle|wide local excision|partial mastectomy|"
+    r"segmental mastectomy|quadrantectomy|segmentectomy|whole[ -]breast)\b",
+    re.I,
+)
+_N_STAGE = re.compile(
+    r"(?:\b(?:y?p|y?c)?|(?<=T[0-4isabcd]))N([0-3])(mi|a|b|c)?(?:\(\w+[+-]?\))?(?![\w+])", re.I
+)
+_T_STAGE = re.compile(r"\b(?:y?p|y?c)?T([0-4]|is)[abcd]?(?=N|\b|\s)", re.I)
+_MICRO = re.compile(r"\bmicro[- ]?meta\w*|\bmicrometastatic\b|\bN1mi\b", re.I)
+# counts that say they are positive: "5/14 nodes positive", "5 of 14 LN involved", "5/14 LN+"
+_POS_COUNT = re.compile(
+    r"\b(\d{1,2})\s*(?:/|of|out of)\s*(\d{1,2})\b\s*(?:[a-z]+\s+){0,3}?"
+    r"(?:positive|involved|pos\b|\+|ln\s*\+|nodes?\s*\+)",
+    re.I,
+)
+_POS_WORDS = re.compile(
+    r"\b(\d{1,2})\s*(?:\+\s*)?(?:positive|involved|metastatic)\s+(?:axillary\s+)?(?:lymph\s+)?"
+    r"(?:nodes?|ln)\b|\b(\d{1,2})\s*\+\s*(?:positive\s+)?(?:nodes?|ln)\b",
+    re.I,
+)
+# counts next to the nodes that do not say which way: "SLNB 0/3", "LN 5/14", "5/14 nodes"
+_COUNT = re.compile(
+    r"\b(\d{1,2})\s*(?:/|of|out of)\s*(\d{1,2})\s+(?:[a-z]+\s+){0,2}?(?:nodes?|ln)\b|"
+    r"\b(?:nodes?|ln|slnb?|sentinel\w*|alnd)\D{0,25}?\b(\d{1,2})\s*/\s*(\d{1,2})\b",
+    re.I,
+)
+_NEGATIVE = re.compile(
+    r"\bnode[- ]?negative\b|\bno (?:nodal|axillary|lymph node)\w* (?:involvement|disease|"
+    r"metastas\w+|spread)|\b(?:axillary |sentinel |lymph )?nodes? (?:were |are )?(?:clear|negative|"
+    r"uninvolved|benign)\b|\bnodes? neg\b",
+    re.I,
+)
+_POSITIVE = re.compile(r"\bnode[- ]?positive\b|\bnodal (?:disease|involvement|metastas\w+)\b", re.I)
+_PLAN_NODES = re.compile(
+    r"\b(?:regional (?:nodes?|nodal|lymph)|nodal (?:rt|irradiation|radiotherapy|volumes?)|"
+    r"(?:treat|include|includ\w+|plus|and|with|\+)\s+(?:the\s+)?(?:regional\s+)?(?:nodes|nodal|"
+    r"scf|imc|imn|axilla|supraclav\w*|internal mammary)|rni\b|\bscf\b|\bimc\b|\bimn\b|"
+    r"supraclavicular|internal mammary)",
+    re.I,
+)
+_PLAN_NO_NODES = re.compile(
+    r"\b(?:no (?:nodal|regional|axillary) (?:rt|irradiation|radiotherapy|treatment|volumes?)|"
+    r"breast only|(?:whole )?breast alone|without (?:nodal|regional)|omit\w* (?:the )?"
+    r"(?:nodal|regional|nodes))",
+    re.I,
+)
+_NEGATED_PLAN = re.compile(r"\b(?:no|not|without|omit\w*)\b[^.;]{0,20}$", re.I)
+
+
+def _side(text: str) -> tuple[str, str] | None:
+    if _BILATERAL.search(text):
+        return "both", _BILATERAL.search(text).group(0)  # type: ignore[union-attr]
+    votes: dict[str, list[str]] = {"left": [], "right": []}
+    for m in _SIDE_AFTER.finditer(text):
+        word = m.group(1).lower()
+        if word in ("both", "bilateral"):
+            return "both", m.group(0)
+        votes[_SIDE[word]].append(m.group(0))
+    for m in _SIDE_BEFORE.finditer(text):
+        votes[_SIDE[m.group(1).lower()]].append(m.group(0))
+    if not votes["left"] and not votes["right"]:
+        weak = _SIDE_WORD.search(text)
+        return (weak.group(1).lower(), weak.group(0)) if weak else None
+    if votes["left"] and votes["right"]:
+        # both named next to the breast (or neither): the first mention near the breast wins
+        hits = sorted(
+            (m.start(), _SIDE[m.group(1).lower()], m.group(0)) for m in _SIDE_BEFORE.finditer(text)
+        )
+        return (hits[0][1], hits[0][2]) if hits else None
+    side = "left" if votes["left"] else "right"
+    return side, votes[side][0]
+
+
+def _surgery(text: str) -> tuple[str, str] | None:
+    conserving, mastectomy = _CONSERVING.search(text), _MASTECTOMY.search(text)
+    if conserving and mastectomy:  # "chest wall" in a plan after a mastectomy, or BCS then
+        # completion mastectomy: the later statement is the current one
+        last = max((conserving, mastectomy), key=lambda m: m.start())
+        return ("BCS" if last is conserving else "mastectomy"), last.group(0)
+    if conserving:
+        return "BCS", conserving.group(0)
+    if mastectomy:
+        return "mastectomy", mastectomy.group(0)
+    return None
+
+
+def _stage_from_count(positive: int) -> str:
+    if positive == 0:
+        return "N0"
+    return "N1" if positive <= 3 else ("N2" if positive <= 9 else "N3")
+
+
+def _count(m: re.Match[str]) -> tuple[int, int] | None:
+    groups = [g for g in m.groups() if g is not None]
+    if len(groups) == 2 and int(groups[1]) >= int(groups[0]):
+        return int(groups[0]), int(groups[1])
+    return None
+
+
+def _n_stage(text: str) -> tuple[str, str] | None:
+    """The N stage as written, else as its counts or words say (in that order of trust)."""
+    stated = list(_N_STAGE.finditer(text))
+    if stated:
+        m = stated[-1]  # pathological staging follows clinical staging in a note
+        return ("N1mi" if (m.group(2) or "").lower() == "mi" else f"N{m.group(1)}"), m.group(0)
+    micro = _MICRO.search(text)
+    if micro:
+        return "N1mi", micro.group(0)
+    for m in _POS_COUNT.finditer(text):
+        counted = _count(m)
+        if counted:
+            return _stage_from_count(counted[0]), m.group(0)
+    words = _POS_WORDS.search(text)
+    if words:
+        return _stage_from_count(int(words.group(1) or words.group(2))), words.group(0)
+    negative = _NEGATIVE.search(text)
+    if negative:
+        return "N0", negative.group(0)
+    for m in _COUNT.finditer(text):
+        counted = _count(m)
+        if counted:
+            return _stage_from_count(counted[0]), m.group(0)
+    return None
+
+
+def _nodes_planned(text: str) -> tuple[bool, str] | None:
+    """Whether the plan treats the nodes, when the note says so."""
+    no = _PLAN_NO_NODES.search(text)
+    if no:
+        return False, no.group(0)
+    for m in _PLAN_NODES.finditer(text):
+        if not _NEGATED_PLAN.search(text[max(0, m.start() - 30) : m.start()]):
+            return True, m.group(0)
+    if _POSITIVE.search(text):
+        return True, _POSITIVE.search(text).group(0)  # type: ignore[union-attr]
+    return None
+
+
+def read_breast_note(note: str) -> NoteReading:
+    """The side, surgery and N stage (T stage for N1mi) of a breast note, and its canonical
+    prompt. A field the note does not decide is left out of both."""
+    text = " ".join(note.split())
+    fields: dict[str, str] = {}
+    evidence: dict[str, str] = {}
+    for name, found in (("side", _side(text)), ("surgery", _surgery(text))):
+        if found:
+            fields[name], evidence[name] = found
+    stage = _n_stage(text)
+    if stage is None:
+        plan = _nodes_planned(text)
+        if plan is not None:  # no stage written: the plan decides (a representative stage)
+            stage = ("N2" if plan[0] else "N0"), plan[1]
+    if stage:
+        fields["n_stage"], evidence["n_stage"] = stage
+    t = _T_STAGE.search(text)
+    if t:
+        fields["t_stage"] = f"T{t.group(1).lower() if t.group(1) == 'IS' else t.group(1)}"
+    return NoteReading(
+        fields=fields, canonical=_canonical(fields), evidence=evidence, required=FIELDS
+    )
+
+
+def _canonical(fields: dict[str, str]) -> str:
+    parts = []
+    if "n_stage" in fields:
+        n = fields["n_stage"]
+        parts.append(f"{fields['t_stage']} {n}" if n == "N1mi" and "t_stage" in fields else n)
+    if "surgery" in fields:
+        parts.append(SURGERY_TEXT[fields["surgery"]])
+    if "side" in fields:
+        parts.append("both sides" if fields["side"] == "both" else f"{fields['side']} side")
+    return ", ".join(parts)
