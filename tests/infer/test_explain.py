@@ -1,0 +1,139 @@
+"""Clause attribution: the clause splitter, the batched note variants against direct
+predictions, and each clause's effect against masks computed by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from oncoseg.infer import Predictor
+from oncoseg.infer import explain as explain_mod
+from oncoseg.infer.explain import explain, variant_probs
+from oncoseg.io.image import Image, load_image
+from oncoseg.text.clauses import neutralise, split_clauses
+from oncoseg.text.encoders import prepare_note
+
+NOTE = "N2, breast conserving surgery, left side"
+
+
+def test_split_clauses_keeps_offsets_and_units() -> None:
+    note = "62F, left breast ca (IDC, grade 2), pT2 pN1. Micrometastasis 1.2 mm; 4/9 nodes. Plan"
+    clauses = split_clauses(note)
+    assert [c.text for c in clauses] == [
+        "62F",
+        "left breast ca (IDC, grade 2)",  # no cut inside parentheses
+        "pT2 pN1",
+        "Micrometastasis 1.2 mm",  # no cut at a decimal point
+        "4/9 nodes",
+        "Plan",
+    ]
+    assert all(note[c.start : c.end] == c.text for c in clauses)
+    assert [c.index for c in clauses] == list(range(6))
+    assert [c.text for c in split_clauses("left frontal")] == ["left frontal"]
+    assert split_clauses("  ") == []
+
+
+def test_neutralise_remove_and_filler() -> None:
+    cs = split_clauses(NOTE)
+    assert neutralise(NOTE, cs, 0, "remove") == "breast conserving surgery, left side"
+    assert neutralise(NOTE, cs, 1, "remove") == "N2, left side"
+    assert neutralise(NOTE, cs, 2, "remove") == "N2, breast conserving surgery"
+    assert neutralise(NOTE, cs, 1, "filler") == "N2, unknown unknown unknown, left side"
+    assert neutralise("one clause", split_clauses("one clause"), 0, "remove") == ""
+    sentences = "Pain. s/p left mastectomy. Plan: RT."
+    assert neutralise(sentences, split_clauses(sentences), 1, "remove") == "Pain. Plan: RT."
+    with pytest.raises(ValueError, match="mode must be one of"):
+        neutralise(NOTE, cs, 0, "blank")
+
+
+@pytest.fixture(scope="module")
+def guided_run(
+    breast_dataset: Path, tiny_lm_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A tiny note-guided model (random tiny LM), one epoch: its contour depends on the note."""
+    from oncoseg.infer.config import load_config
+    from oncoseg.train.trainer import train
+
+    out = tmp_path_factory.mktemp("explain") / "guided"
+    sets = [
+        f"data.dataset={breast_dataset}",
+        f"out={out}",
+        "model.preset=tiny",
+        "data.patch_size=[32,32,32]",
+        "train.batch_size=2",
+        "train.epochs=1",
+        "model.fusion=two_way",
+        f"text.model={tiny_lm_dir}",
+    ]
+    return train(load_config(None, sets))
+
+
+@pytest.fixture(scope="module")
+def predictor(guided_run: Path) -> Predictor:
+    return Predictor.from_run(guided_run)
+
+
+def test_batched_variants_equal_one_prediction_per_note(
+    predictor: Predictor, case_image: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    img = load_image(case_image)
+    notes = [NOTE, "N0, breast conserving surgery, left side", "N2, total mastectomy, right side"]
+    monkeypatch.setattr(explain_mod, "MAX_VARIANTS", 2)  # two passes: 2 notes, then 1
+    probs = variant_probs(predictor, [img], notes)
+    assert probs.shape == (3, 2, *img.shape)
+    for p, n in zip(probs, notes, strict=True):
+        direct, _ = predictor.predict_proba([img], n)
+        np.testing.assert_allclose(p, direct, atol=2e-5)
+    # the notes do move the probabilities, so the comparison above is not trivially true
+    assert np.abs(probs[1] - probs[0]).max() > 1e-4
+
+
+def test_explain_effects_equal_masks_from_direct_predictions(
+    predictor: Predictor, case_image: Path
+) -> None:
+    img = load_image(case_image)
+    regions = np.zeros(img.shape, np.uint8)
+    regions[: img.shape[0] // 2] = 1  # two halves as named regions
+    regions[img.shape[0] // 2 :] = 2
+    ex = explain(predictor, [img], NOTE, regions=(regions, {"low": 1, "high": 2}))
+    assert ex.reads_note and ex.mode == "filler" and ex.note == prepare_note(NOTE)
+    assert [e.text for e in ex.effects] == ["N2", "breast conserving surgery", "left side"]
+    ml = float(abs(np.linalg.det(img.affine[:3, :3]))) / 1000.0
+    base = np.asarray(predictor.predict([img], NOTE).array)
+    assert ex.base_ml == pytest.approx(float((base > 0).sum()) * ml)
+    clauses = split_clauses(ex.note)
+    for e, mask in zip(ex.effects, ex.changed, strict=True):
+        variant = neutralise(ex.note, clauses, e.index, "filler")
+        other = np.asarray(predictor.predict([img], variant).array)
+        np.testing.assert_array_equal(mask, other != base)
+        assert e.added_ml == pytest.approx(float(((other > 0) & (base == 0)).sum()) * ml)
+        assert e.removed_ml == pytest.approx(float(((base > 0) & (other == 0)).sum()) * ml)
+        assert sum(e.regions_ml.values()) == pytest.approx(e.changed_ml)
+        if mask.any():
+            idx = np.argwhere(mask)
+            assert e.bbox == [idx.min(0).tolist(), idx.max(0).tolist()]
+    assert any(e.soft_ml > 0 for e in ex.effects)
+    doc = ex.to_json()
+    assert [c["start"] for c in doc["clauses"]] == [0, 4, 31]
+    bits = ex.bitmask()
+    for i, mask in enumerate(ex.changed):
+        np.testing.assert_array_equal((bits >> i) & 1, mask.astype(np.uint32))
+
+
+def test_remove_mode_and_bad_mode(predictor: Predictor, case_image: Path) -> None:
+    img = load_image(case_image)
+    ex = explain(predictor, [img], NOTE, mode="remove")
+    base = np.asarray(predictor.predict([img], NOTE).array)
+    other = np.asarray(predictor.predict([img], "N2, left side").array)
+    np.testing.assert_array_equal(ex.changed[1], other != base)
+    with pytest.raises(ValueError, match="explain mode"):
+        explain(predictor, [img], NOTE, mode="blank")
+
+
+def test_vision_only_model_has_nothing_to_explain(tiny_run: Path, case_image: Path) -> None:
+    img = load_image(case_image)
+    ex = explain(Predictor.from_run(tiny_run), [img], NOTE)
+    assert not ex.reads_note and ex.effects == [] and ex.top is None
+    assert ex.base_ml >= 0 and isinstance(Image, type)
