@@ -293,3 +293,105 @@ def build_ack(raw: bytes, code: str, reason: str = "", err: str = "", control_id
             )
         )
     return "\r".join(segments) + "\r"
+
+
+def build_result(
+    *,
+    mrn: str,
+    accession: str,
+    volumes_ml: dict[str, float],
+    status: str,
+    control_id: str,
+    sending: str = "ONCOSEG",
+) -> str:
+    """An ORU^R01 telling the EMR the contours are in the PACS: OBR-3 the accession number,
+    one OBX (NM, mL) per label volume and one OBX (TX) with ``status``. The message carries
+    the patient's MRN (it must attach to the record); it is never logged."""
+    obx = [
+        "|".join(
+            [
+                "OBX",
+                str(i),
+                "NM",
+                f"{_clean(name)}^{_clean(name)} volume^L",
+                "",
+                f"{vol:.2f}",
+                "mL",
+                "",
+                "",
+                "",
+                "",
+                "F",
+            ]
+        )
+        for i, (name, vol) in enumerate(sorted(volumes_ml.items()), start=1)
+    ]
+    obx.append(
+        "|".join(
+            [
+                "OBX",
+                str(len(obx) + 1),
+                "TX",
+                "STATUS^Segmentation status^L",
+                "",
+                _clean(status),
+                "",
+                "",
+                "",
+                "",
+                "",
+                "F",
+            ]
+        )
+    )
+    segments = [
+        "|".join(
+            [
+                "MSH",
+                "^~\\&",
+                _clean(sending),
+                "RT",
+                "EMR",
+                "HOSP",
+                _now(),
+                "",
+                "ORU^R01^ORU_R01",
+                _clean(control_id),
+                "P",
+                "2.5",
+            ]
+        ),
+        f"PID|1||{_clean(mrn)}^^^^MR",
+        "|".join(
+            [
+                "OBR",
+                "1",
+                "",
+                _clean(accession),
+                "ONCOSEG^Auto-contouring^L",
+                "",
+                "",
+                _now(),
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "F",
+            ]
+        ),
+        *obx,
+    ]
+    return "\r".join(segments) + "\r"
