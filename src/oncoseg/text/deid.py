@@ -13,11 +13,12 @@ docs/text.md.
 
 Example:
     >>> deidentify("Seen by Dr. Alice Moreau on 03/04/2023, MRN 4451290.").text
-    'Seen by Dr. [NAME] on [DATE], MRN [ID].'
+    'Seen by [NAME] on [DATE], MRN [ID].'
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -105,7 +106,50 @@ def find_identifiers(text: str, *, safe_words: bool = True) -> list[Redaction]:
     if safe_words:
         for tag, s, e in safe_spans(text, [(r.start, r.end) for r in spans.found]):
             spans.add(tag, s, e)
-    return _merge(sorted(spans.found, key=lambda r: r.start), text)
+    found = _with_titles(sorted(spans.found, key=lambda r: r.start), text)
+    return _merge(_fill_gaps(found, text), text)
+
+
+_TITLE_BEFORE = re.compile(
+    r"(?:\b(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Doctor|Sir|Dame|Rev|Revd|Herr|Frau|Mme|Mlle|"
+    r"Sr|Sra|Dott|Dra)\.?|\bM\.)[ \t]+$"
+)
+_POSTNOMINAL = re.compile(
+    r",?[ \t]*(?:MD|DO|PhD|MBBS|MBChB|FRCR|FRCS|FRCP|FRCPath|MRCP|MRCS|RN|NP|PA-C|DNP|MSc|BSc)"
+    r"(?:[ \t]*,[ \t]*(?:MD|PhD|FRCR|FRCS|FRCP|MRCP|MBBS|MSc))*\b"
+)
+
+
+def _with_titles(spans: list[Redaction], text: str) -> list[Redaction]:
+    """A name's span takes its title and letters after it (``Dr. Jo Bloggs, MD``): a title
+    says little, and a span that leaves it out can leave a name's part unmarked."""
+    out = []
+    for r in spans:
+        s, e = r.start, r.end
+        if r.tag == "NAME":
+            title = _TITLE_BEFORE.search(text, max(0, s - 16), s)
+            s = title.start() if title else s
+            after = _POSTNOMINAL.match(text, e)
+            e = after.end() if after else e
+        out.append(Redaction(r.tag, s, e))
+    return out
+
+
+_GAP_CODE = re.compile(r"[ \t]*,?[ \t]*[A-Z]{2,4}[ \t]*,?[ \t]*")
+
+
+def _fill_gaps(spans: list[Redaction], text: str) -> list[Redaction]:
+    """A short code in capitals between two places is part of them (``Melbourne VIC 3000``)."""
+    out: list[Redaction] = []
+    for r in spans:
+        prev = out[-1] if out else None
+        places = ("ADDRESS", "LOCATION", "ID")
+        if prev and prev.tag in places and r.tag in places:
+            if _GAP_CODE.fullmatch(text, prev.end, r.start):
+                out[-1] = Redaction(prev.tag, prev.start, r.end)
+                continue
+        out.append(r)
+    return out
 
 
 def _merge(spans: list[Redaction], text: str) -> list[Redaction]:

@@ -11,7 +11,7 @@ Example:
     >>> _ = p.write_text("Seen by Dr Alice Moreau on 03/04/2023. Left breast, T2N1mi.")
     >>> print(render_note(p, read_note(p)))
     == n.txt
-    Seen by Dr [NAME] on [DATE]. Left breast, T2N1mi.
+    Seen by [NAME] on [DATE]. Left breast, T2N1mi.
     -- replaced: DATE 1, NAME 1
     <BLANKLINE>
 """

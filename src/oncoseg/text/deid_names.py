@@ -68,7 +68,7 @@ _NOT_INITIALS = r"(?:MDT|GP|CT|MRI|PET|USS?|ED|AE|ENT|CNS|OT|PT|ICU|ITU|HDU|OGD|
 NAME_RULES: list[Rule] = [
     ("NAME", re.compile(rf"\b{TITLES}\.?[ \t]+({NAME})"), 1),
     ("NAME", re.compile(rf"\b{_LABEL}[ \t]*[:\-][ \t]*({CAPS_NAME}|{NAME})"), 1),
-    ("NAME", re.compile(rf"(?m)^[ \t]*({CAPS_NAME})"), 1),
+    ("NAME", re.compile(rf"(?m)^[ \t]*(?:\d{{1,2}}[.)][ \t]*|[-*•][ \t]*)?({CAPS_NAME})"), 1),
     (
         "NAME",
         re.compile(rf"\b{_BY}[ \t]*:?[ \t]*(?!{_NOT_INITIALS})([A-Z]{{2,3}}\b(?![\w\-])|{NAME})"),

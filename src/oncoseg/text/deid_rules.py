@@ -95,7 +95,7 @@ GENERIC = frozenset(
 )
 _FACILITY = (
     r"(?:Hospital|Infirmary|Hospice|Surgery|Practice|Clinic|Institute|Centre|Center|Unit|Wing|"
-    r"Trust|Health\s+Cent(?:re|er)|Medical\s+(?:Cent(?:re|er)|Practice|Group))"
+    r"Trust|Memorial|Health\s+Cent(?:re|er)|Medical\s+(?:Cent(?:re|er)|Practice|Group))"
 )
 _PLACE_WORD = rf"(?:St\.?|Saint|{_CAP}(?:'s|’s)?)"
 

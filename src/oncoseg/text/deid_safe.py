@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from oncoseg.text.deid_rules import GENERIC
 from oncoseg.text.deid_vocab import (
     STOP,
     UNIT_AFTER,
@@ -155,6 +156,17 @@ def _resolve_ambiguous(text: str, words: list[_Word]) -> None:
             w.state = "mask"
 
 
+def _repeat(words: list[_Word]) -> None:
+    """A word masked once as a name is masked wherever else it is capitalised in the note
+    (``Hope`` at a sentence's start, once ``her daughter Hope`` was found)."""
+    masked = {w.text for w in words if w.state == "mask" and len(w.text) > 2}
+    for w in words:
+        if w.state != "mask" and w.text in masked:
+            base = re.sub(r"['’]s?$", "", w.text)
+            if base not in STOP and not is_clinical(base):
+                w.state = "mask"
+
+
 def _name_lines(text: str, words: list[_Word]) -> None:
     """A line of one to four capitalised names and initials only (a signature, a header)."""
     for line in re.finditer(r"(?m)^[ \t]*([^\W\d_][^\n]*?)[ \t]*$", text):
@@ -167,24 +179,38 @@ def _name_lines(text: str, words: list[_Word]) -> None:
                 w.state = "mask"
 
 
+_FACILITY_TAIL = re.compile(
+    r"(?:[ \t]+[A-Z][a-z]+){0,3}?[ \t]+(?:Hospital|Infirmary|Hospice|Clinic|Institute|Centre|"
+    r"Center|Memorial|Trust|Surgery|Practice|Foundation|Klinik|Klinikum)\b"
+)
+
+
+def _facility_tail(text: str, end: int) -> int:
+    """The end of ``Cancer Centre`` after a masked name (``Peter MacCallum Cancer Centre``)."""
+    m = _FACILITY_TAIL.match(text, end)
+    if not m:
+        return end
+    words = re.findall(r"[A-Za-z]+", m.group(0))
+    return m.end() if all(w.lower() in GENERIC for w in words[:-1]) else end
+
+
 def _word_spans(text: str, words: list[_Word]) -> list[Span]:
     spans: list[Span] = []
     for w in words:
         if w.state != "mask":
             continue
-        if (
-            spans
-            and spans[-1][0] in ("NAME", "LOCATION", "ADDRESS")
-            and _gap_joins(text[spans[-1][2] : w.start])
-        ):
-            spans[-1] = (spans[-1][0], spans[-1][1], w.end)
-            continue
-        tag = "NAME"
-        if _FACILITY.match(text, w.end):
-            tag = "LOCATION"
-        elif _PLACE_BEFORE.search(text, max(0, w.start - 12), w.start):
-            tag = "ADDRESS"
-        spans.append((tag, w.start, w.end))
+        start, end = w.start, w.end
+        joined = bool(spans) and _gap_joins(text[spans[-1][2] : start])
+        if joined and spans[-1][0] in ("NAME", "LOCATION", "ADDRESS"):
+            tag, start, _ = spans.pop()
+        else:
+            tag = "NAME"
+            if _PLACE_BEFORE.search(text, max(0, start - 12), start):
+                tag = "ADDRESS"
+        tail = _facility_tail(text, end)
+        if tail > end or _FACILITY.match(text, end):
+            tag, end = "LOCATION", tail  # "Peter MacCallum Cancer Centre": one place
+        spans.append((tag, start, end))
     return spans
 
 
@@ -209,12 +235,18 @@ def _number_spans(text: str, taken: list[bool]) -> list[Span]:
             continue
         if any(taken[s:e]):
             chunks.append([s, e, "taken", False])
+            if _digits(core) >= 4 and re.search(r"[A-Za-z]", core) and not all(taken[s:e]):
+                spans.append(("ID", s, e))  # the rest of a code found in part: KH/ONC/44127
             continue
         tag = number_is_clinical(core, text[max(0, s - 40) : s], text[e : e + 30])
         chunks.append([s, e, tag, True])
     _spread_numbers(text, chunks)
     spans += [(c[2], c[0], c[1]) for c in chunks if c[2] and c[3]]
     return spans
+
+
+def _digits(s: str) -> int:
+    return sum(ch.isdigit() for ch in s)
 
 
 def _spread_numbers(text: str, chunks: list[list]) -> None:
@@ -261,6 +293,8 @@ def safe_spans(text: str, taken_spans: list[tuple[int, int]] | None = None) -> l
     words = _words(text, taken)
     _resolve_ambiguous(text, words)
     _name_lines(text, words)
+    _spread(text, words)
+    _repeat(words)
     _spread(text, words)
     out += _word_spans(text, words)
     return sorted(out, key=lambda t: t[1])

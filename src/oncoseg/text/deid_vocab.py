@@ -1,7 +1,8 @@
 """What the safe-word layer (text.deid_safe) knows to be safe: word lists and number shapes.
 
 Word lists (sources and licences in each file's header; rebuilt by text.deid_wordlists):
-``deid_common_words.txt.gz`` (SCOWL lower-case words), ``deid_name_words.txt`` (names that are
+``deid_common_words.txt.gz`` (SCOWL lower-case words), ``deid_rare_words.txt.gz`` (long
+rare SCOWL words), ``deid_name_words.txt`` (names that are
 also words), ``deid_medical_words.txt.gz`` (drug and disease words), ``deid_clinical.txt``
 (eponyms, systems, regimens, trials, abbreviations; written for oncoseg).
 
@@ -42,7 +43,11 @@ def is_name_word(low: str) -> bool:
 
 def is_clinical(word: str) -> bool:
     low = word.lower()
-    return low in _words("deid_clinical.txt") or low in _words("deid_medical_words.txt.gz")
+    return (
+        low in _words("deid_clinical.txt")
+        or low in _words("deid_medical_words.txt.gz")
+        or low in _words("deid_rare_words.txt.gz")
+    )
 
 
 _MEDICAL_SUFFIX = re.compile(
@@ -55,7 +60,7 @@ _MEDICAL_SUFFIX = re.compile(
 
 
 _PREFIX = re.compile(
-    r"(?:re|pre|post|non|sub|inter|intra|peri|para|hyper|hypo|neo|anti|co|multi|over|under|"
+    r"(?:re|pre|post|non|sub|inter|intra|peri|para|hyper|hypo|neo|anti|co|multi|over|under|oligo|"
     r"de|un|mis|semi|trans|extra|retro|supra|infra|micro|macro|mono|bi|tri|poly|pseudo|"
     r"chemo|radio|immuno|onco|lympho|myelo|neuro|cardio|gastro|hepato|nephro|uro|gyn(?:a?e)?)"
     r"-?(?=[a-z]{4,}$)"
@@ -67,6 +72,10 @@ def is_medical_shape(low: str) -> bool:
     common or medical word behind a prefix."""
     if _MEDICAL_SUFFIX.fullmatch(low):
         return True
+    for plural in ("s", "es"):  # fiducials: a clinical word's plural
+        stem = low.removesuffix(plural)
+        if stem != low and len(stem) > 3 and is_clinical(stem):
+            return True
     m = _PREFIX.match(low)
     rest = low[m.end() :] if m else ""
     if not rest:
@@ -152,12 +161,10 @@ def number_is_clinical(core: str, before: str, after: str) -> str | None:
         return None  # a time, a Gleason sum
     if _YEAR.fullmatch(core) or re.fullmatch(r"(?:19|20)\d\d[\-–/](?:19|20)?\d\d", core):
         return None  # a year, a span of years
-    if re.fullmatch(r"\d{1,3}(?:[\-–]\d{1,3})?", core) and nd <= 3:
-        if nd <= 2 and "-" not in core:
-            return None
-        if UNIT_AFTER.match(after) or _LABEL_BEFORE.search(before):
-            return None
-        return None if re.fullmatch(r"\d{1,2}[\-–]\d{1,2}", core) else "ID"
+    if re.fullmatch(r"\d{1,2}(?:\.\d+)?[\-–]\d{1,2}(?:\.\d+)?", core):
+        return None  # a range: 18-24 months, 2.5-5 mg
+    if re.fullmatch(r"\d{1,3}(?:[\-–]\d{1,3})?", core):
+        return None if UNIT_AFTER.match(after) or _LABEL_BEFORE.search(before) else "ID"
     if re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d{4,6}", core):
         return None if UNIT_AFTER.match(after) or _LABEL_BEFORE.search(before) else "ID"
     ratio = re.fullmatch(r"(\d{1,3})/(\d{1,3})", core)

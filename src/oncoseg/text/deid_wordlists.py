@@ -11,6 +11,8 @@ them from their public sources, each downloaded by its ordinary client::
 
 - ``deid_common_words.txt.gz``: every lower-case entry of SCOWL's ``american-english-large``
   and ``british-english-large`` (proper nouns are capitalised in SCOWL, so none is here).
+- ``deid_rare_words.txt.gz``: lower-case words of SCOWL's huge lists that are not in the large
+  ones, of nine letters or more, less given names, frequent surnames and proper nouns.
 - ``deid_name_words.txt``: US Census 1990 given names (all) and surnames (the 3,000 most
   frequent) that are also common words (Rose, Hope, Baker, Young), less the words notes use
   capitalised for other reasons (``STOP_NAME_WORDS``).
@@ -60,6 +62,15 @@ def common_words(scowl: Path) -> set[str]:
     for name in ("american-english-large", "british-english-large"):
         words |= {w for w in _lines(scowl / name) if _ALPHA.fullmatch(w)}
     return words
+
+
+def rare_words(scowl: Path, common: set[str], names: set[str]) -> list[str]:
+    """Lower-case words of SCOWL's huge lists only, of nine letters or more (``mediastinal``,
+    ``contralateral``), less names and proper nouns: long rare words are seldom a name."""
+    words: set[str] = set()
+    for name in ("american-english-huge", "british-english-huge"):
+        words |= {w for w in _lines(scowl / name) if _ALPHA.fullmatch(w) and len(w) >= 9}
+    return sorted(words - common - names)
 
 
 def proper_nouns(scowl: Path) -> set[str]:
@@ -162,6 +173,7 @@ def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - a bui
     _write(HERE / "deid_name_words.txt", NAMES_NOTICE, name_words(common, given, surnames))
     names = given | set(surnames[:5000]) | proper_nouns(args.scowl)
     meds = medical_words(args.drugs, args.diseases, common, names)
+    _write(HERE / "deid_rare_words.txt.gz", SCOWL_NOTICE, rare_words(args.scowl, common, names))
     _write(HERE / "deid_medical_words.txt.gz", MEDICAL_NOTICE, meds)
 
 
