@@ -134,3 +134,18 @@ def test_affine_is_a_proper_rotation() -> None:
 def test_missing_source_folder(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="train-pats"):
         convert_openkbp(tmp_path, tmp_path / "out")
+
+
+def test_report_sections_from_counterfactual_and_breakdown() -> None:
+    from oncoseg.tasks import task_report
+
+    stat = {"mean": 0.5, "ci_low": 0.4, "ci_high": 0.6, "n": 3}
+    doc = {
+        "dataset": "openkbp",
+        "counterfactual": {"m": {"shares": {"PTV63 appears (n=3)": 2 / 3}}},
+        "by_prescription": {"m": {"PTV63 prescribed": stat}},
+    }
+    a, b = task_report(doc, Path("f")).sections
+    assert a.rows == (("m", "67%"),)
+    assert b.title == "Dice by prescription (internal test patients)"
+    assert b.rows == (("m", "0.500 [0.400, 0.600] (n=3)"),)

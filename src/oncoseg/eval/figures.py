@@ -29,15 +29,6 @@ from oncoseg.io.image import Image  # noqa: E402
 
 CT_WINDOW = (-160.0, 240.0)  # soft-tissue window, HU
 CONTOUR_COLOURS = ("#ff3b30", "#34c759", "#0a84ff", "#ffcc00")
-# the breast_ctv counterfactual figures (eval.counterfactual.figure_cases): kind -> caption
-COUNTERFACTUAL_FIGURES = {"conserving": "", "mastectomy": ", a unilateral mastectomy"}
-
-
-def counterfactual_png(fig_dir: Path, model: str, kind: str) -> Path:
-    """``counterfactual_MODEL.png`` for the breast-conserving case (the main figure),
-    ``counterfactual_MODEL_KIND.png`` for the others."""
-    suffix = "" if kind == "conserving" else f"_{kind}"
-    return fig_dir / f"counterfactual_{model}{suffix}.png"
 
 
 def to_ras(img: Image) -> tuple[np.ndarray, tuple[float, float, float]]:

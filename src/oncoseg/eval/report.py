@@ -1,6 +1,9 @@
 """Experiment reports: ``summary.md`` and one self-contained ``report.html`` (figures inline).
 
-The HTML holds the summary tables, box plots of per-case Dice per site, and slice
+The tables every experiment has are made here; a task's own sections and figures (e.g.
+counterfactual notes) come from its ``report`` hook in the task registry as a
+:class:`~oncoseg.eval.sections.TaskReport` and are rendered as given. The HTML holds the
+summary tables, box plots of per-case Dice per site, and slice
 overlays of the best, median and worst test cases (by the last model's Dice) with the
 ground truth and two models' predictions, each with its (de-identified) note.
 """
@@ -10,6 +13,7 @@ from __future__ import annotations
 import base64
 import html
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,32 +24,21 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from oncoseg.data.dataset import read_case, read_info  # noqa: E402
-from oncoseg.eval.figures import (  # noqa: E402
-    COUNTERFACTUAL_FIGURES,
-    counterfactual_png,
-    render_png,
-)
+from oncoseg.eval.figures import render_png  # noqa: E402
+from oncoseg.eval.sections import Section, TaskReport, fmt, table  # noqa: E402
 from oncoseg.eval.summary import per_case  # noqa: E402
 from oncoseg.io.atomic import atomic_path, write_text  # noqa: E402
 from oncoseg.io.image import Image, load_image  # noqa: E402
 from oncoseg.text.encoders import prepare_note  # noqa: E402
 
 
-def fmt(s: dict[str, Any] | None, digits: int = 3) -> str:
-    """``mean [ci_low, ci_high]`` (and how many cases were undefined)."""
-    if not s or s.get("mean") is None or math.isnan(s["mean"]):
-        return "n/a"
-    text = f"{s['mean']:.{digits}f} [{s['ci_low']:.{digits}f}, {s['ci_high']:.{digits}f}]"
-    return text + (f" ({s['n_undefined']} undef.)" if s.get("n_undefined") else "")
-
-
 def _p(v: float) -> str:
     return "n/a" if v is None or math.isnan(v) else f"{v:.2g}"
 
 
-def tables(doc: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
-    """(title, header, rows) of every table of an experiment's results."""
-    out = []
+def tables(doc: dict[str, Any], task: Sequence[Section] = ()) -> list[Section]:
+    """Every section of an experiment's report: the tables every experiment has, with the
+    task's own sections (``task``, see :class:`TaskReport`) after the paired tests."""
     header = ["model", "site", "n", "Dice", "IoU", "HD95 (mm)"]
     clinical = any("clinical" in s for m in doc["models"].values() for s in m.values())
     if clinical:
@@ -62,7 +55,7 @@ def tables(doc: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
                     else ""
                 )
             rows.append(row)
-    out.append(("Test cases: mean [bootstrap 95% CI]", header, rows))
+    out = [table("Test cases: mean [bootstrap 95% CI]", header, rows)]
     per_class = [
         [model, site, cls, str(s["n"]), fmt(s["dice"]), fmt(s["hd95"], 1)]
         for model, sites in doc["models"].items()
@@ -70,7 +63,9 @@ def tables(doc: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
         for cls, s in entry.get("classes", {}).items()
     ]
     if per_class:
-        out.append(("Per class", ["model", "site", "class", "n", "Dice", "HD95 (mm)"], per_class))
+        out.append(
+            table("Per class", ["model", "site", "class", "n", "Dice", "HD95 (mm)"], per_class)
+        )
     comp = [
         [
             c["a"],
@@ -85,70 +80,36 @@ def tables(doc: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
         for c in doc["comparisons"]
     ]
     out.append(
-        (
+        table(
             "Paired tests (a vs b, same cases)",
             ["a", "b", "site", "metric", "n", "mean diff", "t-test p", "Wilcoxon p"],
             comp,
         )
     )
-    for key, which in (("counterfactual", "test"), ("counterfactual_validation", "validation")):
-        if key not in doc:
-            continue
-        first = next(iter(doc[key].values()))
-        cf = [[m, *(f"{v:.0%}" for v in c["shares"].values())] for m, c in doc[key].items()]
-        out.append(
-            (
-                f"Counterfactual notes: share of {which} cases whose contour follows the "
-                "edited note",
-                ["model", *first["shares"]],
-                cf,
-            )
-        )
-        sweep = [
-            [m, t, f"{r['nodal_follows_note']:.0%}", _pct(r["side_follows_consistent"]), _f3(r)]
-            for m, c in doc[key].items()
-            for t, r in c.get("sweep", {}).items()
-        ]
-        if sweep:
-            out.append(
-                (
-                    f"Foreground threshold on the {which} cases (choose `infer.threshold` here)",
-                    ["model", "threshold", "nodal follows", "side follows (consistent)", "Dice"],
-                    sweep,
-                )
-            )
-    if "by_prescription" in doc:
-        groups = list(next(iter(doc["by_prescription"].values())))
-        out.append(
-            (
-                "Dice by prescription (internal test patients)",
-                ["model", *groups],
-                [
-                    [m, *(f"{fmt(g[k])} (n={g[k]['n']})" for k in groups)]
-                    for m, g in doc["by_prescription"].items()
-                ],
-            )
-        )
+    out += task
     if "fractions" in doc:
-        eff = []
-        for f in doc["fractions"]:
-            pct = f"{round(100 * f)}%"
-            for site in doc["models"].get(f"vision@{pct}", {}):
-                eff.append(
-                    [
-                        pct,
-                        site,
-                        fmt(doc["models"][f"vision@{pct}"][site]["dice"]),
-                        fmt(doc["models"][f"multimodal@{pct}"][site]["dice"]),
-                    ]
-                )
-        out.append(
-            ("Dice by share of training cases", ["share", "site", "vision", "multimodal"], eff)
-        )
+        out.append(_efficiency(doc))
     return out
 
 
-def markdown(doc: dict[str, Any]) -> str:
+def _efficiency(doc: dict[str, Any]) -> Section:
+    eff = []
+    for f in doc["fractions"]:
+        pct = f"{round(100 * f)}%"
+        for site in doc["models"].get(f"vision@{pct}", {}):
+            eff.append(
+                [
+                    pct,
+                    site,
+                    fmt(doc["models"][f"vision@{pct}"][site]["dice"]),
+                    fmt(doc["models"][f"multimodal@{pct}"][site]["dice"]),
+                ]
+            )
+    return table("Dice by share of training cases", ["share", "site", "vision", "multimodal"], eff)
+
+
+def markdown(doc: dict[str, Any], task: Sequence[Section] = ()) -> str:
+    """``summary.md``: provenance and every section (``task``: the task's own)."""
     lines = [
         f"# Experiment `{doc['experiment']}` on {doc['dataset']}",
         "",
@@ -157,12 +118,7 @@ def markdown(doc: dict[str, Any]) -> str:
         "Data hashes: " + ", ".join(f"{k} `{v}`" for k, v in doc["data_hash"].items()),
         "",
     ]
-    for title, header, rows in tables(doc):
-        lines += [f"## {title}", "", "| " + " | ".join(header) + " |"]
-        lines.append("|" + "---|" * len(header))
-        lines += ["| " + " | ".join(r) + " |" for r in rows]
-        lines.append("")
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n" + "".join(s.markdown() for s in tables(doc, task))[:-1]
 
 
 def _png_uri(path: Path) -> str:
@@ -231,7 +187,10 @@ def overlays(
     return out
 
 
-def html_report(doc: dict[str, Any], figures: list[tuple[str, Path]]) -> str:
+def html_report(
+    doc: dict[str, Any], figures: list[tuple[str, Path]], task: Sequence[Section] = ()
+) -> str:
+    """``report.html``: provenance, every section and the figures inline."""
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
         f"<title>oncoseg {html.escape(doc['experiment'])}</title>",
@@ -249,13 +208,7 @@ def html_report(doc: dict[str, Any], figures: list[tuple[str, Path]]) -> str:
         )
         + "</p>",
     ]
-    for title, header, rows in tables(doc):
-        parts.append(f"<h2>{html.escape(title)}</h2><table><tr>")
-        parts += [f"<th>{html.escape(h)}</th>" for h in header]
-        parts.append("</tr>")
-        for r in rows:
-            parts.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>")
-        parts.append("</table>")
+    parts += [s.html() for s in tables(doc, task)]
     for title, png in figures:
         parts.append(
             f"<h2>{html.escape(title)}</h2><img src='{_png_uri(png)}' alt='{html.escape(title)}'>"
@@ -265,26 +218,19 @@ def html_report(doc: dict[str, Any], figures: list[tuple[str, Path]]) -> str:
 
 
 def write_reports(
-    doc: dict[str, Any], rows: dict[str, dict[str, list[dict[str, Any]]]], data: Any, root: Path
+    doc: dict[str, Any],
+    rows: dict[str, dict[str, list[dict[str, Any]]]],
+    data: Any,
+    root: Path,
+    task: TaskReport | None = None,
 ) -> None:
-    """summary.md, report.html and figures/ for one experiment."""
+    """summary.md, report.html and figures/ for one experiment; ``task`` is what the
+    experiment's task adds (its sections and figures, from the task registry)."""
+    task = task or TaskReport()
     figs: list[tuple[str, Path]] = [
         ("Dice per case", box_plot(rows, root / "figures" / "dice.png"))
     ]
-    cf_figs = [
-        (f"Counterfactual notes ({m}{caption})", counterfactual_png(root / "figures", m, kind))
-        for m in doc.get("counterfactual", {})
-        for kind, caption in COUNTERFACTUAL_FIGURES.items()
-    ]
-    figs += [(title, path) for title, path in cf_figs if path.exists()]
+    figs += [(title, path) for title, path in task.figures if path.exists()]
     figs += overlays(rows, data, root)
-    write_text(root / "summary.md", markdown(doc))
-    write_text(root / "report.html", html_report(doc, figs))
-
-
-def _f3(row: dict[str, Any]) -> str:
-    return "–" if row.get("dice") is None else f"{row['dice']:.3f}"
-
-
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{value:.0%}"
+    write_text(root / "summary.md", markdown(doc, task.sections))
+    write_text(root / "report.html", html_report(doc, figs, task.sections))

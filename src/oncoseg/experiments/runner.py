@@ -55,7 +55,7 @@ from oncoseg.infer import Predictor
 from oncoseg.infer.config import load_config
 from oncoseg.io.atomic import write_json
 from oncoseg.io.provenance import compute_device, git_commit, provenance
-from oncoseg.tasks import get_task
+from oncoseg.tasks import get_task, task_report
 
 log = logging.getLogger(__name__)
 
@@ -255,7 +255,7 @@ def run_experiment(
     if command:
         meta["command"] = command
     doc = {"experiment": name, "dataset": data.task, **meta, **results}
-    write_reports(doc, rows, data, root)
+    write_reports(doc, rows, data, root, task_report(doc, root / "figures"))
     path = root / "results.json"
     write_json(path, doc)  # last: a results.json means the whole experiment finished
     return path

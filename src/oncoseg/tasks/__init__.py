@@ -11,6 +11,6 @@ table, note templates and variants, a clinical score, counterfactual edits.
 
 from __future__ import annotations
 
-from oncoseg.tasks.registry import TASKS, Task, get_task, note_variants_for
+from oncoseg.tasks.registry import TASKS, Task, get_task, note_variants_for, task_report
 
-__all__ = ["TASKS", "Task", "get_task", "note_variants_for"]
+__all__ = ["TASKS", "Task", "get_task", "note_variants_for", "task_report"]

@@ -2,7 +2,8 @@
 
 A task is named in its datasets' ``dataset.json`` (``"task"``). Generic code never imports
 a task by name: the trainer is handed :attr:`Task.note_variants`, evaluation gets
-:attr:`Task.case_score`, and the experiment runner asks :func:`get_task` for the rest.
+:attr:`Task.case_score` and the report sections of :attr:`Task.report`, and the experiment
+runner asks :func:`get_task` for the rest.
 
 Example:
     >>> sorted(TASKS)
@@ -23,14 +24,17 @@ import numpy as np
 
 from oncoseg.data.dataset import read_clinical_csv, read_info
 from oncoseg.data.phantom_cohort import CohortSpec
+from oncoseg.eval.sections import TaskReport
 from oncoseg.infer import Predictor
 from oncoseg.tasks.brain_tumor import phantom as brain_phantom
 from oncoseg.tasks.breast_ctv import phantom as breast_phantom
 from oncoseg.tasks.breast_ctv.clinical import BreastClinical
 from oncoseg.tasks.breast_ctv.counterfactual import breast_counterfactual
+from oncoseg.tasks.breast_ctv.report import breast_report
 from oncoseg.tasks.breast_ctv.score import clinical_score
 from oncoseg.tasks.breast_ctv.variants import add_note_variants
 from oncoseg.tasks.openkbp.counterfactual import prescription_breakdown, prescription_counterfactual
+from oncoseg.tasks.openkbp.report import openkbp_report
 from oncoseg.train.trainer import NoteVariants
 
 CaseScore = Callable[[Any, np.ndarray], dict[str, Any]]  # (case, predicted labels) -> fields
@@ -53,6 +57,9 @@ class Task:
     counterfactual_on_validation: bool = False  # also on each run's validation cases
     # (rows, dataset) -> extra result table of the ``compare`` experiment
     breakdown: Callable[[Rows, Path], dict[str, Any]] | None = None
+    # (results.json, figure dir) -> the report sections and figures of what the task's
+    # own plug-ins added to the results (counterfactual, breakdown); eval renders them
+    report: Callable[[dict[str, Any], Path], TaskReport] | None = None
 
 
 def _breast_score(dataset: Path) -> CaseScore:
@@ -83,10 +90,15 @@ TASKS: dict[str, Task] = {
         case_score=_breast_score,
         counterfactual=breast_counterfactual,
         counterfactual_on_validation=True,
+        report=breast_report,
     ),
+    # no counterfactual or breakdown: its report is the generic one
     "brain_tumor": Task(name="brain_tumor", cohort_spec=brain_phantom.cohort_spec),
     "openkbp": Task(
-        name="openkbp", counterfactual=_openkbp_counterfactual, breakdown=prescription_breakdown
+        name="openkbp",
+        counterfactual=_openkbp_counterfactual,
+        breakdown=prescription_breakdown,
+        report=openkbp_report,
     ),
 }
 
@@ -94,6 +106,13 @@ TASKS: dict[str, Task] = {
 def get_task(name: str) -> Task:
     """The registered task ``name``; an unregistered name gets a task with no plug-ins."""
     return TASKS.get(name, Task(name=name))
+
+
+def task_report(doc: dict[str, Any], fig_dir: Path) -> TaskReport:
+    """The sections and figures that ``doc``'s task (``doc["dataset"]``) adds to its report
+    (:func:`oncoseg.eval.report.write_reports`); empty for a task without a report hook."""
+    hook = get_task(doc["dataset"]).report
+    return hook(doc, fig_dir) if hook is not None else TaskReport()
 
 
 def note_variants_for(dataset: str | os.PathLike[str]) -> NoteVariants | None:

@@ -29,12 +29,13 @@ from typing import Any
 import numpy as np
 
 from oncoseg.data.dataset import list_cases, read_case, read_clinical_csv
-from oncoseg.eval.figures import counterfactual_png, render_png
+from oncoseg.eval.figures import render_png
 from oncoseg.eval.metrics import dice
 from oncoseg.eval.side_check import check_side
 from oncoseg.infer import Predictor, to_labels
 from oncoseg.io.image import Image
 from oncoseg.tasks.breast_ctv.clinical import REGIONS
+from oncoseg.tasks.breast_ctv.report import counterfactual_png
 from oncoseg.tasks.breast_ctv.variants import note_variant
 
 NODAL = ("axilla", "scf", "imn")
@@ -184,6 +185,7 @@ def _sweep_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     dices = [r["dice"] for r in rows if "dice" in r]
     return {
         "nodal_follows_note": _share(rows, "nodal_follows"),
+        **_mean_cover(rows),
         "side_follows_consistent": _share(fits, "side_follows") if fits else None,
         "dice": float(np.mean(dices)) if dices else None,
     }
@@ -191,6 +193,17 @@ def _sweep_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _share(rows: list[dict[str, Any]], key: str) -> float:
     return sum(bool(r[key]) for r in rows) / max(1, len(rows))
+
+
+def _mean_cover(rows: list[dict[str, Any]]) -> dict[str, float | None]:
+    """Mean ipsilateral nodal coverage under the N2 and the N0 note: how far the cases lie
+    from the 0.5 line that decides whether they follow."""
+    return {
+        f"nodal_cover_{n}_mean": float(np.mean([r[f"nodal_cover_{n}"] for r in rows]))
+        if rows
+        else None
+        for n in ("n2", "n0")
+    }
 
 
 def _summary(per_case: list[dict[str, Any]]) -> dict[str, Any]:
@@ -202,6 +215,7 @@ def _summary(per_case: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "n": len(per_case),
         "nodal_follows_note": _share(per_case, "nodal_follows"),
+        **_mean_cover(per_case),
         "n_unilateral": len(sided),
         "side_follows_note": _share(sided, "side_follows"),
         "n_image_consistent": len(fits),
