@@ -23,7 +23,8 @@ LAYERS = [
     {"infer"},
     {"train", "eval"},
     {"tasks"},
-    {"bench", "experiments", "batch", "pacs", "serve"},
+    {"experiments", "batch", "pacs", "serve"},
+    {"bench"},  # measures the entry points below it (a day of cases through pacs and batch)
     {"cli"},
 ]
 RANK = {pkg: i for i, layer in enumerate(LAYERS) for pkg in layer}

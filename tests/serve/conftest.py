@@ -37,7 +37,7 @@ class StandInModel:
         self.gate: threading.Event | None = None
         self.started = threading.Semaphore(0)
 
-    def predict(self, images: Sequence[Image], note: str = "") -> Image:
+    def predict(self, images: Sequence[Image], note: str = "", note_source: str = "") -> Image:
         self.notes.append(note)
         self.started.release()
         if self.gate is not None:

@@ -44,16 +44,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from oncoseg.batch.cohort_case import (
     MASKS,
+    METRICS,
     CaseResult,
     CaseRunner,
     CaseTask,
     CohortJob,
-    foreground_labels,
     mask_path,
-    metric_rows,
 )
 from oncoseg.batch.cohort_status import StatusBook
 from oncoseg.data.dataset import label_path, list_cases, read_info
+from oncoseg.eval.evaluate import class_metric_rows, foreground_labels
 from oncoseg.infer import Plan
 from oncoseg.io.atomic import write_json
 from oncoseg.io.image import load_image
@@ -192,7 +192,7 @@ def _reconcile(job: CohortJob, tasks: list[CaseTask], book: StatusBook, plan: Pl
         lpath = label_path(Path(job.dataset), task.case_id, task.split)
         if job.metrics and lpath.exists():  # killed between the mask and the books
             pred = np.asarray(load_image(mask).array)
-            rows = metric_rows(task.case_id, pred, load_image(lpath), labels)
+            rows = class_metric_rows(task.case_id, pred, load_image(lpath), labels, METRICS)
         old = book.status.get(task.case_id, {})
         secs = float(old["seconds"]) if book.is_ok(task.case_id) and old.get("seconds") else 0.0
         book.record(CaseResult(task.case_id, "ok", "", secs, rows), write=False)

@@ -1,4 +1,5 @@
-"""One cohort case on a worker: read it, predict, score it against its label, write the mask.
+"""One cohort case on a worker: read it, predict (:func:`oncoseg.infer.pipeline.run_prediction`),
+score it against its label (:func:`oncoseg.eval.evaluate.class_metric_rows`), write the mask.
 
 :class:`CaseRunner` holds one :class:`~oncoseg.infer.Predictor`, loaded once per worker
 process (local engine) or per actor (Ray engine); every engine calls :meth:`CaseRunner.run`.
@@ -23,9 +24,10 @@ import numpy as np
 import torch
 
 from oncoseg.data.dataset import image_path, label_path, note_path, read_info
-from oncoseg.eval.metrics import case_metrics
+from oncoseg.eval.evaluate import class_metric_rows, foreground_labels
 from oncoseg.infer import Predictor
-from oncoseg.io.image import Image, load_image, save_image
+from oncoseg.infer.pipeline import run_prediction
+from oncoseg.io.image import load_image, save_image
 
 MASKS = "masks"
 METRICS = ("dice", "iou", "hd95")
@@ -78,25 +80,6 @@ def one_line(exc: BaseException) -> str:
     return text if len(text) <= ERROR_CHARS else text[: ERROR_CHARS - 3] + "..."
 
 
-def metric_rows(
-    case_id: str, pred: np.ndarray, label: Image, labels: dict[int, str]
-) -> list[dict[str, Any]]:
-    """Dice, IoU and HD95 (mm) of each foreground class: ``{"case", "class", metric...}``."""
-    gt = np.asarray(label.array)
-    if gt.shape != pred.shape:
-        raise ValueError(f"label shape {gt.shape} differs from the image's {pred.shape}")
-    rows = []
-    for value, name in sorted(labels.items()):
-        m = case_metrics(pred == value, gt == value, label.spacing)
-        rows.append({"case": case_id, "class": name, **{k: m[k] for k in METRICS}})
-    return rows
-
-
-def foreground_labels(plan_labels: dict[str, int]) -> dict[int, str]:
-    """``{value: name}`` of a plan's labels without background."""
-    return {v: k for k, v in plan_labels.items() if v != 0}
-
-
 class CaseRunner:
     """A worker's predictor and the loop body of a cohort run."""
 
@@ -126,10 +109,13 @@ class CaseRunner:
         note = ""
         if self.predictor.uses_text:
             note = note_path(root, cid, split).read_text(encoding="utf-8")
-        mask = self.predictor.predict(images, note)
+        # no files from the pipeline: the mask is written last, once its scores exist; no side
+        # check, which no one reads here and which costs a pass over a full-size CT
+        mask = run_prediction(self.predictor, images, note=note, formats=(), side_check=False).mask
         rows: list[dict[str, Any]] = []
         lpath = label_path(root, cid, split)
         if self.job.metrics and lpath.exists():
-            rows = metric_rows(cid, np.asarray(mask.array), load_image(lpath), self.labels)
+            pred = np.asarray(mask.array)
+            rows = class_metric_rows(cid, pred, load_image(lpath), self.labels, METRICS)
         save_image(mask, mask_path(self.job.out, cid))
         return rows

@@ -8,7 +8,6 @@ train, predict and run experiments.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import typer
 
@@ -16,8 +15,10 @@ from oncoseg.cli.bench import bench_app
 from oncoseg.cli.cohort import predict_cohort
 from oncoseg.cli.common import console, fail, options, refusing
 from oncoseg.cli.data import convert_app, dataset_app, synth_app
+from oncoseg.cli.explain import explain_check_cmd
 from oncoseg.cli.logs import route_warnings, run_log, setup_logging
 from oncoseg.cli.orthanc import orthanc_app
+from oncoseg.cli.pacs import pacs_app
 from oncoseg.cli.serve import serve_cmd
 
 app = typer.Typer(
@@ -31,7 +32,9 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(convert_app, name="convert")
 app.command("serve")(serve_cmd)
 app.command("predict-cohort")(predict_cohort)
+app.command("explain-check")(explain_check_cmd)
 app.add_typer(orthanc_app, name="orthanc")
+app.add_typer(pacs_app, name="pacs")
 
 
 @app.callback()
@@ -129,6 +132,7 @@ def predict_cmd(
     one line naming it (exit code 2) and OUT is left as it was.
     """
     from oncoseg.infer import Predictor
+    from oncoseg.infer.pipeline import run_prediction
     from oncoseg.io.note_file import read_note_file
     from oncoseg.io.outputs import check_formats, load_inputs, output_name, parse_formats
 
@@ -141,39 +145,21 @@ def predict_cmd(
         predictor = Predictor.from_run(model, checkpoint=checkpoint, device=device, infer=infer)
         if predictor.uses_text and note is None:
             raise ValueError("this model reads the clinical note: pass -n NOTE.txt")
-        if not predictor.uses_text:
-            text = ""
-        mask = predictor.predict([img for img, _ in loaded], text, note_source=str(note))
-    _write_prediction(mask, loaded, text, out, fmts, output_name(image[0]), predictor, model)
-
-
-def _write_prediction(
-    mask: Any,
-    loaded: list[Any],
-    text: str,
-    out: Path,
-    fmts: tuple[str, ...],
-    name: str,
-    predictor: Any,
-    model: Path,
-) -> None:
-    """Write the outputs, print their paths, and warn when the contour's side contradicts
-    the note's."""
-    import numpy as np
-
-    from oncoseg.eval.side_check import check_side
-    from oncoseg.io.outputs import write_outputs
-
-    with refusing():
-        paths = write_outputs(
-            mask, out, name, fmts, loaded[0][1], predictor.plan.labels, model.name
+        name = output_name(image[0])
+        result = run_prediction(
+            predictor,
+            [img for img, _ in loaded],
+            note=text,
+            out=out,
+            name=name,
+            formats=fmts,
+            series=loaded[0][1],
+            run_name=model.name,
+            note_source=str(note),
         )
-    if text:
-        ct = np.asarray(loaded[0][0].array)
-        check = check_side(text, np.asarray(mask.array), mask.affine, ct)
-        if check.warning:
-            console.print(f"[yellow]warning:[/yellow] {name}: {check.warning}", soft_wrap=True)
-    for path in paths:
+    if result.warning:
+        console.print(f"[yellow]warning:[/yellow] {name}: {result.warning}", soft_wrap=True)
+    for path in result.files:
         typer.echo(str(path))
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +13,9 @@ from oncoseg.data.dataset import list_cases, note_path, read_case
 from oncoseg.eval.metrics import case_metrics
 from oncoseg.eval.stats import paired_tests, summarize
 from oncoseg.infer import Predictor
+from oncoseg.infer.pipeline import run_prediction
 from oncoseg.io.atomic import write_csv
-from oncoseg.io.image import save_image
+from oncoseg.io.image import Image
 
 REPORTED = ("dice", "iou", "hd95")
 
@@ -35,23 +36,53 @@ def evaluate_split(
     adds per-case fields (e.g. the clinical score) to the case's rows.
     """
     rows = []
-    labels = {v: k for k, v in predictor.plan.labels.items() if v != 0}
+    labels = foreground_labels(predictor.plan.labels)
     for case_id in cases or list_cases(root, split):
         case = read_case(root, case_id, split)
         if case.label is None:
             raise ValueError(f"{root}: case {case_id} has no label in labels{split}")
         note = note_for(case_id, case.note) if note_for else case.note
-        mask = predictor.predict(
-            case.images, note, note_source=str(note_path(Path(root), case_id, split))
+        result = run_prediction(
+            predictor,
+            case.images,
+            note=note,
+            out=save_dir,
+            name=case_id,
+            formats=("nifti",) if save_dir is not None else (),
+            note_source=str(note_path(Path(root), case_id, split)),
+            side_check=False,
         )
-        if save_dir is not None:
-            save_image(mask, Path(save_dir) / f"{case_id}.nii.gz")
-        pred = np.asarray(mask.array)
-        gt = np.asarray(case.label.array)
+        pred = np.asarray(result.mask.array)
         extra = case_extra(case, pred) if case_extra else {}
-        for value, name in labels.items():
-            m = case_metrics(pred == value, gt == value, case.label.spacing)
-            rows.append({"case": case_id, "class": name, **m, **extra})
+        rows += [{**r, **extra} for r in class_metric_rows(case_id, pred, case.label, labels)]
+    return rows
+
+
+def foreground_labels(plan_labels: Mapping[str, int]) -> dict[int, str]:
+    """``{value: name}`` of a plan's labels without background, by value."""
+    return {v: k for k, v in sorted(plan_labels.items(), key=lambda kv: kv[1]) if v != 0}
+
+
+def class_metric_rows(
+    case_id: str,
+    pred: np.ndarray,
+    label: Image,
+    labels: Mapping[int, str],
+    metrics: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    """The per-case metrics: one row per foreground class, ``{"case", "class", metric...}``.
+
+    Every metric of :func:`~oncoseg.eval.metrics.case_metrics` (HD95 in mm from the label's
+    spacing), or only ``metrics``; ``labels`` is ``{value: class name}``.
+    """
+    gt = np.asarray(label.array)
+    if gt.shape != pred.shape:
+        raise ValueError(f"label shape {gt.shape} differs from the image's {pred.shape}")
+    rows = []
+    for value, name in labels.items():
+        m = case_metrics(pred == value, gt == value, label.spacing)
+        kept = m if metrics is None else {k: m[k] for k in metrics}
+        rows.append({"case": case_id, "class": name, **kept})
     return rows
 
 

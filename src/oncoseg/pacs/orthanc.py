@@ -2,9 +2,10 @@
 
 Talks to Orthanc's REST API with ``httpx``: ``POST /tools/lookup`` finds the study,
 ``GET /studies/{id}/series`` lists its series, ``GET /series/{id}/archive`` downloads the
-chosen CT/MR series (zip), :class:`oncoseg.infer.Predictor` segments it, and
-:func:`oncoseg.io.outputs.write_outputs` writes the SEG and RTSTRUCT, which carry the
-source's patient and study identity, so ``POST /instances`` files them in the same study.
+chosen CT/MR series (zip), :func:`oncoseg.infer.pipeline.run_prediction` segments it and
+writes the SEG and RTSTRUCT, which carry the source's patient and study identity, so
+``POST /instances`` files them in the same study. A side-check warning (the note names the
+other side) is logged.
 
 Watching (:func:`watch`): ``GET /changes`` is polled for ``StableStudy`` events; a study is
 processed once when a note named after its AccessionNumber (``<accession>.txt``) is in the
@@ -13,7 +14,7 @@ and every study handled, by Orthanc ID (a hash), so a restart neither repeats no
 work, and the bridge's own uploads (which make the study change again) are not
 re-segmented. Studies whose note is not there yet are re-checked on every poll.
 
-No ML here: the bridge only moves files and calls the Predictor. Identity (names, IDs,
+No ML here: the bridge only moves files and calls the prediction pipeline. Identity (names, IDs,
 accession numbers, UIDs) is never logged; studies are named by a prefix of Orthanc's ID.
 
 Example:
@@ -37,9 +38,9 @@ from typing import Any
 import httpx
 
 from oncoseg.infer import Predictor
+from oncoseg.infer.pipeline import run_prediction
 from oncoseg.io.atomic import write_json
 from oncoseg.io.dicom_series import read_dicom_series
-from oncoseg.io.outputs import write_outputs
 
 log = logging.getLogger(__name__)
 IMAGE_MODALITIES = ("CT", "MR")
@@ -181,18 +182,20 @@ def segment_series(
     with tempfile.TemporaryDirectory(prefix="oncoseg-orthanc-") as tmp:
         folder = pacs.download_series(series_id, Path(tmp))
         series = read_dicom_series(folder)
-        mask = predictor.predict([series.image], note)
-        paths = write_outputs(
-            mask,
-            Path(tmp) / "out",
-            "oncoseg",
-            OUTPUT_FORMATS,
-            series,
-            predictor.plan.labels,
-            run_name,
+        result = run_prediction(
+            predictor,
+            [series.image],
+            note=note,
+            out=Path(tmp) / "out",
+            name="oncoseg",
+            formats=OUTPUT_FORMATS,
+            series=series,
+            run_name=run_name,
         )
+        if result.warning:
+            log.warning("study %s: %s", study_id[:8], result.warning)
         stored = []
-        for path in paths:
+        for path in result.files:
             answer = pacs.upload(path)
             if answer.get("ParentStudy") != study_id:
                 raise OrthancError(f"{path.name} landed outside study {study_id[:8]}")

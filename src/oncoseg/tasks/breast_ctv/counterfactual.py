@@ -15,7 +15,7 @@ Side flips are counted apart by whether the flipped note fits the image. After
 breast-conserving surgery both breasts are on the CT and only the note names the side
 (*image-consistent*): the contour should follow. After a mastectomy the CT shows the
 operated side, so a note naming the other side contradicts the image (*contradictory*):
-following it is not the goal, and the predict-time side check (:mod:`oncoseg.eval.side_check`)
+following it is not the goal, and the predict-time side check (:mod:`oncoseg.infer.side_check`)
 should warn instead. Both shares are reported, and how often the check warned.
 """
 
@@ -31,8 +31,8 @@ import numpy as np
 from oncoseg.data.dataset import list_cases, read_case, read_clinical_csv
 from oncoseg.eval.figures import render_png
 from oncoseg.eval.metrics import dice
-from oncoseg.eval.side_check import check_side
 from oncoseg.infer import Predictor, to_labels
+from oncoseg.infer.side_check import check_side
 from oncoseg.io.image import Image
 from oncoseg.tasks.breast_ctv.clinical import REGIONS
 from oncoseg.tasks.breast_ctv.report import counterfactual_png

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from oncoseg.data.dataset import list_cases, read_case, read_clinical_csv
-from oncoseg.eval.side_check import check_side, note_side
+from oncoseg.infer.side_check import check_side, note_side
 
 
 @pytest.mark.parametrize(
@@ -48,12 +48,16 @@ def test_true_labels_agree_with_their_notes_and_flipped_notes_warn(breast_datase
         flip = np.diag([-1.0, 1.0, 1.0, 1.0])
         flip[0, 3] = mask.shape[0] - 1
         moved = check_side(f"N2, {side} side", mask[::-1], label.affine @ flip, ct[::-1])
-        assert moved.contour_side == side and moved.left_share == pytest.approx(same.left_share)
+        assert moved.contour_side == side and moved.midline_left_share == pytest.approx(
+            same.midline_left_share
+        )
 
 
 def test_empty_and_bilateral_contours_never_warn() -> None:
     empty = check_side("left side", np.zeros((6, 6, 6), bool), np.eye(4))
-    assert empty.contour_side is None and empty.warning is None and np.isnan(empty.left_share)
+    assert (
+        empty.contour_side is None and empty.warning is None and np.isnan(empty.midline_left_share)
+    )
     both = np.zeros((6, 6, 6), bool)
     both[[0, 5]] = True
     assert check_side("left side", both, np.eye(4)).contour_side == "both"

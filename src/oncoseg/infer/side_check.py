@@ -1,4 +1,5 @@
-"""Does the contour lie on the side the note names? A cheap check shown at predict time.
+"""Does the contour lie on the side the note names? A cheap check of every prediction
+(step 3 of :func:`oncoseg.infer.pipeline.run_prediction`).
 
 When a note contradicts the image (a note naming the left side for a CT whose right breast
 was removed), a note-guided model may follow the image, the note, or split between them.
@@ -32,7 +33,7 @@ class SideCheck:
 
     note_side: str | None  # left | right | both | None (the note names no single side)
     contour_side: str | None  # left | right | both | None (empty contour)
-    left_share: float  # share of contour voxels on the patient's left (NaN when empty)
+    midline_left_share: float  # share of contour voxels on the patient's left (NaN when empty)
 
     @property
     def warning(self) -> str | None:
@@ -41,7 +42,9 @@ class SideCheck:
             return None
         if self.note_side == self.contour_side:
             return None
-        share = self.left_share if self.contour_side == "left" else 1 - self.left_share
+        share = (
+            self.midline_left_share if self.contour_side == "left" else 1 - self.midline_left_share
+        )
         return (
             f"the note names the {self.note_side} side but {share:.0%} of the contour lies on "
             f"the patient's {self.contour_side}: check that note and image belong together"
@@ -61,7 +64,9 @@ def _world_x(idx: np.ndarray, affine: np.ndarray) -> np.ndarray:
     return idx @ affine[0, :3] + affine[0, 3]
 
 
-def left_share(mask: np.ndarray, affine: np.ndarray, image: np.ndarray | None = None) -> float:
+def midline_left_share(
+    mask: np.ndarray, affine: np.ndarray, image: np.ndarray | None = None
+) -> float:
     """Share of the ``mask`` voxels left of the body's midline (NaN for an empty mask).
 
     The midline is the mean RAS x of the image voxels brighter than the image's mean (the
@@ -83,7 +88,7 @@ def check_side(
     note: str, mask: np.ndarray, affine: np.ndarray, image: np.ndarray | None = None
 ) -> SideCheck:
     """Compare the side ``note`` names with where ``mask`` (on ``image``'s grid) lies."""
-    share = left_share(np.asarray(mask) > 0, affine, image)
+    share = midline_left_share(np.asarray(mask) > 0, affine, image)
     if np.isnan(share):
         contour = None
     elif share >= UNILATERAL:
