@@ -46,4 +46,4 @@ def test_refuses_bad_files_by_name(tmp_path: Path) -> None:
     assert len(errors) == 4
     for name, line in zip([*bad, "missing.txt"], errors, strict=True):
         assert name in line
-    assert "Dr [NAME]." in result.output  # the good file is still shown
+    assert "Seen by [NAME]." in result.output  # the good file is still shown (title and all)

@@ -7,6 +7,7 @@ train, predict and run experiments.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import typer
@@ -125,6 +126,12 @@ def predict_cmd(
         help="Foreground probability above which a voxel is labelled (default: the run's "
         "infer.threshold, else argmax).",
     ),
+    explain: bool = typer.Option(
+        False,
+        "--explain",
+        help="Also say which clauses of the note moved the contour: "
+        "NAME_explain.json, NAME_explain.nii.gz (bit i: clause i) and NAME_explain.png.",
+    ),
 ) -> None:
     """Segment one case; every output keeps the input's exact geometry.
 
@@ -156,7 +163,22 @@ def predict_cmd(
             series=loaded[0][1],
             run_name=model.name,
             note_source=str(note),
+            explain="filler" if explain else None,
         )
+        if result.explanation is not None:
+            from oncoseg.eval.explain_figure import explain_png
+
+            modality = predictor.plan.channel_names.get("0", "CT")
+            png = out / f"{name}_explain.png"
+            result = dataclasses.replace(
+                result,
+                files=(
+                    *result.files,
+                    explain_png(
+                        loaded[0][0], result.mask, result.explanation, png, modality=modality
+                    ),
+                ),
+            )
     if result.warning:
         console.print(f"[yellow]warning:[/yellow] {name}: {result.warning}", soft_wrap=True)
     for path in result.files:
@@ -208,7 +230,7 @@ def experiment_cmd(
 @app.command("deid")
 def deid(files: list[Path] = typer.Argument(..., help="Note files (UTF-8 text).")) -> None:
     """Print what the model sees of each note (cleaned, de-identified) and replacements per tag."""
-    from oncoseg.text.deid_cli import deid_files
+    from oncoseg.cli.deid import deid_files
 
     raise typer.Exit(deid_files(files, typer.echo, lambda line: typer.echo(line, err=True)))
 

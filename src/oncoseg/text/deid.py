@@ -144,10 +144,10 @@ def _fill_gaps(spans: list[Redaction], text: str) -> list[Redaction]:
     for r in spans:
         prev = out[-1] if out else None
         places = ("ADDRESS", "LOCATION", "ID")
-        if prev and prev.tag in places and r.tag in places:
-            if _GAP_CODE.fullmatch(text, prev.end, r.start):
-                out[-1] = Redaction(prev.tag, prev.start, r.end)
-                continue
+        joins = prev and prev.tag in places and r.tag in places
+        if prev and joins and _GAP_CODE.fullmatch(text, prev.end, r.start):
+            out[-1] = Redaction(prev.tag, prev.start, r.end)
+            continue
         out.append(r)
     return out
 

@@ -35,7 +35,9 @@ from oncoseg.text.deid_vocab import (
 )
 
 Span = tuple[str, int, int]  # (tag, start, end)
-_CHUNK = re.compile(r"\S+")
+# a chunk ends at a space, or at "." or "," before a space, the end or a capitalised word
+# ("in 1997.Clinic letter" holds the year and a word, not one code)
+_CHUNK = re.compile(r"(?:[^\s.,]|[.,](?!\s|$|[A-Z][a-z]))+")
 _LEAD = "([{\"'“‘<*•·-–—"
 _TRAIL = ")]}\"'”’,;:.!?>*"
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
@@ -46,7 +48,7 @@ _FACILITY = re.compile(
 )
 _PLACE_BEFORE = re.compile(r"\b(?i:in|from|near|lives|living|at|to|moved)[ \t]+$")
 _ROOM = re.compile(
-    r"\b(?i:bed|bay|room|side[ \t]+room|cubicle|bedspace|flat|apt|apartment)\.?[ \t]*"
+    r"\b(?i:bed|bay|room|side[ \t]+room|cubicle|bedspace|flat|apt\.?|apartment)[ \t]*"
     r"(?:no\.?[ \t]*|#[ \t]*)?\d{1,4}[A-Za-z]?\b"
 )
 _SAFE_INITIALS = frozenset(
