@@ -19,7 +19,7 @@ from oncoseg.cli import app
 from oncoseg.data.dataset import image_path, label_path, note_path
 from oncoseg.infer.config import load_config
 from oncoseg.io.image import Image, load_image, save_image
-from oncoseg.io.validate import InvalidImageError
+from oncoseg.io.image_rules import InvalidImageError
 from tests.io.bad_inputs import IMAGE_BREAKERS, NOTE_BREAKERS
 
 runner = CliRunner()

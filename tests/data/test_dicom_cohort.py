@@ -16,8 +16,8 @@ from tests.io.conftest import SeriesSpec, hu_volume, label_mask, write_series
 from typer.testing import CliRunner
 
 from oncoseg.cli import app
-from oncoseg.data.check import check_dataset
 from oncoseg.data.dataset import read_case, read_info
+from oncoseg.data.dataset_check import check_dataset
 from oncoseg.data.dicom_cohort import NO_NOTE, convert_dicom_cohort
 from oncoseg.data.roi_match import parse_roi_rules
 from oncoseg.io.dicom_index import patient_key

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from oncoseg.data.check import check_dataset
 from oncoseg.data.dataset import read_case, read_clinical_csv, read_info
+from oncoseg.data.dataset_check import check_dataset
 from oncoseg.tasks.openkbp.convert import OARS, TARGETS, affine_for, convert_openkbp, prescription
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "openkbp"

@@ -104,7 +104,7 @@ def synth_brain(
 @dataset_app.command("check")
 def dataset_check(root: Path, as_json: bool = typer.Option(False, "--json")) -> None:
     """Validate a dataset; list every problem with its file. Exit code 2 if any."""
-    from oncoseg.data.check import check_dataset
+    from oncoseg.data.dataset_check import check_dataset
 
     if not root.is_dir():
         fail(f"{root}: not a folder, expected a dataset folder with dataset.json")
@@ -127,7 +127,7 @@ def dataset_check(root: Path, as_json: bool = typer.Option(False, "--json")) -> 
 
 
 def _print_report(report: object) -> None:
-    from oncoseg.data.check import CheckReport
+    from oncoseg.data.dataset_check import CheckReport
 
     assert isinstance(report, CheckReport)
     out = Console(soft_wrap=True)  # one line per problem, however long

@@ -153,7 +153,7 @@ def list_cases(root: str | os.PathLike[str], split: str = "Tr") -> list[str]:
 
 
 @dataclass
-class Case:
+class DatasetCase:
     """One case in memory: channels share one geometry with the label."""
 
     case_id: str
@@ -163,7 +163,7 @@ class Case:
     regions: Image | None = None
 
 
-def write_case(root: str | os.PathLike[str], case: Case, split: str = "Tr") -> None:
+def write_case(root: str | os.PathLike[str], case: DatasetCase, split: str = "Tr") -> None:
     """Write one case's channels, label, note and optional region map (each atomically)."""
     r = Path(root)
     for c, img in enumerate(case.images):
@@ -175,17 +175,17 @@ def write_case(root: str | os.PathLike[str], case: Case, split: str = "Tr") -> N
     write_text(note_path(r, case.case_id, split), case.note)
 
 
-def read_case(root: str | os.PathLike[str], case_id: str, split: str = "Tr") -> Case:
+def read_case(root: str | os.PathLike[str], case_id: str, split: str = "Tr") -> DatasetCase:
     """Read one case; the label and regions are ``None`` when their files are absent.
 
-    Images and the note pass the input rules (:mod:`oncoseg.io.validate`,
+    Images and the note pass the input rules (:mod:`oncoseg.io.image_rules`,
     :mod:`oncoseg.io.note_file`); a refusal names the file.
     """
     r = Path(root)
     info = read_info(r)
     images = [load_image(image_path(r, case_id, c, split)) for c in range(info.num_channels)]
     lp, rp = label_path(r, case_id, split), region_path(r, case_id, split)
-    return Case(
+    return DatasetCase(
         case_id=case_id,
         images=images,
         label=load_image(lp) if lp.exists() else None,

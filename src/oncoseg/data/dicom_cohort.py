@@ -40,7 +40,7 @@ import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
 
-from oncoseg.data.dataset import Case, DatasetInfo, kfold_splits, write_case, write_info
+from oncoseg.data.dataset import DatasetCase, DatasetInfo, kfold_splits, write_case, write_info
 from oncoseg.data.roi_match import RoiRule, match_rois
 from oncoseg.io.atomic import write_json
 from oncoseg.io.dicom_index import PatientFiles, index_patients
@@ -190,13 +190,13 @@ def _convert_one(
     result: PatientResult,
     rules: Sequence[RoiRule],
     notes_dir: Path | None,
-) -> tuple[Case, str]:
+) -> tuple[DatasetCase, str]:
     """The patient's case and the modality of its series."""
     rt, uid = _choose_rtstruct(pt, result)
     series = read_dicom_files(pt.images[uid], "image series")
     labels = _label_map(rt, series, rules, result)
     note = _note(notes_dir, series.datasets[0])
-    case = Case(
+    case = DatasetCase(
         case_id=result.case_id,
         images=[series.image],
         label=Image(labels, series.image.affine.copy()),

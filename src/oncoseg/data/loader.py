@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from monai import transforms as mt
 
-from oncoseg.data.dataset import Case, DatasetFormatError, read_case, read_info, region_path
+from oncoseg.data.dataset import DatasetCase, DatasetFormatError, read_case, read_info, region_path
 from oncoseg.data.normalize import normalize_channels
 from oncoseg.data.resample import resample_image, resample_label, resampled_shape
 from oncoseg.io.image import same_geometry
@@ -87,7 +87,7 @@ def load_sample(
     return Sample(case_id, image, label, case.note, native, reg)
 
 
-def _check_grids(case: Case) -> None:
+def _check_grids(case: DatasetCase) -> None:
     """Every channel, the label and the region map on channel 0's grid, else an error
     naming the file (a model would learn from misplaced voxels)."""
     ref = case.images[0]

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from oncoseg.data.dataset import (
-    Case,
+    DatasetCase,
     DatasetInfo,
     kfold_splits,
     write_case,
@@ -82,9 +82,9 @@ def plan_cases(
     return out
 
 
-def _render_case(spec: CohortSpec, g: GeneratedCase, site: str, size: int) -> Case:
+def _render_case(spec: CohortSpec, g: GeneratedCase, site: str, size: int) -> DatasetCase:
     images, label, regions, affine = spec.render(g.anatomy_seed, g.clinical, site, size)
-    return Case(
+    return DatasetCase(
         case_id=g.case_id,
         images=[Image(a, affine) for a in images],
         label=Image(label, affine),

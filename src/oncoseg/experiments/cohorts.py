@@ -16,8 +16,8 @@ from pathlib import Path
 from filelock import FileLock
 
 import oncoseg.data.phantom
-from oncoseg.data.check import check_dataset
 from oncoseg.data.dataset import dataset_hash, read_info
+from oncoseg.data.dataset_check import check_dataset
 from oncoseg.data.phantom_cohort import CohortSpec, write_cohort
 from oncoseg.experiments.config import ExperimentConfig
 from oncoseg.io.atomic import write_text

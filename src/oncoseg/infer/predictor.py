@@ -27,13 +27,13 @@ from oncoseg.infer.config import RunConfig, load_config
 from oncoseg.infer.device import pick_device
 from oncoseg.infer.plan import Plan
 from oncoseg.io.image import Image, same_geometry
+from oncoseg.io.image_rules import check_image
 from oncoseg.io.orientation import from_orientation, spacing_in_orientation, to_orientation
-from oncoseg.io.validate import check_image
 from oncoseg.models.multimodal import NoteGuidedSegmenter, build_model
 from oncoseg.models.sliding import segment_volume
-from oncoseg.text.readers import get_reader
 from oncoseg.text.factory import build_text_encoder
 from oncoseg.text.note_length import fit_note
+from oncoseg.text.readers import get_reader
 
 
 def to_labels(probs: np.ndarray, threshold: float | None = None) -> np.ndarray:
@@ -135,7 +135,7 @@ class Predictor:
         return [names[str(c)] for c in range(len(names))]
 
     def _check(self, images: Sequence[Image]) -> None:
-        """The channel count, the image rules of :mod:`oncoseg.io.validate` on every channel
+        """The channel count, the image rules of :mod:`oncoseg.io.image_rules` on every channel
         (an in-memory image may never have been through :func:`~oncoseg.io.image.load_image`),
         and one grid for all channels."""
         n = len(self.plan.channel_names)

@@ -1,6 +1,6 @@
 """Read and write 3D images (NIfTI, NRRD, MHA) with their geometry.
 
-Every image read is checked by :mod:`oncoseg.io.validate` (3D, finite, positive spacing,
+Every image read is checked by :mod:`oncoseg.io.image_rules` (3D, finite, positive spacing,
 non-singular direction, size limits) before anyone sees its voxels.
 
 An :class:`Image` is a numpy array indexed ``[i, j, k]`` plus a 4x4 affine that maps voxel
@@ -29,7 +29,7 @@ import numpy as np
 from nibabel.openers import ImageOpener
 
 from oncoseg.io.atomic import atomic_path
-from oncoseg.io.validate import (
+from oncoseg.io.image_rules import (
     ImageReadError,
     InvalidImageError,
     check_affine,
@@ -76,7 +76,7 @@ class Image:
 
 
 def load_image(path: str | os.PathLike[str]) -> Image:
-    """Load a 3D image (NIfTI; NRRD/MHA through SimpleITK), checked by :mod:`oncoseg.io.validate`.
+    """Load a 3D image (NIfTI; NRRD/MHA via SimpleITK), checked by :mod:`oncoseg.io.image_rules`.
 
     Raises:
         ImageReadError: the file is missing or unreadable, or breaks a rule (the message

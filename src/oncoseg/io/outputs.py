@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from oncoseg.io.image import Image, load_channels, load_image, save_image
-from oncoseg.io.validate import check_image
+from oncoseg.io.image_rules import check_image
 
 if TYPE_CHECKING:  # pydicom/highdicom are imported only when DICOM is used
     from oncoseg.io.dicom_series import DicomSeries
@@ -47,7 +47,7 @@ def load_input(
 ) -> tuple[Image, DicomSeries | None]:
     """The image at ``path`` and, for a DICOM folder, its :class:`DicomSeries` (else ``None``).
 
-    Every image passes :mod:`oncoseg.io.validate` (a refusal names ``path``).
+    Every image passes :mod:`oncoseg.io.image_rules` (a refusal names ``path``).
     """
     p = Path(path)
     if p.is_dir():

@@ -43,7 +43,6 @@ from oncoseg.io.atomic import write_json
 from oncoseg.io.dicom_series import read_dicom_series
 
 log = logging.getLogger(__name__)
-IMAGE_MODALITIES = ("CT", "MR")
 OUTPUT_FORMATS = ("dicom-seg", "rtstruct")
 
 

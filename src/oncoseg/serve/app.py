@@ -40,7 +40,13 @@ from oncoseg.io.image import load_image
 from oncoseg.serve.jobs import JobQueue, QueueFull
 from oncoseg.serve.runner import SegmentModel, run_job
 from oncoseg.serve.store import Store
-from oncoseg.serve.uploads import FieldError, check_note, load_case_images, store_case
+from oncoseg.serve.uploads import (
+    ZIP_EXPANSION,
+    FieldError,
+    check_note,
+    load_case_images,
+    store_case,
+)
 from oncoseg.serve.views import display_mask, display_volume
 
 log = logging.getLogger(__name__)
@@ -155,7 +161,7 @@ def _case_routes(api: APIRouter, model: SegmentModel, store: Store, max_upload: 
                 images,  # type: ignore[arg-type]  # UploadFile parts, checked above
                 note,
                 channels,
-                max_upload * 4,
+                max_upload * ZIP_EXPANSION,
                 series if isinstance(series, str) and series else None,
             )
         log.info("case %s stored (%s, %d channel(s))", case.case_id, case.kind, case.channels)

@@ -29,8 +29,8 @@ from oncoseg.infer.config import ConfigError, RunConfig
 from oncoseg.infer.device import pick_device
 from oncoseg.infer.plan import write_plan
 from oncoseg.models.multimodal import NoteGuidedSegmenter, build_model
-from oncoseg.text.readers import get_reader
 from oncoseg.text.factory import build_text_encoder
+from oncoseg.text.readers import get_reader
 from oncoseg.train.checkpoint import save_checkpoint
 from oncoseg.train.optim import build_optimizer, clip_gradients, lr_factor
 from oncoseg.train.resume import (
@@ -41,7 +41,7 @@ from oncoseg.train.resume import (
     seed_everything,
     start_run_folder,
 )
-from oncoseg.train.validate import validate
+from oncoseg.train.validation_dice import validation_dice
 
 log = logging.getLogger(__name__)
 
@@ -348,7 +348,7 @@ class Trainer:
         cfg, st, out = self.cfg, self.state, self.out
         is_last = st.epoch == cfg.train.epochs
         if self.val_s and (st.epoch % cfg.train.val_every == 0 or is_last):
-            record["val_dice"] = validate(self.model, self.val_s, cfg, self.device)
+            record["val_dice"] = validation_dice(self.model, self.val_s, cfg, self.device)
             if record["val_dice"] > st.best_dice:
                 st.best_dice = record["val_dice"]
                 save_checkpoint(out / "best.pt", self.model, epoch=st.epoch, val_dice=st.best_dice)

@@ -33,7 +33,13 @@ from pathlib import Path
 
 import numpy as np
 
-from oncoseg.data.dataset import Case, DatasetInfo, write_case, write_clinical_csv, write_info
+from oncoseg.data.dataset import (
+    DatasetCase,
+    DatasetInfo,
+    write_case,
+    write_clinical_csv,
+    write_info,
+)
 from oncoseg.io.atomic import atomic_dir, write_json
 from oncoseg.io.image import Image
 
@@ -53,7 +59,6 @@ OARS = (
     "Mandible",
 )
 SPLITS = {"train-pats": "Tr", "validation-pats": "Tr", "test-pats": "Ts"}
-NEVER_READ = ("dose", "possible_dose_mask")
 
 
 class OpenKBPError(ValueError):
@@ -236,7 +241,7 @@ def _convert_into(
                 log.warning("skipped %s: %s", folder.name, exc)
                 continue
             affine = affine_for(pt.spacing)
-            case = Case(
+            case = DatasetCase(
                 case_id=pt.case_id,
                 images=[Image(pt.ct, affine)],
                 label=Image(pt.label, affine),

@@ -1,4 +1,4 @@
-"""The input rules (oncoseg.io.validate, oncoseg.io.note_file, oncoseg.text.note_length) on
+"""The input rules (oncoseg.io.image_rules, oncoseg.io.note_file, oncoseg.text.note_length) on
 every bad category: refused with one line that starts with the file and says what was
 expected."""
 
@@ -14,14 +14,14 @@ import numpy as np
 import pytest
 
 from oncoseg.io.image import Image, ImageReadError, load_channels, load_image, save_image
-from oncoseg.io.note_file import NoteFileError, read_note_file
-from oncoseg.io.validate import (
+from oncoseg.io.image_rules import (
     ImageLimits,
     InvalidImageError,
     check_affine,
     check_image,
     check_size,
 )
+from oncoseg.io.note_file import NoteFileError, read_note_file
 from tests.io.bad_inputs import IMAGE_BREAKERS, NOTE_BREAKERS
 
 

@@ -11,7 +11,7 @@ from oncoseg.models.multimodal import NoteGuidedSegmenter
 from oncoseg.models.sliding import segment_volume
 
 
-def validate(
+def validation_dice(
     model: NoteGuidedSegmenter, samples: list[Sample], cfg: RunConfig, device: torch.device
 ) -> float:
     """Mean foreground Dice over ``samples`` (full volumes, sliding window).

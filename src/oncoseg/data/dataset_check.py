@@ -1,7 +1,7 @@
 """Validate a dataset folder and list every problem with the file it is in.
 
 Checks: dataset.json keys; every channel present, readable and passing the image rules
-(:mod:`oncoseg.io.validate`: 3D, finite, positive spacing, non-singular direction, size);
+(:mod:`oncoseg.io.image_rules`: 3D, finite, positive spacing, non-singular direction, size);
 channels and label share one geometry; label values are among dataset.json's labels; each
 case has a usable note (:mod:`oncoseg.io.note_file`: UTF-8, not binary, not empty);
 numTraining matches; splits.json names only cases on disk; no stray files. A broken file

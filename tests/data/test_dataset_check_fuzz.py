@@ -16,9 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.io.bad_inputs import IMAGE_BREAKERS, NOTE_BREAKERS
 
-from oncoseg.data.check import CheckReport, check_dataset
 from oncoseg.data.dataset import (
-    Case,
+    DatasetCase,
     DatasetInfo,
     image_path,
     label_path,
@@ -26,6 +25,7 @@ from oncoseg.data.dataset import (
     write_case,
     write_info,
 )
+from oncoseg.data.dataset_check import CheckReport, check_dataset
 from oncoseg.io.image import Image, load_image, save_image
 
 CASES = ["c0", "c1", "c2"]
@@ -49,7 +49,7 @@ def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
         label[4:10, 5:11, 6:12] = 1
         image = rng.normal(0, 50, label.shape).astype(np.float32)
         note = f"Case {case}: left breast, N1, breast conserving surgery."
-        write_case(root, Case(case, [Image(image, affine)], Image(label, affine), note))
+        write_case(root, DatasetCase(case, [Image(image, affine)], Image(label, affine), note))
     info = DatasetInfo({"0": "CT"}, {"background": 0, "ctv": 1}, num_training=len(CASES))
     write_info(root, info)
     (root / "splits.json").write_text(json.dumps([{"train": CASES[:2], "val": CASES[2:]}]))

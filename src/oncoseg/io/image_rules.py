@@ -24,7 +24,7 @@ Example:
     >>> check_affine(np.diag([1.0, 1.0, 0.0, 1.0]), "ct.nii.gz")
     Traceback (most recent call last):
     ...
-    oncoseg.io.validate.InvalidImageError: ct.nii.gz: voxel spacing (1, 1, 0) mm, expected \
+    oncoseg.io.image_rules.InvalidImageError: ct.nii.gz: voxel spacing (1, 1, 0) mm, expected \
 every spacing above 0
 """
 

@@ -9,8 +9,8 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from oncoseg.data.check import check_dataset
 from oncoseg.data.dataset import image_path, label_path, note_path
+from oncoseg.data.dataset_check import check_dataset
 
 CASE = "bctv_int_0001"
 
