@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from oncoseg.text.cache import EmbeddingCache
+from oncoseg.text.cached_states import CACHED_MODES, CachedStateConfig, CachedStateEncoder
 from oncoseg.text.encoders import (
     MAX_TOKENS,
     NOTE_STATES,
@@ -20,17 +21,20 @@ from oncoseg.text.encoders import (
     PromptTunedLM,
     TextEncoder,
 )
-from oncoseg.text.models import default_cache_dir, load_causal_lm, load_sentence_model
-from oncoseg.text.queries import CachedLMQueries, QueryConfig
+from oncoseg.text.models import (
+    LazyCausalLM,
+    default_cache_dir,
+    load_causal_lm,
+    load_sentence_model,
+)
 from oncoseg.text.sentence import SentenceEncoder
 
-# prompt-lm modes, two families. cached-*: the frozen LM reads each distinct note once
-# (cached in memory and on disk); cached-frozen passes its [SEG] and first token states on
-# (the default: nothing in the text path learns), cached-queries learns queries outside it
-# (worse on validation at the demo's budget: docs/ablations.md). inlm-*: the seed's tuning
-# inside the LM (prompts before or after the note, LoRA), so the LM runs at every training
-# step; kept for the text ablation.
-CACHED_MODES = {"cached-queries": "queries", "cached-frozen": "frozen"}
+# prompt-lm modes, two families. cached-* (CACHED_MODES, text/cached_states.py): the frozen
+# LM reads each distinct note once (cached in memory and on disk); cached-frozen passes its
+# [SEG] and first token states on (the default: nothing in the text path learns),
+# cached-queries learns queries outside it (worse on validation at the demo's budget:
+# docs/ablations.md). inlm-*: the seed's tuning inside the LM (prompts before or after the
+# note, LoRA), so the LM runs at every training step; kept for the text ablation.
 INLM_MODES = {
     "inlm-multi-prompt": "multi-prompt",
     "inlm-one-prompt": "one-prompt",
@@ -48,7 +52,7 @@ class TextConfig:
 
     encoder: str = "prompt-lm"  # prompt-lm | sentence | none (vision-only)
     model: str = "smollm2"  # packaged model name or a local path (folder or .gguf)
-    mode: str = "cached-frozen"  # prompt-lm: one of MODES (cached-* or inlm-*)
+    mode: str = CACHED_MODES[0]  # prompt-lm: one of MODES; cached-frozen, the default
     num_prompts: int = 2  # N (seed: 2): prompts (inlm-*) or query groups (cached-queries)
     prompt_len: int = 8  # M (seed: 8) vectors per prompt / queries per group
     position: str = "prefix"  # inlm-*: prefix | suffix
@@ -72,10 +76,9 @@ def canonical_mode(mode: str) -> str:
 
 def _build_prompt_lm(cfg: TextConfig, cache: EmbeddingCache) -> TextEncoder:
     mode = canonical_mode(cfg.mode)
-    lm, tok, fingerprint = load_causal_lm(cfg.model)
     if mode in CACHED_MODES:
-        qcfg = QueryConfig(
-            mode=CACHED_MODES[mode],
+        scfg = CachedStateConfig(
+            mode=mode,
             num_prompts=cfg.num_prompts,
             prompt_len=cfg.prompt_len,
             max_tokens=cfg.max_tokens,
@@ -83,9 +86,9 @@ def _build_prompt_lm(cfg: TextConfig, cache: EmbeddingCache) -> TextEncoder:
         )
         if cache.directory is None:  # note states are kept on disk unless told where
             cache.directory = default_cache_dir() / "note-states"
-        return CachedLMQueries(
-            lm, tok, config=qcfg, model_id=fingerprint, cache=cache, deid=cfg.deid
-        )
+        # the LM loads only if a note's states are not in the cache
+        return CachedStateEncoder(LazyCausalLM(cfg.model), config=scfg, cache=cache, deid=cfg.deid)
+    lm, tok, fingerprint = load_causal_lm(cfg.model)
     pcfg = PromptConfig(
         mode=INLM_MODES[mode],
         num_prompts=cfg.num_prompts,

@@ -31,18 +31,26 @@ _WORD_ENDS = re.compile(r"\S+")
 
 def _counter(encoder: Any) -> tuple[Callable[[str], int], int] | None:
     """``(tokens of a raw note as the encoder counts them, the most it reads)``, or ``None``
-    for an encoder without a tokenizer or a limit."""
-    tokenizer = getattr(encoder, "tokenizer", None)
+    for an encoder without a tokenizer or a limit. An encoder that knows a note's count
+    from its cache (``token_count``) is asked first: then neither its tokenizer nor its
+    model has to load for a note it has read before."""
+    # a lazy encoder's tokenizer is a property that loads it: look, do not touch
+    lazy = getattr(type(encoder), "tokenizer", None)
+    if lazy is None and getattr(encoder, "__dict__", {}).get("tokenizer") is None:
+        return None
     config = getattr(encoder, "config", None)
     limit = getattr(config, "max_tokens", None) or getattr(encoder, "max_tokens", None)
-    if tokenizer is None or not isinstance(limit, int):
+    if not isinstance(limit, int):
         return None
     specials = config is None  # SentenceEncoder counts [CLS]/[SEP]; the LM encoders do not
     deid = bool(getattr(encoder, "deid", True))
+    known = getattr(encoder, "token_count", None)
 
     def count(text: str) -> int:
-        ids = tokenizer(prepare_note(text, deid), add_special_tokens=specials)["input_ids"]
-        return len(ids)
+        prepared = prepare_note(text, deid)
+        if known is not None and (n := known(prepared)) is not None:
+            return int(n)
+        return len(encoder.tokenizer(prepared, add_special_tokens=specials)["input_ids"])
 
     return count, limit
 

@@ -1,9 +1,12 @@
-"""The cached frozen text path: the LM reads each distinct note once, queries learn outside.
+"""The cached text modes: the frozen LM reads each distinct note once; its states are cached.
 
-:class:`CachedLMQueries` runs a frozen causal LM over ``[BOS] note [SEG]`` once per distinct
+:class:`CachedStateEncoder` (``text.mode`` ``cached-frozen``, the default, and
+``cached-queries``) runs a frozen causal LM over ``[BOS] note [SEG]`` once per distinct
 de-identified note and keeps the last hidden states (the note's tokens and ``[SEG]``) in
 an :class:`~oncoseg.text.cache.EmbeddingCache`, in memory and on disk, keyed by the LM
-file's hash, the settings and the note. What learns sits outside the LM (Q-Former /
+file's hash, the settings and the note. The LM itself loads only when a note's states are
+not cached (:class:`~oncoseg.text.models.LazyCausalLM`). ``cached-frozen`` passes the
+standardised states on; ``cached-queries`` learns queries outside the LM (Q-Former /
 Perceiver style)::
 
     note states S (T x D), [SEG] state s   <- frozen LM, once per note, cached
@@ -21,7 +24,7 @@ so dividing by it blows them up by orders of magnitude).
 
 After the notes of a training set have been read once (``fit_norm`` does that before the
 first step) the LM is not called again in training: a training step costs the adapter's
-few small attentions, not a pass through the LM. ``mode="frozen"`` has no adapter and
+few small attentions, not a pass through the LM. ``cached-frozen`` has no adapter and
 nothing trains (the seed's "no tuning", cached).
 """
 
@@ -38,21 +41,24 @@ from torch import Tensor, nn
 
 from oncoseg.text.cache import EmbeddingCache, cache_key
 from oncoseg.text.encoders import MAX_TOKENS, NOTE_STATES, prepare_note
+from oncoseg.text.models import LazyCausalLM
 
 log = logging.getLogger(__name__)
 
-CACHED_MODES = ("queries", "frozen")
+# text.mode values of this encoder; the first is the default (queries lost on validation at
+# the demo's budget: docs/ablations.md)
+CACHED_MODES = ("cached-frozen", "cached-queries")
 STATES_VERSION = "states-v1"  # bump when the cached tensor's meaning changes
 
 
 @dataclass
-class QueryConfig:
-    """Options of :class:`CachedLMQueries`."""
+class CachedStateConfig:
+    """Options of :class:`CachedStateEncoder`."""
 
-    mode: str = "queries"  # queries (learnable queries outside the LM) | frozen
-    num_prompts: int = 2  # N
-    prompt_len: int = 8  # M: N*M queries
-    layers: int = 2  # adapter layers (cross-attention, self-attention, MLP)
+    mode: str = CACHED_MODES[0]  # cached-frozen | cached-queries (learnt queries outside the LM)
+    num_prompts: int = 2  # N (cached-queries)
+    prompt_len: int = 8  # M: N*M queries (cached-queries)
+    layers: int = 2  # adapter layers: cross-attention, self-attention, MLP (cached-queries)
     max_tokens: int = MAX_TOKENS  # note tokens kept; longer notes are truncated with a warning
     note_states: int = NOTE_STATES  # L: standardised states of the note's first L tokens follow
 
@@ -94,14 +100,19 @@ class QueryLayer(nn.Module):
         return q + self.mlp(self.norms[2](q))  # B x Q x D
 
 
-class CachedLMQueries(nn.Module):
-    """Frozen causal LM read once per note (cached) + learnable queries outside it.
+class CachedStateEncoder(nn.Module):
+    """Frozen causal LM read once per note (states cached), then a read-out that is fixed
+    (``cached-frozen``) or learnt outside the LM (``cached-queries``).
 
     Args:
-        lm: a ``transformers`` causal LM; it is frozen and only ever run without gradients.
-        tokenizer: its tokenizer.
-        config: adapter and cache options.
-        model_id: identifies the LM weights in cache keys (the GGUF file's hash).
+        lm: a ``transformers`` causal LM, or a :class:`~oncoseg.text.models.LazyCausalLM`
+            that loads only when a note's states are not cached. Either way it is frozen,
+            run without gradients, and not a submodule: its weights are never in a state
+            dict or a checkpoint (they are rebuilt from the installed model).
+        tokenizer: the LM's tokenizer (``None`` with a lazy LM: it comes with the LM).
+        config: read-out and cache options.
+        model_id: identifies the LM weights in cache keys (the GGUF file's hash); a lazy
+            LM's own fingerprint when not given.
         cache: where note states are kept (memory, optionally disk); ``None`` recomputes.
         deid: de-identify notes before the LM sees them (on by default).
     """
@@ -115,26 +126,27 @@ class CachedLMQueries(nn.Module):
     def __init__(
         self,
         lm: Any,
-        tokenizer: Any,
+        tokenizer: Any = None,
         *,
-        config: QueryConfig | None = None,
-        model_id: str = "custom",
+        config: CachedStateConfig | None = None,
+        model_id: str | None = None,
         cache: EmbeddingCache | None = None,
         deid: bool = True,
     ) -> None:
         super().__init__()
-        self.config = config or QueryConfig()
-        self.mode, self.model_id, self.cache, self.deid = self.config.mode, model_id, cache, deid
-        lm.requires_grad_(False)
-        core = lm.get_base_model() if hasattr(lm, "get_base_model") else lm
-        self.decoder = core.base_model.eval()  # the transformer without the LM head
-        self.tokenizer = tokenizer
-        self.out_dim = dim = int(core.config.hidden_size)
-        self.bos_id = tokenizer.bos_token_id
-        self.seg_id = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else 0
-        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        self.config = config or CachedStateConfig()
+        self.mode, self.cache, self.deid = self.config.mode, cache, deid
+        if isinstance(lm, LazyCausalLM):
+            self._lazy: LazyCausalLM | None = lm
+            self.model_id = model_id or lm.fingerprint
+            self.out_dim = dim = lm.hidden_size
+            self._frozen: dict[str, Any] = {}  # decoder, tokenizer: loaded on first need
+        else:
+            self._lazy, self.model_id = None, model_id or "custom"
+            self._frozen = self._freeze(lm, tokenizer)
+            self.out_dim = dim = int(self._frozen["hidden_size"])
         cfg = self.config
-        q = cfg.num_prompts * cfg.prompt_len if cfg.mode == "queries" else 1
+        q = cfg.num_prompts * cfg.prompt_len if cfg.mode == "cached-queries" else 1
         self.num_tokens = q + cfg.note_states
         # per-dimension standardisation of the LM states (fit_norm): states of notes that
         # differ in one clinical word are nearly parallel (cosine ~0.999) before it
@@ -144,7 +156,7 @@ class CachedLMQueries(nn.Module):
         # templated note then stands out at that word's position)
         self.register_buffer("first_mean", torch.zeros(cfg.note_states, dim))
         self.register_buffer("first_std", torch.ones(cfg.note_states, dim))
-        if cfg.mode == "queries":
+        if cfg.mode == "cached-queries":
             self.queries = nn.Parameter(torch.randn(q, dim))  # (N*M) x D
             heads = math.gcd(dim, 8)
             self.layers = nn.ModuleList(
@@ -152,9 +164,54 @@ class CachedLMQueries(nn.Module):
             )
         self.lm_calls = 0  # notes run through the LM by this encoder (a diagnostic)
 
-    def train(self, mode: bool = True) -> CachedLMQueries:
-        super().train(mode)
-        self.decoder.eval()  # the LM keeps its inference behaviour
+    @staticmethod
+    def _freeze(lm: Any, tokenizer: Any) -> dict[str, Any]:
+        """The decoder (the transformer without the LM head, frozen, eval) and the ids."""
+        lm.requires_grad_(False)
+        core = lm.get_base_model() if hasattr(lm, "get_base_model") else lm
+        eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
+        return {
+            "decoder": core.base_model.eval(),
+            "tokenizer": tokenizer,
+            "hidden_size": int(core.config.hidden_size),
+            "bos_id": tokenizer.bos_token_id,
+            "seg_id": eos if eos is not None else 0,
+            "pad_id": pad if pad is not None else 0,
+        }
+
+    def _lm(self) -> dict[str, Any]:
+        """The frozen LM's parts, loading a lazy LM now (once)."""
+        if "decoder" not in self._frozen:
+            assert self._lazy is not None
+            self._frozen = self._freeze(*self._lazy.load())
+        return self._frozen
+
+    @property
+    def decoder(self) -> nn.Module:
+        """The frozen transformer (loaded on first use)."""
+        decoder: nn.Module = self._lm()["decoder"]
+        return decoder
+
+    @property
+    def tokenizer(self) -> Any:
+        """The LM's tokenizer; with a lazy LM it loads alone, the weights stay unread."""
+        if "tokenizer" in self._frozen:
+            return self._frozen["tokenizer"]
+        assert self._lazy is not None
+        return self._lazy.tokenizer()
+
+    def token_count(self, prepared: str) -> int | None:
+        """Tokens of a prepared note, when its cached states tell (fewer than ``max_tokens``:
+        they were not truncated); ``None`` when only the tokenizer can tell."""
+        if self.cache is None:
+            return None
+        hit = self.cache.get(cache_key(self.model_id, self.config.settings, prepared))
+        if hit is None or len(hit) - 1 >= self.config.max_tokens:
+            return None
+        return len(hit) - 1
+
+    def train(self, mode: bool = True) -> CachedStateEncoder:
+        super().train(mode)  # the LM is no submodule: it keeps its inference behaviour
         return self
 
     def encode(self, notes: Sequence[str]) -> Tensor:
@@ -165,7 +222,7 @@ class CachedLMQueries(nn.Module):
         states = ((states - self.state_mean[0]) / self.state_std[0]).masked_fill(
             pad[..., None], 0.0
         )  # B x T x D
-        if self.config.mode == "frozen":
+        if self.config.mode == "cached-frozen":
             return torch.cat([seg[:, None], first], dim=1)
         memory = torch.cat([seg[:, None], states], dim=1)  # B x (1 + T) x D
         pad = torch.cat([pad.new_zeros(pad.shape[0], 1), pad], dim=1)
@@ -232,22 +289,24 @@ class CachedLMQueries(nn.Module):
     @torch.no_grad()
     def _run_lm(self, notes: list[str]) -> list[Tensor]:
         """Per note, (T + 1, D) float32 states of its tokens and of [SEG] (the last row)."""
-        ids = self.tokenizer(notes, add_special_tokens=False)["input_ids"]
+        lm = self._lm()
+        ids = lm["tokenizer"](notes, add_special_tokens=False)["input_ids"]
         seqs = []
         for seq in ids:
             if len(seq) > self.config.max_tokens:
                 log.warning("note of %d tokens truncated to %d", len(seq), self.config.max_tokens)
                 seq = seq[: self.config.max_tokens]
-            bos = [self.bos_id] if self.bos_id is not None else []
-            seqs.append((len(bos), [*bos, *seq, self.seg_id]))
+            bos = [lm["bos_id"]] if lm["bos_id"] is not None else []
+            seqs.append((len(bos), [*bos, *seq, lm["seg_id"]]))
         device = self.state_mean.device
+        decoder = lm["decoder"].to(device)  # the LM follows the encoder's device
         width = max(len(s) for _, s in seqs)
-        tok = torch.full((len(seqs), width), self.pad_id, dtype=torch.long, device=device)
+        tok = torch.full((len(seqs), width), lm["pad_id"], dtype=torch.long, device=device)
         mask = torch.zeros_like(tok)
         for b, (_, s) in enumerate(seqs):  # right padding: a causal LM's states are exact
             tok[b, : len(s)] = torch.tensor(s, device=device)
             mask[b, : len(s)] = 1
-        h = self.decoder(input_ids=tok, attention_mask=mask).last_hidden_state.float()
+        h = decoder(input_ids=tok, attention_mask=mask).last_hidden_state.float()
         self.lm_calls += len(notes)
         return [h[b, nb : len(s)].cpu() for b, (nb, s) in enumerate(seqs)]
 

@@ -1,4 +1,4 @@
-"""The cached frozen text path: the LM reads each note once, queries learn outside it."""
+"""The cached text modes: the LM reads each note once; frozen or learnt read-outs of its states."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from oncoseg.text.cache import EmbeddingCache
+from oncoseg.text.cached_states import CachedStateConfig, CachedStateEncoder
 from oncoseg.text.encoders import TextEncoder
-from oncoseg.text.queries import CachedLMQueries, QueryConfig
 from tests.text.tiny import ByteTokenizer, tiny_llama
 
 NOTES = [
@@ -21,14 +21,15 @@ NOTES = [
 
 def _encoder(
     cache: EmbeddingCache | None = None, model_id: str = "lm-a", **kw: object
-) -> CachedLMQueries:
-    cfg = QueryConfig(num_prompts=2, prompt_len=3, note_states=4, **kw)  # type: ignore[arg-type]
-    return CachedLMQueries(
+) -> CachedStateEncoder:
+    kw.setdefault("mode", "cached-queries")
+    cfg = CachedStateConfig(num_prompts=2, prompt_len=3, note_states=4, **kw)  # type: ignore[arg-type]
+    return CachedStateEncoder(
         tiny_llama(), ByteTokenizer(), config=cfg, model_id=model_id, cache=cache
     )
 
 
-def _count_lm_notes(enc: CachedLMQueries) -> list[int]:
+def _count_lm_notes(enc: CachedStateEncoder) -> list[int]:
     """Notes (batch rows) that reached the LM, counted by a forward hook on the decoder."""
     seen: list[int] = []
     enc.decoder.register_forward_hook(
@@ -37,7 +38,7 @@ def _count_lm_notes(enc: CachedLMQueries) -> list[int]:
     return seen
 
 
-@pytest.mark.parametrize(("mode", "tokens"), [("queries", 6 + 4), ("frozen", 1 + 4)])
+@pytest.mark.parametrize(("mode", "tokens"), [("cached-queries", 6 + 4), ("cached-frozen", 1 + 4)])
 def test_shapes_and_what_trains(mode: str, tokens: int) -> None:
     enc = _encoder(EmbeddingCache(), mode=mode)
     assert isinstance(enc, TextEncoder)
@@ -47,7 +48,7 @@ def test_shapes_and_what_trains(mode: str, tokens: int) -> None:
     assert out.shape == (2, tokens, 32) and enc.num_tokens == tokens and enc.out_dim == 32
     assert torch.isfinite(out).all()
     trainable = {k: p for k, p in enc.named_parameters() if p.requires_grad}
-    if mode == "frozen":
+    if mode == "cached-frozen":
         assert not trainable and not out.requires_grad
         return
     out.pow(2).sum().backward()
@@ -132,9 +133,9 @@ def test_notes_are_deidentified_before_the_lm() -> None:
 
 def test_invalid_options_fail_early() -> None:
     with pytest.raises(ValueError, match="mode"):
-        QueryConfig(mode="multi-prompt")
+        CachedStateConfig(mode="multi-prompt")
     with pytest.raises(ValueError, match="note_states"):
-        QueryConfig(note_states=-1)
+        CachedStateConfig(note_states=-1)
 
 
 def test_the_segmenter_keeps_the_encoders_own_standardisation() -> None:
@@ -150,6 +151,7 @@ def test_the_segmenter_keeps_the_encoders_own_standardisation() -> None:
     assert torch.equal(model.context_std, torch.ones_like(model.context_std))
     with torch.no_grad():
         context = model.encode_notes(notes)  # B x (Q + L) x D
+    assert context is not None
     assert context.shape == (8, 6 + 4, 32)
     assert context.norm(dim=-1).max() < 10 * 32**0.5  # queries keep their unit scale
     first = context[:, 6:]  # the note's first tokens, standardised per position
