@@ -53,6 +53,7 @@ from oncoseg.experiments.config import EXPERIMENTS, ExperimentConfig, model_set
 from oncoseg.experiments.store import trained
 from oncoseg.infer import Predictor
 from oncoseg.infer.config import load_config
+from oncoseg.infer.device import kernel_settings
 from oncoseg.io.atomic import write_json
 from oncoseg.io.provenance import compute_device, git_commit, provenance
 from oncoseg.tasks import get_task, task_report
@@ -247,6 +248,7 @@ def run_experiment(
         config=asdict(cfg),
         data_hash=data.hashes,
         device=compute_device(),
+        kernels=kernel_settings(),  # what decided the float kernels (and bf16) here
         seconds=round(time.perf_counter() - t0, 1),
     )
     if (ended := git_commit()) != started:

@@ -77,6 +77,11 @@ class TrainConfig:
     # note-guided model costs ~0.6x fp32's on 2 CPU cores, and bf16 with 44 epochs beat fp32
     # with 28 on the validation cases (docs/results.md, "Note guidance over seeds")
     bf16: bool = False
+    # fp32 | bf16 | auto (bf16 only where the CPU or GPU runs it natively: AVX-512 BF16 or
+    # AMX, oneDNN not capped below them; elsewhere bf16 autocast is up to 150x slower) | "":
+    # train.bf16 decides. The outcome is stored in train.bf16; prediction uses bf16 only
+    # where it is native, whatever the run trained with
+    precision: str = ""
     augment: bool = True  # intensity aug always; left-right flips only for vision-only
     # note variants (note-guided models, on a dataset whose task provides them through
     # oncoseg.tasks; other tasks refuse a share > 0). note_swap: share of samples whose note

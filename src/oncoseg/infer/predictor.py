@@ -24,7 +24,7 @@ from oncoseg.data.normalize import normalize_channels
 from oncoseg.data.resample import resampled_shape, resize
 from oncoseg.infer.checkpoint import load_checkpoint, restore_model
 from oncoseg.infer.config import RunConfig, load_config
-from oncoseg.infer.device import pick_device
+from oncoseg.infer.device import native_bf16, pick_device
 from oncoseg.infer.plan import Plan
 from oncoseg.io.image import Image, same_geometry
 from oncoseg.io.image_rules import check_image
@@ -123,7 +123,7 @@ class Predictor:
                 x,
                 note if self.uses_text else None,
                 roi_size=self.plan.patch_size,
-                bf16=self.cfg.train.bf16,
+                bf16=self.cfg.train.bf16 and native_bf16(self.device),
                 sw_batch_size=max(2, self.cfg.train.sw_batch_size),
             )
             p = resize(p.float(), shape)

@@ -26,7 +26,7 @@ from oncoseg.data.dataset import list_cases, read_info, read_splits
 from oncoseg.data.loader import Sample, batches, load_samples, train_transform
 from oncoseg.infer.checkpoint import load_checkpoint, restore_model
 from oncoseg.infer.config import ConfigError, RunConfig
-from oncoseg.infer.device import pick_device
+from oncoseg.infer.device import pick_device, resolve_bf16
 from oncoseg.infer.plan import write_plan
 from oncoseg.models.multimodal import NoteGuidedSegmenter, build_model
 from oncoseg.text.factory import build_text_encoder
@@ -136,6 +136,10 @@ def train(
     if device.type == "cuda" and world > 1:
         device = torch.device("cuda", rank % torch.cuda.device_count())
     cfg = resolve_config(cfg)
+    # train.precision=auto: bf16 only where this hardware runs it natively (the run's
+    # config.yaml records the outcome in train.bf16)
+    bf16 = resolve_bf16(cfg.train.precision, cfg.train.bf16, device)
+    cfg = replace(cfg, train=replace(cfg.train, bf16=bf16))
     shares = note_shares(cfg)
     if (shares["swap"] > 0 or shares["side"] > 0) and note_variants is None:
         raise ConfigError(
