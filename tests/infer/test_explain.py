@@ -75,6 +75,7 @@ def predictor(guided_run: Path) -> Predictor:
     return Predictor.from_run(guided_run)
 
 
+@pytest.mark.slow
 def test_batched_variants_equal_one_prediction_per_note(
     predictor: Predictor, case_image: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -90,6 +91,7 @@ def test_batched_variants_equal_one_prediction_per_note(
     assert np.abs(probs[1] - probs[0]).max() > 1e-4
 
 
+@pytest.mark.slow
 def test_explain_effects_equal_masks_from_direct_predictions(
     predictor: Predictor, case_image: Path
 ) -> None:
@@ -122,6 +124,7 @@ def test_explain_effects_equal_masks_from_direct_predictions(
         np.testing.assert_array_equal((bits >> i) & 1, mask.astype(np.uint32))
 
 
+@pytest.mark.slow
 def test_remove_mode_and_bad_mode(predictor: Predictor, case_image: Path) -> None:
     img = load_image(case_image)
     ex = explain(predictor, [img], NOTE, mode="remove")
@@ -132,6 +135,7 @@ def test_remove_mode_and_bad_mode(predictor: Predictor, case_image: Path) -> Non
         explain(predictor, [img], NOTE, mode="blank")
 
 
+@pytest.mark.slow
 def test_vision_only_model_has_nothing_to_explain(tiny_run: Path, case_image: Path) -> None:
     img = load_image(case_image)
     ex = explain(Predictor.from_run(tiny_run), [img], NOTE)

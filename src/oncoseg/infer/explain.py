@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,7 +38,8 @@ import torch
 from torch import Tensor, nn
 
 from oncoseg.infer.predictor import Predictor, to_labels
-from oncoseg.io.image import Image
+from oncoseg.io.atomic import write_json
+from oncoseg.io.image import Image, save_image
 from oncoseg.models.multimodal import NoteGuidedSegmenter
 from oncoseg.text.clauses import MODES, Clause, neutralise, split_clauses
 from oncoseg.text.encoders import prepare_note
@@ -218,7 +221,7 @@ def _effect(
     return e, changed
 
 
-def explain(
+def explain_note(
     predictor: Predictor,
     images: Sequence[Image],
     note: str,
@@ -260,3 +263,20 @@ def explain(
     return Explanation(
         text, mode, True, float((labels[0] > 0).sum()) * ml, effects, seconds, changed
     )
+
+
+explain = explain_note  # the short name, for Python callers
+
+
+def write_explanation(
+    ex: Explanation, mask: Image, out: str | os.PathLike[str], name: str
+) -> list[Path]:
+    """``NAME_explain.json`` (:meth:`Explanation.to_json`) and ``NAME_explain.nii.gz`` (the
+    :meth:`Explanation.bitmask` on the mask's grid) under ``out``."""
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    doc, volume = folder / f"{name}_explain.json", folder / f"{name}_explain.nii.gz"
+    write_json(doc, ex.to_json())
+    bits = ex.bitmask() if ex.changed else np.zeros(mask.shape, np.uint32)
+    save_image(Image(bits, mask.affine.copy()), volume)
+    return [doc, volume]

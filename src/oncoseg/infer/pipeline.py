@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from oncoseg.infer.explain import Explanation, explain_note, write_explanation
 from oncoseg.infer.predictor import Predictor, describe
 from oncoseg.infer.side_check import SideCheck, check_side
 from oncoseg.io.image import Image
@@ -74,6 +75,7 @@ class PredictionResult:
     voxels: int  # foreground voxels
     label_volumes_ml: dict[str, float]  # per foreground label name
     provenance: dict[str, Any] = field(repr=False)
+    explanation: Explanation | None = None  # the clause attribution, when asked for
 
     @property
     def warning(self) -> str | None:
@@ -108,6 +110,7 @@ def run_prediction(
     run_name: str = "",
     note_source: str = "note",
     side_check: bool = True,
+    explain: str | None = None,
 ) -> PredictionResult:
     """Segment one case and write its outputs (see the module's steps).
 
@@ -122,6 +125,9 @@ def run_prediction(
         run_name: the training run, recorded in DICOM outputs and in the provenance.
         note_source: how to name the note (its file) in warnings about it.
         side_check: False skips step 3 (a pass over the whole image) where no one reads it.
+        explain: ``"filler"`` or ``"remove"``: also attribute the contour to the note's
+            clauses (:mod:`oncoseg.infer.explain`), written as ``NAME_explain.json`` and
+            ``NAME_explain.nii.gz`` (bit i: clause i changed the voxel) when ``out`` is given.
     """
     mask = predictor.predict(images, note if predictor.uses_text else "", note_source=note_source)
     files: list[Path] = []
@@ -129,6 +135,11 @@ def run_prediction(
         if out is None:
             raise ValueError("run_prediction: formats given but no output folder (out)")
         files = write_outputs(mask, out, name, formats, series, predictor.plan.labels, run_name)
+    explanation = None
+    if explain and note and isinstance(predictor, Predictor) and predictor.uses_text:
+        explanation = explain_note(predictor, images, note, mode=explain, note_source=note_source)
+        if out is not None:
+            files += write_explanation(explanation, mask, out, name)
     side = None
     if note and side_check:
         side = check_side(note, np.asarray(mask.array), mask.affine, np.asarray(images[0].array))
@@ -140,6 +151,7 @@ def run_prediction(
         voxels=int(np.count_nonzero(mask.array)),
         label_volumes_ml=label_volumes_ml(mask, predictor.plan.labels),
         provenance=_provenance(predictor, run_name),
+        explanation=explanation,
     )
 
 
