@@ -141,3 +141,35 @@ def test_vision_only_model_has_nothing_to_explain(tiny_run: Path, case_image: Pa
     ex = explain(Predictor.from_run(tiny_run), [img], NOTE)
     assert not ex.reads_note and ex.effects == [] and ex.top is None
     assert ex.base_ml >= 0 and isinstance(Image, type)
+
+
+@pytest.mark.slow
+def test_predict_explain_writes_json_volume_and_figure(
+    guided_run: Path, case_image: Path, tmp_path: Path
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from oncoseg.cli.app import app
+
+    note = tmp_path / "note.txt"
+    note.write_text(NOTE, encoding="utf-8")
+    out = tmp_path / "out"
+    args = ["predict", "-m", str(guided_run), "-i", str(case_image), "-n", str(note)]
+    res = CliRunner().invoke(app, [*args, "-o", str(out), "--explain"])
+    assert res.exit_code == 0, res.output
+    stem = case_image.name.removesuffix("_0000.nii.gz")
+    written = sorted(p.name for p in out.iterdir())
+    assert [n for n in written if "explain" in n] == [
+        f"{stem}_explain.json",
+        f"{stem}_explain.nii.gz",
+        f"{stem}_explain.png",
+    ], written
+    doc = json.loads((out / f"{stem}_explain.json").read_text(encoding="utf-8"))
+    assert [c["text"] for c in doc["clauses"]] == ["N2", "breast conserving surgery", "left side"]
+    bits = np.asarray(load_image(out / f"{stem}_explain.nii.gz").array)
+    ml = float(abs(np.linalg.det(load_image(case_image).affine[:3, :3]))) / 1000.0
+    for i, c in enumerate(doc["clauses"]):
+        assert float(((bits >> i) & 1).sum()) * ml == pytest.approx(c["changed_ml"])
+    assert (out / f"{stem}_explain.png").stat().st_size > 10_000
