@@ -106,6 +106,10 @@ def watch_cmd(
     from oncoseg.pacs.orthanc import OrthancError, client_from_env
     from oncoseg.pacs.watcher import DepartmentWatcher, WatchConfig, run_watch
 
+    import logging
+
+    for noisy in ("highdicom", "httpx"):  # they log UIDs and URLs at INFO
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     with refusing(OrthancError, OSError, ValueError):
         target = None
         if result_to:
