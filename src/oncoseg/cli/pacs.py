@@ -100,13 +100,13 @@ def watch_cmd(
     SEG and RTSTRUCT go back into the study; studies without a note are reported in
     STATE/status.json, never segmented with a guessed note.
     """
+    import logging
+
     from oncoseg.infer import Predictor
     from oncoseg.pacs.journal import Journal
     from oncoseg.pacs.notes_store import NoteStore
     from oncoseg.pacs.orthanc import OrthancError, client_from_env
     from oncoseg.pacs.watcher import DepartmentWatcher, WatchConfig, run_watch
-
-    import logging
 
     for noisy in ("highdicom", "httpx"):  # they log UIDs and URLs at INFO
         logging.getLogger(noisy).setLevel(logging.WARNING)
