@@ -32,20 +32,25 @@ _BREASTISH = (
 # a side word, then (within three words) something of the breast: "left breast",
 # "Lt) WLE", "L-sided breast cancer", "right side"
 _SIDE_BEFORE = re.compile(
-    rf"\b(left|right|lt|rt|l|r)\b\)?[-\s]*(?:[\w/-]+\s+){{0,2}}?(?:{_BREASTISH})", re.I
+    rf"\b(?!(?-i:RT)\b)(left|right|lt|rt|l|r)\b\)?[-\s]*(?:[\w/-]+\s+){{0,2}}?(?:{_BREASTISH})",
+    re.I,
 )
 # the breast, then the side: "breast, left", "breast (right)", "laterality: left"
 _SIDE_AFTER = re.compile(
-    r"\b(?:breast|chest wall|laterality|side)\s*[:(,\-]?\s*(left|right|lt|rt|bilateral|both)\b",
+    r"\b(?:breast|chest wall|laterality|side|bcs|wle|lumpectomy|quadrantectomy|mastectomy)"
+    r"\s*[:(,\-]?\s*(left|right|lt|rt|l|r|bilateral|both)\b",
     re.I,
 )
+# "wide local excision on the left", "the breast on the right"
+_ON_THE = re.compile(rf"(?:{_BREASTISH}|excision)[^.;]{{0,30}}?\bon the (left|right)\b", re.I)
 # the seed's prompt: "left side" (weaker evidence: "right side pain" also says it)
 _SIDE_WORD = re.compile(r"\b(left|right)\s+side\b(?!\s+of)", re.I)
 _BILATERAL = re.compile(r"\b(bilateral|both sides|synchronous bilateral)\b", re.I)
 _MASTECTOMY = re.compile(r"(?<!partial )(?<!segmental )\b(mastectomy|mrm|chest[ -]?wall)\b", re.I)
 _CONSERVING = re.compile(
     r"\b(breast[ -]conserv\w*|bcs|bct|lumpectomy|wle|wide local excision|partial mastectomy|"
-    r"segmental mastectomy|quadrantectomy|segmentectomy|whole[ -]breast)\b",
+    r"segmental mastectomy|quadrantectomy|segmentectomy|whole[ -]breast|conserved breast|"
+    r"breast conservation)\b",
     re.I,
 )
 _N_STAGE = re.compile(
@@ -71,7 +76,9 @@ _COUNT = re.compile(
     re.I,
 )
 _NEGATIVE = re.compile(
-    r"\bnode[- ]?negative\b|\bno (?:nodal|axillary|lymph node)\w* (?:involvement|disease|"
+    r"\bnode[- ]?negative\b|\bnodes? -?ve\b|"
+    r"\baxilla\w* (?:nodes? )?(?:negative|clear|uninvolved)\b|"
+    r"\bno (?:evidence of )?(?:nodal|axillary|lymph node)\w* (?:involvement|disease|"
     r"metastas\w+|spread)|\b(?:axillary |sentinel |lymph )?nodes? (?:were |are )?(?:clear|negative|"
     r"uninvolved|benign)\b|\bnodes? neg\b",
     re.I,
@@ -86,24 +93,33 @@ _PLAN_NODES = re.compile(
 )
 _PLAN_NO_NODES = re.compile(
     r"\b(?:no (?:nodal|regional|axillary) (?:rt|irradiation|radiotherapy|treatment|volumes?)|"
-    r"breast only|(?:whole )?breast alone|without (?:nodal|regional)|omit\w* (?:the )?"
-    r"(?:nodal|regional|nodes))",
+    r"breast[- ]only|(?:whole )?breast alone|without (?:nodal|regional)|omit\w* (?:the )?"
+    r"(?:nodal|regional|nodes)|no nodal fields?|tangents only|"
+    r"(?:nodal|regional) (?:rt|irradiation|radiotherapy|fields?) (?:is |are )?not (?:indicated|"
+    r"required|needed|recommended)|(?:do not|don't) (?:want|treat|include) (?:the )?nodes|"
+    r"nodes? (?:are )?not (?:to be )?(?:treated|included))",
     re.I,
 )
 _NEGATED_PLAN = re.compile(r"\b(?:no|not|without|omit\w*)\b[^.;]{0,20}$", re.I)
+
+
+def _sided(pattern: re.Pattern[str], text: str) -> list[re.Match[str]]:
+    """``pattern``'s matches whose side word is a side: "RT" in capitals is radiotherapy."""
+    return [m for m in pattern.finditer(text) if m.group(1) != "RT"]
 
 
 def _side(text: str) -> tuple[str, str] | None:
     if _BILATERAL.search(text):
         return "both", _BILATERAL.search(text).group(0)  # type: ignore[union-attr]
     votes: dict[str, list[str]] = {"left": [], "right": []}
-    for m in _SIDE_AFTER.finditer(text):
+    for m in _sided(_SIDE_AFTER, text):
         word = m.group(1).lower()
         if word in ("both", "bilateral"):
             return "both", m.group(0)
         votes[_SIDE[word]].append(m.group(0))
-    for m in _SIDE_BEFORE.finditer(text):
-        votes[_SIDE[m.group(1).lower()]].append(m.group(0))
+    for pattern in (_SIDE_BEFORE, _ON_THE):
+        for m in _sided(pattern, text):
+            votes[_SIDE[m.group(1).lower()]].append(m.group(0))
     if not votes["left"] and not votes["right"]:
         weak = _SIDE_WORD.search(text)
         return (weak.group(1).lower(), weak.group(0)) if weak else None
