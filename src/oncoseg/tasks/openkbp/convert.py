@@ -217,6 +217,21 @@ def convert_openkbp(
         return _convert_into(tmp, source, groups, limit, progress)
 
 
+def _write_patient(tmp: Path, pt: Patient, group: str) -> dict[str, str]:
+    """Write one patient as a dataset case; returns its clinical.csv row."""
+    affine = affine_for(pt.spacing)
+    case = DatasetCase(
+        case_id=pt.case_id,
+        images=[Image(pt.ct, affine)],
+        label=Image(pt.label, affine),
+        note=prescription(pt.targets),
+        regions=Image(pt.oars, affine),
+    )
+    write_case(tmp, case, pt.split)
+    targets = {t: "yes" if t in pt.targets else "no" for t in TARGETS}
+    return {"case": pt.case_id, "split": pt.split, "group": group, **targets}
+
+
 def _convert_into(
     tmp: Path,
     source: Path,
@@ -240,24 +255,8 @@ def _convert_into(
                 report.skipped[str(folder)] = str(exc)
                 log.warning("skipped %s: %s", folder.name, exc)
                 continue
-            affine = affine_for(pt.spacing)
-            case = DatasetCase(
-                case_id=pt.case_id,
-                images=[Image(pt.ct, affine)],
-                label=Image(pt.label, affine),
-                note=prescription(pt.targets),
-                regions=Image(pt.oars, affine),
-            )
-            write_case(tmp, case, pt.split)
+            rows.append(_write_patient(tmp, pt, group))
             report.converted[group].append(pt.case_id)
-            rows.append(
-                {
-                    "case": pt.case_id,
-                    "split": pt.split,
-                    "group": group,
-                    **{t: "yes" if t in pt.targets else "no" for t in TARGETS},
-                }
-            )
             if progress:
                 progress(pt.case_id)
     train_ids = report.converted.get("train-pats", [])
