@@ -36,7 +36,7 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load, save_file
 
 from oncoseg.io.atomic import atomic_path, remove_stale_temp_files
 
@@ -122,11 +122,16 @@ class EmbeddingCache:
         """The disk entry of ``key`` (and mark it used), or ``None``."""
         assert self.directory is not None
         path = self.directory / f"{key}{SUFFIX}"
-        try:
-            value = load_file(str(path))["value"]
+        try:  # the whole file in one read: a later rename or eviction cannot tear it
+            data = path.read_bytes()
         except FileNotFoundError:
             return None
-        except (SafetensorError, KeyError, OSError) as exc:  # not written by atomic_path
+        except OSError as exc:  # unreadable here: computed again, never fatal
+            log.warning("note-state cache: cannot read %s (%s)", path.name, exc)
+            return None
+        try:
+            value = load(data)["value"]
+        except (SafetensorError, KeyError) as exc:  # not written by atomic_path
             log.warning("note-state cache: dropping unreadable entry %s (%s)", path.name, exc)
             path.unlink(missing_ok=True)
             return None
