@@ -1,14 +1,21 @@
-"""Rule-based, offline de-identification of clinical notes.
+"""Offline de-identification of clinical notes, in two layers.
 
-Replaces, before a note reaches a model, a log or a report: people's names (with or without a
-title, ``HOLLOWAY, Margaret``, first names alone, nicknames, maiden names, initials), dates with
-a day or month (``3rd March``, ``28/2``, ``Tuesday 14th``; not a bare year), record,
-accession and operation-note numbers, phone and bleep numbers, e-mail addresses, street
-addresses, towns and postcodes, hospitals, wards and GP practices, and ages over 89 (HIPAA
-Safe Harbor). Clinical content such as ``pT2 pN1a (2/14)``, ``T2N1mi``, ``70 Gy in 35
-fractions``, ``ER 8/8``, ``Paget's disease`` or ``Gleason 4+3`` is left alone. The patterns
-live in ``text.deid_rules`` (numbers, dates, places) and ``text.deid_names`` (names); recall
-and precision on hand-marked notes are measured by ``text.deid_eval`` and reported in
+Replaces, before a note reaches a model, a log or a report: people's names (with their title,
+``HOLLOWAY, Margaret``, first names alone, nicknames, maiden names, initials), dates with a day
+or month (``3rd March``, ``28/2``, ``Tuesday 14th``; not a bare year), record, accession and
+reference numbers, phone and bleep numbers, e-mail addresses and URLs, street addresses, towns
+and postcodes, hospitals, wards, beds and GP practices, and ages over 89 (HIPAA Safe Harbor).
+
+1. Rules (``text.deid_rules`` for numbers, dates and places, ``text.deid_names`` for names)
+   find what has a known shape or context and give it its tag.
+2. The safe-word layer (``text.deid_safe``) turns the question around: whatever is left that
+   starts with a capital or holds a digit is masked unless it is known to be safe (a common
+   English word, a clinical word, a number whose shape or neighbours are clinical), so a kind
+   of identifier nobody wrote a rule for is still removed.
+
+Clinical content such as ``pT2 pN1a (2/14)``, ``T2N1mi``, ``70 Gy in 35 fractions``, ``ER
+8/8``, ``Ki-67 20%``, ``Paget's disease`` or ``Gleason 4+3`` is left alone. Recall and
+precision on hand-marked notes are measured by ``text.deid_eval`` and reported in
 docs/text.md.
 
 Example:
@@ -114,6 +121,10 @@ _TITLE_BEFORE = re.compile(
     r"(?:\b(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Doctor|Sir|Dame|Rev|Revd|Herr|Frau|Mme|Mlle|"
     r"Sr|Sra|Dott|Dra)\.?|\bM\.)[ \t]+$"
 )
+_PARTICLES_BEFORE = re.compile(
+    r"(?:\b(?:de|da|di|du|del|della|dos|das|do|van|von|der|den|la|le|los|las|bin|binti|ibn|"
+    r"al|el|ben|ter|ten|zu|ap)[ \t]+)+$"
+)
 _POSTNOMINAL = re.compile(
     r",?[ \t]*(?:MD|DO|PhD|MBBS|MBChB|FRCR|FRCS|FRCP|FRCPath|MRCP|MRCS|RN|NP|PA-C|DNP|MSc|BSc)"
     r"(?:[ \t]*,[ \t]*(?:MD|PhD|FRCR|FRCS|FRCP|MRCP|MBBS|MSc))*\b"
@@ -127,6 +138,8 @@ def _with_titles(spans: list[Redaction], text: str) -> list[Redaction]:
     for r in spans:
         s, e = r.start, r.end
         if r.tag == "NAME":
+            lead = _PARTICLES_BEFORE.search(text, max(0, s - 24), s)
+            s = lead.start() if lead else s  # "de la Cruz", "van der Berg"
             title = _TITLE_BEFORE.search(text, max(0, s - 16), s)
             s = title.start() if title else s
             after = _POSTNOMINAL.match(text, e)

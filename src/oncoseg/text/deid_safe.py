@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from oncoseg.text.deid_names import given_names
 from oncoseg.text.deid_rules import GENERIC
 from oncoseg.text.deid_vocab import (
     STOP,
@@ -46,10 +47,15 @@ _FACILITY = re.compile(
     r"[ \t]+(?:Hospital|Infirmary|Hospice|Surgery|Practice|Clinic|Institute|Centre|Center|"
     r"Unit|Ward|ward|House|Trust|Health|Medical)\b"
 )
-_PLACE_BEFORE = re.compile(r"\b(?i:in|from|near|lives|living|at|to|moved)[ \t]+$")
+_PLACE_BEFORE = re.compile(r"\b(?i:in|from|near|lives|living|at|moved)[ \t]+$")
 _ROOM = re.compile(
     r"\b(?i:bed|bay|room|side[ \t]+room|cubicle|bedspace|flat|apt\.?|apartment)[ \t]*"
     r"(?:no\.?[ \t]*|#[ \t]*)?\d{1,4}[A-Za-z]?\b"
+)
+_URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"']+[^\s<>\"'.,;:)]")
+_PARTICLES = (
+    r"(?:de|da|di|du|del|della|dos|das|do|van|von|der|den|la|le|los|las|bin|binti|ibn|al|el|"
+    r"ben|ter|ten|zu|ap|ó|ní|mac|uí|y|e)"
 )
 _SAFE_INITIALS = frozenset(
     re.findall(r"\S+", "U.K. U.S. U.S.A. N.B. P.S. E.G. I.E. A.M. P.M. R.I.P.")
@@ -70,8 +76,10 @@ def _capitalised(w: str) -> bool:
 
 def _word_state(w: str) -> str:
     """What a word is on its own (before its neighbours are looked at)."""
-    if not _capitalised(w):
-        return "safe"
+    if not _capitalised(w):  # a given name written in lower case ("spoke to sarah")
+        low = w.lower()
+        given = low.capitalize() in given_names() and len(low) > 3
+        return "mask" if given and not is_common(low) and not is_clinical(low) else "safe"
     if len(w) == 1:
         return "initial"
     base = re.sub(r"['’]s?$", "", w)
@@ -217,7 +225,8 @@ def _word_spans(text: str, words: list[_Word]) -> list[Span]:
 
 
 def _gap_joins(gap: str) -> bool:
-    return bool(re.fullmatch(r"[ \t]*[.\-'’]?[ \t]*", gap))
+    """Only a space, a hyphen, a dot or particles (``de la``, ``van der``) between two parts."""
+    return bool(re.fullmatch(rf"[ \t]*[.\-'’]?[ \t]*(?:{_PARTICLES}[ \t]+)*", gap))
 
 
 def _number_spans(text: str, taken: list[bool]) -> list[Span]:
@@ -287,6 +296,7 @@ def safe_spans(text: str, taken_spans: list[tuple[int, int]] | None = None) -> l
     for s, e in taken_spans or []:
         taken[s:e] = [True] * (e - s)
     out = _initials_spans(text, taken)
+    out += [("ID", *m.span()) for m in _URL.finditer(text) if not any(taken[m.start() : m.end()])]
     for _, s, e in out:
         taken[s:e] = [True] * (e - s)
     out += _number_spans(text, taken)

@@ -26,11 +26,14 @@ from oncoseg.text.deid_rules import GENERIC
 
 @cache
 def _words(name: str) -> frozenset[str]:
+    """The words of a shipped list, lower case; ``#`` lines are its header."""
     raw = resources.files("oncoseg.text").joinpath(name).read_bytes()
     text = (gzip.decompress(raw) if name.endswith(".gz") else raw).decode("utf-8")
-    return frozenset(
-        w.lower() for ln in text.splitlines() if not ln.startswith("#") for w in ln.split()
-    )
+    header = re.match(r"(?:#[^\n]*\n)*", text)
+    body = text[header.end() if header else 0 :]
+    # the built lists are lower case already; the hand-written one has comments between groups
+    body = re.sub(r"(?m)^#.*$", "", body) if "#" in body else body
+    return frozenset((body if body.islower() else body.lower()).split())
 
 
 def is_common(low: str) -> bool:
@@ -113,6 +116,8 @@ UNIT_AFTER = re.compile(
     r"months?|mo|years?|yrs?|y|yo|fractions?|fx|#|x|×|cycles?|doses?|mmhg|bpm|beats|breaths|"
     r"hz|secs?|seconds?|ms|cells|copies|pack|packs|ppd|units|tablets?|tabs?|caps?|puffs?|"
     r"drops?|litres?|liters?|times|nodes?|lns?|cores?|lesions?|mets|metastases|sites?|"
+    r"micrograms?|milligrams?|grams?|mls|millilit(?:re|er)s?|nmol|pmol|miu|u|metres?|meters?|"
+    r"yards?|miles?|feet|ft|steps|patients|pts|cases|participants|people|women|men|"
     r"x10|x\s*10|[a-zµ]{1,5}/[a-zµ0-9]{1,5}|/(?:l|ul|µl|mm3|hpf|10))"
     r"(?![a-z])"
 )
@@ -157,8 +162,10 @@ def number_is_clinical(core: str, before: str, after: str) -> str | None:
         return "LOCATION" if place else None
     if re.fullmatch(r"\d*\.\d+%?|\d+\.\d+%?|\d+(?:\.\d+)?%", core):
         return None  # a decimal or a percentage
-    if re.fullmatch(r"\d{1,2}[:.]\d{2}(?:[ap]m)?", core, re.I) or re.search(r"[+=<>≤≥]", core):
-        return None  # a time, a Gleason sum
+    if re.fullmatch(r"\d{1,2}[:.]\d{2}(?:[ap]m)?|\d{1,2}:\d{1,2}", core, re.I):
+        return None  # a time, a ratio 1:1
+    if re.search(r"[+=<>≤≥]", core):
+        return None  # a Gleason sum, a threshold
     if _YEAR.fullmatch(core) or re.fullmatch(r"(?:19|20)\d\d[\-–/](?:19|20)?\d\d", core):
         return None  # a year, a span of years
     if re.fullmatch(r"\d{1,2}(?:\.\d+)?[\-–]\d{1,2}(?:\.\d+)?", core):
