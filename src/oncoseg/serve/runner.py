@@ -3,6 +3,11 @@
 The work is :func:`oncoseg.infer.pipeline.run_prediction`, the pipeline ``oncoseg predict``
 uses, writing into a temporary folder renamed into place. The result records the volume in
 ml (voxel count times voxel volume on the input grid) and the side check's warning.
+
+For a model that reads the note the pipeline also attributes the contour to the note's
+clauses (``explain``: ml each clause moved, where); the page shades the words with it and
+draws a clause's region from ``explain_view.json`` (the clause bitmask, bits 0-7, on the
+page's display grid).
 """
 
 from __future__ import annotations
@@ -11,8 +16,11 @@ import os
 from typing import Any
 
 from oncoseg.infer.pipeline import SegmentModel, run_prediction
+from oncoseg.io.atomic import write_json
+from oncoseg.io.image import Image, load_image
 from oncoseg.serve.store import RESULT_FILES, Job, Store
 from oncoseg.serve.uploads import load_case_images, read_case_series
+from oncoseg.serve.views import display_mask
 
 __all__ = ["SegmentModel", "run_job"]
 
@@ -34,16 +42,23 @@ def run_job(model: SegmentModel, store: Store, job: Job, run_name: str = "") -> 
             formats=formats,
             series=series,
             run_name=run_name,
+            explain="filler",
         )
         names = [_served_name(p.name) for p in result.files]
         for path, name in zip(result.files, names, strict=True):
             os.replace(path, tmp / name)
+        if "explain.nii.gz" in names:
+            bits = load_image(tmp / "explain.nii.gz")
+            low = Image((bits.array & 0xFF).astype("uint8"), bits.affine)  # clauses 0-7
+            write_json(tmp / "explain_view.json", display_mask(low))  # for the page only
+    explanation = result.explanation.to_json() if result.explanation is not None else None
     return {
         "files": {n: f"/api/cases/{case.case_id}/results/{job.job_id}/{n}" for n in names},
         "volume_ml": round(result.volume_ml, 3),
         "voxels": result.voxels,
         "labels": {k: round(v, 3) for k, v in result.label_volumes_ml.items()},
         "warning": result.warning,
+        "explain": explanation,
     }
 
 

@@ -43,6 +43,7 @@ RESULT_FILES = {  # served name -> output format of oncoseg.io.outputs
     "seg.dcm": "dicom-seg",
     "rtstruct.dcm": "rtstruct",
 }
+EXPLAIN_FILES = ("explain.json", "explain.nii.gz", "explain_view.json")  # note-reading models
 
 
 def new_id() -> str:
@@ -168,7 +169,8 @@ class Store:
 
     def result_file(self, case_id: str, job_id: str, name: str) -> Path | None:
         """The path of a finished result file, or ``None`` when there is no such file."""
-        if name not in RESULT_FILES or not (valid_id(case_id) and valid_id(job_id)):
+        known = name in RESULT_FILES or name in EXPLAIN_FILES
+        if not known or not (valid_id(case_id) and valid_id(job_id)):
             return None
         path = self.result_dir(case_id, job_id) / name
         return path if path.is_file() else None
