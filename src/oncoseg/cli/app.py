@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -21,6 +22,11 @@ from oncoseg.cli.logs import route_warnings, run_log, setup_logging
 from oncoseg.cli.orthanc import orthanc_app
 from oncoseg.cli.pacs import pacs_app
 from oncoseg.cli.serve import serve_cmd
+
+if TYPE_CHECKING:  # loaded by the commands that use them: `oncoseg --help` stays fast
+    from oncoseg.infer import Predictor
+    from oncoseg.infer.pipeline import PredictionResult
+    from oncoseg.io.image import Image
 
 app = typer.Typer(
     help="Note-guided segmentation of tumours and radiotherapy targets.",
@@ -138,7 +144,6 @@ def predict_cmd(
     Every input is checked before anything is written: a bad image or note is refused with
     one line naming it (exit code 2) and OUT is left as it was.
     """
-    from oncoseg.infer import Predictor
     from oncoseg.infer.pipeline import run_prediction
     from oncoseg.io.note_file import read_note_file
     from oncoseg.io.outputs import check_formats, load_inputs, output_name, parse_formats
@@ -148,10 +153,7 @@ def predict_cmd(
         loaded = load_inputs(image, series)
         check_formats(fmts, loaded[0][1])
         text = read_note_file(note) if note is not None else ""
-        infer = [f"infer.threshold={threshold}"] if threshold is not None else None
-        predictor = Predictor.from_run(model, checkpoint=checkpoint, device=device, infer=infer)
-        if predictor.uses_text and note is None:
-            raise ValueError("this model reads the clinical note: pass -n NOTE.txt")
+        predictor = _load_predictor(model, checkpoint, device, threshold, has_note=note is not None)
         name = output_name(image[0])
         result = run_prediction(
             predictor,
@@ -166,23 +168,38 @@ def predict_cmd(
             explain="filler" if explain else None,
         )
         if result.explanation is not None:
-            from oncoseg.eval.explain_figure import explain_png
-
-            modality = predictor.plan.channel_names.get("0", "CT")
-            png = out / f"{name}_explain.png"
-            result = dataclasses.replace(
-                result,
-                files=(
-                    *result.files,
-                    explain_png(
-                        loaded[0][0], result.mask, result.explanation, png, modality=modality
-                    ),
-                ),
-            )
+            result = _add_explain_png(result, loaded[0][0], predictor, out / f"{name}_explain.png")
     if result.warning:
         console.print(f"[yellow]warning:[/yellow] {name}: {result.warning}", soft_wrap=True)
     for path in result.files:
         typer.echo(str(path))
+
+
+def _load_predictor(
+    model: Path, checkpoint: str, device: str, threshold: float | None, *, has_note: bool
+) -> Predictor:
+    """The run's Predictor (``--threshold`` overriding its own); refuses a note-guided model
+    without a note."""
+    from oncoseg.infer import Predictor
+
+    infer = [f"infer.threshold={threshold}"] if threshold is not None else None
+    predictor = Predictor.from_run(model, checkpoint=checkpoint, device=device, infer=infer)
+    if predictor.uses_text and not has_note:
+        raise ValueError("this model reads the clinical note: pass -n NOTE.txt")
+    return predictor
+
+
+def _add_explain_png(
+    result: PredictionResult, ct: Image, predictor: Predictor, png: Path
+) -> PredictionResult:
+    """``result`` with the figure of ``predict --explain`` (which clauses moved the contour,
+    over the image) written to ``png`` and added to its files."""
+    from oncoseg.eval.explain_figure import explain_png
+
+    assert result.explanation is not None
+    modality = predictor.plan.channel_names.get("0", "CT")
+    path = explain_png(ct, result.mask, result.explanation, png, modality=modality)
+    return dataclasses.replace(result, files=(*result.files, path))
 
 
 @app.command("experiment")
