@@ -175,7 +175,7 @@ def test_restart_with_both_outputs_stored_sends_nothing(tmp_path: Path) -> None:
     with pytest.raises(Crash):
         run_watch(_watcher(pacs, store, tmp_path, model), polls=1)
     pacs.crash_after_uploads = None
-    run_watch(_watcher(pacs, store, tmp_path, model), polls=1)
+    run_watch(_watcher(pacs, store, tmp_path, model), polls=2)
     assert sorted(u for u in pacs.uploads if u[0] == "s1") == [("s1", "RTSTRUCT"), ("s1", "SEG")]
     assert len(model.notes) == 2  # s1 once before the kill, s2 once after; s1 not again
     journal = Journal(tmp_path / "journal.sqlite")

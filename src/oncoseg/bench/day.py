@@ -50,6 +50,7 @@ class DayConfig:
     note_delay_s: float = 3.0  # note-after studies: seconds after the last image
     stable_age: int = 2  # Orthanc's StableAge (s): the wait before a study counts as stable
     kills: int = 3
+    kill_window_s: float = 30.0  # kills fall in [3 s, last arrival + 10 s + this]
     note_timeout: float = 20.0  # watcher: seconds a stable study waits for its note
     poll_s: float = 0.5  # watcher's poll interval
     timeout_s: float = 1500.0
@@ -273,8 +274,9 @@ def run_day(cfg: DayConfig) -> dict[str, Any]:
             watcher.start()
             t0 = time.time()
             span = plan[-1][0] + 10.0
+            rng = random.Random(cfg.seed + 1)
             kill_at = sorted(
-                t0 + random.Random(cfg.seed + 1).uniform(3.0, span) for _ in range(cfg.kills)
+                t0 + rng.uniform(3.0, span + cfg.kill_window_s) for _ in range(cfg.kills)
             )
             by_uid = {s.study_uid: s.index for s in studies}
             threads = [
@@ -320,6 +322,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--gap", type=float, default=20.0, help="mean seconds between arrivals")
     p.add_argument("--stable-age", type=int, default=2)
     p.add_argument("--kills", type=int, default=3)
+    p.add_argument(
+        "--kill-window",
+        type=float,
+        default=30.0,
+        help="kills fall up to this many seconds after the last arrival (+10 s)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--timeout", type=float, default=1500.0, help="seconds before giving up")
     args = p.parse_args(argv)
@@ -343,6 +351,7 @@ def main(argv: list[str] | None = None) -> None:
         kills=args.kills,
         seed=args.seed,
         timeout_s=args.timeout,
+        kill_window_s=args.kill_window,
     )
     sys.stdout.write(json.dumps(run_day(cfg), indent=1) + "\n")
 

@@ -11,10 +11,10 @@ One poll:
    store. A study without a note waits ``note_timeout`` seconds and is then reported
    (``no-note`` in the status file); several notes that fit are reported (``ambiguous``);
    nothing is ever guessed;
-3. the study is marked ``running`` (committed), its series is downloaded and segmented by
-   :func:`oncoseg.infer.pipeline.run_prediction` (predict -> outputs -> side check ->
-   volumes -> provenance), and the SEG and RTSTRUCT are uploaded; it is marked ``done``
-   only after both are stored. A study found ``running`` (the watcher was killed) is first
+3. the oldest ready study (one per poll) is marked ``running`` (committed), its series is
+   downloaded and segmented by :func:`oncoseg.infer.pipeline.run_prediction` (predict ->
+   outputs -> side check -> volumes -> provenance), and the SEG and RTSTRUCT are uploaded;
+   it is marked ``done`` only after both are stored. A study found ``running`` (the watcher was killed) is first
    looked up in the PACS: outputs already there are not sent again, so killed at any moment
    and restarted, the watcher stores each object exactly once;
 4. optionally an ORU^R01 with the volumes goes to the EMR over MLLP (at least once: a kill
@@ -79,6 +79,7 @@ class DepartmentWatcher:
         self.pacs, self.predictor, self.store, self.journal = pacs, predictor, store, journal
         self.status_path, self.config = Path(status_path), config or WatchConfig()
         self._sr_read: set[str] = set()  # studies whose SR series were read this run
+        self.pending = 0  # studies ready after the last poll's one
         names = predictor.plan.channel_names
         if len(names) != 1:
             raise ValueError(f"the watcher segments one series; this model needs {len(names)}")
@@ -186,29 +187,34 @@ class DepartmentWatcher:
             "mrn": str(patient.get("PatientID", "")).strip(),
         }
 
-    def consider(self, row: StudyRow) -> bool:
-        """Move one open study on; True when it was completed now."""
+    def ready(self, row: StudyRow) -> tuple[dict[str, Any], NoteRecord] | None:
+        """The study's tags and note when it can be segmented now; else None (and the
+        study reported as no-note, ambiguous or failed where that is what it is)."""
         try:
             tags = self._tags(row.study)
         except OrthancError:
             self.journal.set_state(row.study, "failed", "the study is no longer in the PACS")
-            return False
+            return None
         try:
             note = self.find_note(row.study, tags)
         except AmbiguousNote as exc:
             self.journal.set_state(row.study, "ambiguous", str(exc))
-            return False
+            return None
         if note is None:
             waited = time.time() - row.stable_at
             if row.state == "waiting" and waited > self.config.note_timeout:
                 self.journal.set_state(row.study, "no-note", f"no note after {waited:.0f} s")
                 log.warning("study %s: no note after %.0f s (reported)", row.study[:8], waited)
-            return False
+            return None
         if row.attempts >= self.config.max_attempts:
             self.journal.set_state(
                 row.study, "failed", f"gave up after {row.attempts} attempts; last: {row.detail}"
             )
-            return False
+            return None
+        return tags, note
+
+    def process(self, row: StudyRow, tags: dict[str, Any], note: NoteRecord) -> bool:
+        """Segment one ready study and store its outputs; True when it is done."""
         self.journal.set_state(row.study, "running", "started", attempt=True)
         try:
             detail, result = self.segment(row.study, note.text)
@@ -247,9 +253,14 @@ class DepartmentWatcher:
 
     # 5. one poll, status ----------------------------------------------------------------
     def poll(self) -> int:
-        """One round (changes, then every open study); returns the studies completed."""
+        """One round: new changes, every open study's note, then the oldest ready study is
+        segmented (one per poll, so timeouts, new arrivals and the status file stay fresh
+        between studies). Returns the studies completed; ``self.pending`` how many more
+        are ready."""
         self.read_changes()
-        completed = sum(self.consider(row) for row in self.journal.rows(OPEN))
+        ready = [(row, found) for row in self.journal.rows(OPEN) if (found := self.ready(row))]
+        completed = int(self.process(ready[0][0], *ready[0][1])) if ready else 0
+        self.pending = max(0, len(ready) - 1)
         if self.config.result_to is not None:  # results a kill kept from being sent
             for row in self.journal.rows(("done",)):
                 if not row.result_sent:
@@ -292,6 +303,6 @@ def run_watch(
     while polls is None or n < polls:
         completed += watcher.poll()
         n += 1
-        if polls is None or n < polls:
+        if (polls is None or n < polls) and not watcher.pending:
             sleep(interval)
     return completed
