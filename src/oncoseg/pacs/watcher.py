@@ -14,9 +14,9 @@ One poll:
 3. the oldest ready study (one per poll) is marked ``running`` (committed), its series is
    downloaded and segmented by :func:`oncoseg.infer.pipeline.run_prediction` (predict ->
    outputs -> side check -> volumes -> provenance), and the SEG and RTSTRUCT are uploaded;
-   it is marked ``done`` only after both are stored. A study found ``running`` (the watcher was killed) is first
-   looked up in the PACS: outputs already there are not sent again, so killed at any moment
-   and restarted, the watcher stores each object exactly once;
+   it is marked ``done`` only after both are stored. A study found ``running`` (the watcher
+   was killed) is first looked up in the PACS: outputs already there are not sent again, so
+   killed at any moment and restarted, the watcher stores each object exactly once;
 4. optionally an ORU^R01 with the volumes goes to the EMR over MLLP (at least once: a kill
    between sending and recording it sends it again);
 5. the status file (JSON, atomic) lists every study's state.
