@@ -10,6 +10,11 @@ its model: ``oncoseg.infer`` reads it without importing the training loop, and
 (``REMOVED``, results in docs/ablations.md); a stored run that still names one at its old
 default loads with a logged note, one that set it otherwise is refused by name.
 
+A written config carries ``version`` (:data:`CONFIG_VERSION`). A default that changes for
+new runs keeps its old value for a file of an older version that does not set it
+(:func:`load_config`), so a stored run rebuilds the model it trained; a file without
+``version`` is version 1.
+
 Example:
     >>> cfg = load_config(None, ["train.epochs=3", "model.fusion=none"])
     >>> cfg.train.epochs, cfg.model.fusion
@@ -45,6 +50,12 @@ REMOVED: dict[str, Any] = {
     "train.dice_background": True,
     "train.spatial_aug": 0.0,
 }
+
+# the schema version written into config.yaml; a file without one is version 1
+CONFIG_VERSION = 2
+# model.fusion_grid for a new two_way run (docs/models.md, "Attention grid"). Version 1
+# files default to 0 (every voxel attends): what runs trained before version 2 used
+FUSION_GRID = 8
 
 
 @dataclass
@@ -180,8 +191,45 @@ def load_config(
     path: str | os.PathLike[str] | None,
     overrides: list[str] | None = None,
 ) -> RunConfig:
-    """Read a YAML config (or defaults) and apply ``key.sub=value`` overrides."""
-    return _check_values(load_into(RunConfig(), path, overrides))
+    """Read a YAML config (or defaults) and apply ``key.sub=value`` overrides.
+
+    Settings neither the file nor an override gives take the defaults of the file's
+    ``version`` (no file: a new run, today's): ``model.fusion_grid`` is 8 for a new
+    ``two_way`` run, 0 for other fusions and for version 1 files."""
+    raw = _read_yaml(path) if path is not None else {}
+    version = _version(raw.pop("version", 1 if path is not None else CONFIG_VERSION), path)
+    cfg = RunConfig()
+    _apply(cfg, raw, str(path))
+    given = _keys(raw)
+    for nested in _parse_overrides(overrides):
+        _apply(cfg, nested, "--set")
+        given |= _keys(nested)
+    if "model.fusion_grid" not in given:
+        new_two_way = version >= 2 and cfg.model.fusion == "two_way"
+        cfg.model.fusion_grid = FUSION_GRID if new_two_way else 0
+    return _check_values(cfg)
+
+
+def _version(value: Any, path: str | os.PathLike[str] | None) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"{path}: version: expected a whole number >= 1, got {value!r}")
+    if value > CONFIG_VERSION:
+        raise ConfigError(
+            f"{path}: version {value} was written by a newer oncoseg (this one reads up to "
+            f"{CONFIG_VERSION}); upgrade oncoseg"
+        )
+    return value
+
+
+def _keys(values: dict[str, Any], prefix: str = "") -> set[str]:
+    """The dotted keys a (nested) mapping sets: {"model": {"fusion": x}} -> {"model.fusion"}."""
+    out = set()
+    for key, value in values.items():
+        if isinstance(value, dict):
+            out |= _keys(value, f"{prefix}{key}.")
+        else:
+            out.add(f"{prefix}{key}")
+    return out
 
 
 def _check_values(cfg: RunConfig) -> RunConfig:
@@ -213,16 +261,28 @@ T = typing.TypeVar("T")
 def load_into(cfg: T, path: str | os.PathLike[str] | None, overrides: list[str] | None) -> T:
     """Fill the dataclass ``cfg`` from a YAML file, then ``key.sub=value`` overrides."""
     if path is not None:
-        p = Path(path)
-        if not p.exists():
-            raise ConfigError(f"{p}: config file not found")
-        try:
-            raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{p}: not valid YAML ({exc})") from exc
-        if not isinstance(raw, dict):
-            raise ConfigError(f"{p}: expected a mapping at the top level")
-        _apply(cfg, raw, str(p))
+        _apply(cfg, _read_yaml(path), str(path))
+    for nested in _parse_overrides(overrides):
+        _apply(cfg, nested, "--set")
+    return cfg
+
+
+def _read_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
+    p = Path(path)
+    if not p.exists():
+        raise ConfigError(f"{p}: config file not found")
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p}: not valid YAML ({exc})") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{p}: expected a mapping at the top level")
+    return raw
+
+
+def _parse_overrides(overrides: list[str] | None) -> list[dict[str, Any]]:
+    """``["a.b=1"]`` -> ``[{"a": {"b": 1}}]`` (values parsed as YAML scalars)."""
+    parsed = []
     for item in overrides or []:
         key, sep, text = item.partition("=")
         if not sep:
@@ -232,8 +292,8 @@ def load_into(cfg: T, path: str | os.PathLike[str] | None, overrides: list[str] 
         nested: dict[str, Any] = {leaf: value}
         for parent in reversed(parents):
             nested = {parent: nested}
-        _apply(cfg, nested, "--set")
-    return cfg
+        parsed.append(nested)
+    return parsed
 
 
 def to_dict(cfg: RunConfig) -> dict[str, Any]:
@@ -248,4 +308,5 @@ def to_dict(cfg: RunConfig) -> dict[str, Any]:
 
 
 def dump_config(cfg: RunConfig) -> str:
-    return yaml.safe_dump(to_dict(cfg), sort_keys=False)
+    """The YAML a run folder keeps: every setting, under this schema's ``version``."""
+    return yaml.safe_dump({"version": CONFIG_VERSION, **to_dict(cfg)}, sort_keys=False)
