@@ -61,6 +61,7 @@ def test_health_page_and_a_case_end_to_end(
         "status": "ok",
         "model": {"run": "stand-in", "uses_text": True},
         "queue": {"waiting": 0, "max": 16},
+        "max_upload_bytes": 512 * 2**20,
     }
     page = requests.get(url, timeout=10)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")

@@ -2,7 +2,7 @@
 
 Contract (``docs/serve.md`` has the examples)::
 
-    GET  /healthz                                  {"status": "ok", "model": {...}, "queue": {...}}
+    GET  /healthz               {"status": "ok", "model": {...}, "queue": {...}, "max_upload_bytes"}
     GET  /                                         the review page
     POST /api/cases          multipart image(s) + note [+ series]   201 {"case_id", ...}
     GET  /api/cases                                stored cases, newest first
@@ -15,9 +15,10 @@ Contract (``docs/serve.md`` has the examples)::
     POST /api/deid           {"note"}              {"text"}: what the model sees of a note
 
 Errors: 401 without the bearer token (when one is configured), 404 unknown ids or files,
-409 a job not finished yet, 413 a body over the upload cap (nothing is stored), 415 not a
-multipart upload, 422 bad image or note (``{"detail", "field"}``), 503 + ``Retry-After`` when
-the job queue is full.
+409 a job not finished yet, 413 a body over the upload cap (``{"detail", "max_upload_bytes"}``,
+sent once the client has stopped sending, :mod:`oncoseg.serve.body_limit`; nothing is
+stored), 415 not a multipart upload, 422 bad image or note (``{"detail", "field"}``), 503 +
+``Retry-After`` when the job queue is full.
 """
 
 from __future__ import annotations
@@ -34,9 +35,9 @@ from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
-from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
 from oncoseg.io.image import load_image
+from oncoseg.serve.body_limit import UploadLimitMiddleware
 from oncoseg.serve.jobs import JobQueue, QueueFull
 from oncoseg.serve.runner import SegmentModel, run_job
 from oncoseg.serve.store import Store
@@ -105,14 +106,14 @@ def create_app(
         jobs.stop()
 
     app = FastAPI(title="oncoseg review service", lifespan=lifespan)
-    app.add_middleware(RequestBodyLimitMiddleware, max_body_size=max_upload_bytes)
+    app.add_middleware(UploadLimitMiddleware, max_body_size=max_upload_bytes)  # readable 413
     app.state.jobs, app.state.store = jobs, store
 
     @app.exception_handler(FieldError)
     async def _field_error(_: Request, exc: FieldError) -> JSONResponse:
         return JSONResponse({"detail": str(exc), "field": exc.field}, status_code=422)
 
-    _open_routes(app, model, jobs, model_info or {})
+    _open_routes(app, model, jobs, model_info or {}, max_upload_bytes)
     api = APIRouter(prefix="/api", dependencies=[Depends(_bearer(token))])
     _case_routes(api, model, store, max_upload_bytes)
     _job_routes(api, model, store, jobs)
@@ -121,9 +122,14 @@ def create_app(
 
 
 def _open_routes(
-    app: FastAPI, model: SegmentModel, jobs: JobQueue, model_info: dict[str, Any]
+    app: FastAPI,
+    model: SegmentModel,
+    jobs: JobQueue,
+    model_info: dict[str, Any],
+    max_upload_bytes: int,
 ) -> None:
-    """Liveness and the page itself: no token needed (the page asks for it)."""
+    """Liveness and the page itself: no token needed (the page asks for it). The page checks
+    a file's size against ``max_upload_bytes`` before it sends it."""
 
     @app.get("/healthz")
     async def healthz() -> dict[str, Any]:
@@ -131,6 +137,7 @@ def _open_routes(
             "status": "ok",
             "model": {**model_info, "uses_text": model.uses_text},
             "queue": {"waiting": jobs.waiting, "max": jobs.max_queue},
+            "max_upload_bytes": max_upload_bytes,
         }
 
     @app.get("/", response_class=HTMLResponse)

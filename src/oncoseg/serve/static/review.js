@@ -5,7 +5,8 @@
 
 const $ = (id) => document.getElementById(id);
 const VIEW_PX = 320; // longest side of a view on screen
-const state = { caseId: null, image: null, current: null, previous: null, uploadDirty: false };
+const state = { caseId: null, image: null, current: null, previous: null, uploadDirty: false,
+                maxUpload: null }; // the service's upload cap in bytes (from /healthz)
 
 function setStatus(text, isError = false) {
   $("status").textContent = text;
@@ -93,6 +94,7 @@ function drawView(view) {
     ctx.lineWidth = 2;
     ctx.stroke(contourPath(slicer(result.mask, view, sliceIndex(view)), cx, cy));
   }
+  drawClauseRegion(ctx, view, cx, cy);
 }
 
 function drawAll() { ["axial", "coronal", "sagittal"].forEach(drawView); }
@@ -138,9 +140,22 @@ async function loadCase(caseId) {
   drawAll();
 }
 
+const mb = (bytes) => (bytes / 2 ** 20).toFixed(1);
+
+// files (and the note) over the service's cap are refused here, before any byte is sent
+function checkUploadSize(files) {
+  if (!state.maxUpload) return;
+  let total = new Blob([$("note").value]).size;
+  for (const f of files) total += f.size;
+  if (total > state.maxUpload) {
+    throw new Error(`file too large (${mb(total)} MB > ${mb(state.maxUpload)} MB cap)`);
+  }
+}
+
 async function uploadCase() {
   const files = $("image").files;
   if (!files.length) throw new Error("choose an image file (or pick a stored case) first");
+  checkUploadSize(files);
   const form = new FormData();
   for (const f of files) form.append("image", f, f.name);
   form.append("note", $("note").value);
@@ -176,6 +191,7 @@ async function segment() {
     if (!state.previous) { const c = maskCenter(mask); if (c) setSliders(c); }
     showVolume();
     $("warning").textContent = job.result.warning ? "warning: " + job.result.warning : "";
+    await showExplanation(job);
     $("segment").textContent = "Re-contour";
     $("accept").disabled = false;
     drawAll();
@@ -192,6 +208,7 @@ async function accept() {
   const links = $("downloads");
   links.textContent = "";
   for (const [name, url] of Object.entries(state.current.files)) {
+    if (name.startsWith("explain")) continue; // the attribution is shown, not exported
     const blob = await (await api(url)).blob();
     const a = document.createElement("a");
     a.href = URL.createObjectURL(blob);
@@ -259,7 +276,10 @@ async function init() {
   $("token").value = sessionStorage.getItem("oncoseg-token") || "";
   $("token").addEventListener("change", () => { sessionStorage.setItem("oncoseg-token", $("token").value); refreshCases(state.caseId).catch(() => {}); });
   $("note").addEventListener("input", schedulePreview);
-  $("image").addEventListener("change", () => { state.uploadDirty = true; });
+  $("image").addEventListener("change", () => {
+    state.uploadDirty = true;
+    try { checkUploadSize($("image").files); } catch (err) { setStatus(String(err.message), true); }
+  });
   $("segment").addEventListener("click", segment);
   $("accept").addEventListener("click", () => accept().catch((e) => setStatus(String(e.message), true)));
   $("case").addEventListener("change", pickCase);
@@ -268,6 +288,7 @@ async function init() {
   try {
     const health = await (await fetch("/healthz")).json();
     const m = health.model;
+    state.maxUpload = health.max_upload_bytes || null;
     // how probabilities become the contour: the run's infer.threshold, or the argmax
     const labels = !("threshold" in m) ? null
       : m.threshold === null ? "labels by argmax" : "foreground where P > " + m.threshold;
@@ -277,6 +298,94 @@ async function init() {
     await refreshCases(null);
   } catch (err) { setStatus(String(err.message), true); }
   drawAll();
+}
+
+// ---- why this contour: the note's clauses shaded by the ml each moved (job.result.explain),
+// a clause's changed voxels (bit i of explain_view.json) outlined on the slices on hover/click
+const CLAUSE_COLOURS = ["#ff3b30", "#34c759", "#0a84ff", "#ffcc00", "#af52de", "#ff9500", "#5ac8fa"];
+const clauseColour = (i) => CLAUSE_COLOURS[i % CLAUSE_COLOURS.length];
+
+function explainBox() {
+  let box = $("explain");
+  if (!box) {
+    box = document.createElement("div");
+    box.id = "explain";
+    box.style.cssText = "background:#111;border:1px solid #444;border-radius:4px;padding:6px;line-height:1.9";
+    $("volume").after(box);
+  }
+  return box;
+}
+
+function rgba(hex, alpha) {
+  const n = parseInt(hex.slice(1), 16);
+  return `rgba(${n >> 16}, ${(n >> 8) & 255}, ${n & 255}, ${alpha.toFixed(2)})`;
+}
+
+function setHighlight(index, jump) {
+  state.highlight = index;
+  const ex = state.current && state.current.explainView;
+  if (ex && index !== null && index < 8) {
+    const bit = 1 << index, data = new Uint8Array(ex.data.length);
+    for (let n = 0; n < data.length; n++) data[n] = ex.data[n] & bit ? 1 : 0;
+    state.clauseRegion = { shape: ex.shape, spacing: ex.spacing, data };
+    const c = jump ? maskCenter(state.clauseRegion) : null;
+    if (c) setSliders(c);
+  } else {
+    state.clauseRegion = null;
+  }
+  for (const el of document.querySelectorAll("#explain .clause")) {
+    el.style.outline = Number(el.dataset.clause) === index ? "2px solid white" : "none";
+  }
+  drawAll();
+}
+
+function drawClauseRegion(ctx, view, cx, cy) {
+  if (!state.clauseRegion || state.highlight === null) return;
+  ctx.setLineDash([4, 3]);
+  ctx.strokeStyle = clauseColour(state.highlight);
+  ctx.lineWidth = 2;
+  ctx.stroke(contourPath(slicer(state.clauseRegion, view, sliceIndex(view)), cx, cy));
+  ctx.setLineDash([]);
+}
+
+async function showExplanation(job) {
+  const ex = job.result.explain, box = explainBox();
+  state.highlight = null; state.clauseRegion = null;
+  box.textContent = "";
+  if (!ex || !ex.reads_note) { box.style.display = "none"; return; }
+  box.style.display = "";
+  const url = `/api/cases/${job.case_id}/results/${job.job_id}/explain_view.json`;
+  state.current.explainView = unpack(await (await api(url)).json());
+  const top = Math.max(0, ...ex.clauses.map((c) => c.changed_ml));
+  const title = document.createElement("div");
+  title.textContent = "Why this contour: each clause's effect (hover to see where)";
+  title.style.cssText = "font-size:12px;color:#9aa0aa";
+  box.appendChild(title);
+  let pos = 0;
+  for (const c of ex.clauses) {
+    box.appendChild(document.createTextNode(ex.note.slice(pos, c.start)));
+    const span = document.createElement("span");
+    const share = top > 0 ? c.changed_ml / top : 0;
+    span.className = "clause";
+    span.dataset.clause = String(c.index);
+    span.dataset.ml = String(c.changed_ml);
+    span.textContent = ex.note.slice(c.start, c.end);
+    span.title = `+${c.added_ml.toFixed(1)} / \u2212${c.removed_ml.toFixed(1)} ml`;
+    span.style.cssText = `background:${rgba(clauseColour(c.index), 0.1 + 0.8 * share)};` +
+      `border-bottom:2px solid ${clauseColour(c.index)};padding:1px 2px;border-radius:3px;cursor:pointer`;
+    span.addEventListener("mouseenter", () => setHighlight(c.index, false));
+    span.addEventListener("click", () => setHighlight(c.index, true));
+    box.appendChild(span);
+    pos = c.end;
+  }
+  box.appendChild(document.createTextNode(ex.note.slice(pos)));
+  const best = ex.top_clause === null ? "no clause moved the contour"
+    : `strongest: \u201c${ex.clauses[ex.top_clause].text}\u201d (${ex.clauses[ex.top_clause].changed_ml.toFixed(1)} ml)`;
+  const foot = document.createElement("div");
+  foot.id = "explain-top";
+  foot.textContent = best;
+  foot.style.cssText = "font-size:12px;color:#c9ccd3";
+  box.appendChild(foot);
 }
 
 init();
