@@ -21,7 +21,7 @@ from filelock import FileLock
 from oncoseg.experiments.cohorts import Data
 from oncoseg.experiments.config import ExperimentConfig
 from oncoseg.infer.config import load_config, to_dict
-from oncoseg.io.atomic import write_json
+from oncoseg.io.atomic import remove_stale_temp_files, write_json
 from oncoseg.io.provenance import git_commit
 from oncoseg.tasks import note_variants_for
 from oncoseg.train.trainer import train
@@ -85,6 +85,7 @@ def trained(
         return same
     # experiments running side by side share the store: one trains, the others wait and reuse
     with store_lock(out.with_name(f".{out.name}.lock")):
+        remove_stale_temp_files(out.parent)  # e.g. a done.json a killed run was writing
         if done.exists() and json.loads(done.read_text())["key"] == key:
             log.info("%s: reusing %s", name, out)
             return out

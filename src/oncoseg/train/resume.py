@@ -25,7 +25,7 @@ import torch
 
 from oncoseg.data.dataset import dataset_hash
 from oncoseg.infer.config import RunConfig, dump_config, to_dict
-from oncoseg.io.atomic import write_json, write_text
+from oncoseg.io.atomic import remove_stale_temp_files, write_json, write_text
 from oncoseg.io.provenance import provenance
 
 log = logging.getLogger(__name__)
@@ -155,8 +155,10 @@ def start_run_folder(
     cfg: RunConfig, out: Path, train_ids: list[str], val_ids: list[str], resumed: int | None
 ) -> None:
     """Write ``config.yaml`` and ``provenance.json``; a run resumed after epoch ``resumed``
-    keeps that many metrics records, a fresh one (``None``) keeps no checkpoint or metrics."""
+    keeps that many metrics records, a fresh one (``None``) keeps no checkpoint or metrics;
+    either way the temporary files of a killed run's writers go."""
     out.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp_files(out)  # e.g. the checkpoint a killed run was writing
     if resumed is None:
         clear_run_outputs(out)
     else:
