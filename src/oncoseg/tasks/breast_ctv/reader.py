@@ -50,7 +50,9 @@ _MASTECTOMY = re.compile(r"(?<!partial )(?<!segmental )\b(mastectomy|mrm|chest[ 
 _CONSERVING = re.compile(
     r"\b(breast[ -]conserv\w*|bcs|bct|lumpectomy|wle|wide local excision|partial mastectomy|"
     r"segmental mastectomy|quadrantectomy|segmentectomy|whole[ -]breast|conserved breast|"
-    r"breast conservation)\b",
+    r"breast conservation|lump'?y|lumpect\w*|whole (?:left |right |l |r )?breast|seroma|"
+    r"(?:lumpectomy |excision )?cavity|tumou?r[- ]bed boost|boost to the tumou?r bed|"
+    r"(?:treat|outline|target|contour|irradiate)\w*[^.;]{0,25}\bbreast)\b",
     re.I,
 )
 _N_STAGE = re.compile(
@@ -108,33 +110,76 @@ def _sided(pattern: re.Pattern[str], text: str) -> list[re.Match[str]]:
     return [m for m in pattern.finditer(text) if m.group(1) != "RT"]
 
 
+# sentences about someone else, or about a benign finding, name no side of this cancer
+_NOT_THIS_CANCER = re.compile(
+    r"\b(?:mother|sister|aunt|daughter|grandmother|cousin|niece|father|brother|family|"
+    r"relative|benign|fibroadenoma|cyst)\b",
+    re.I,
+)
+# words that tie a sentence to this cancer and its surgery: its side outranks a bare "breast"
+_THIS_CANCER = re.compile(
+    r"\b(?:carcinoma|cancer|ca|idc|ilc|dcis|tumou?r|lump\w*|wle|excision|\w*ectomy|bcs|"
+    r"cavity|tumou?r bed)\b",
+    re.I,
+)
+# "ca mammae sin.", "quadrantectomy dx", "Lat: L", "left-sided"
+_LATIN = re.compile(r"\b(?:mamm\w*|\w*ectomy|ca)\s+(sin|dx)\b\.?", re.I)
+_LAT_FIELD = re.compile(r"\blat(?:erality)?\s*[:=]\s*(left|right|l|r)\b", re.I)
+_SIDED = re.compile(
+    r"\b(left|right)-sided\b(?!\s+(?:knee|hip|wrist|shoulder|ankle|elbow|hand|eye|leg|arm|foot))",
+    re.I,
+)
+_LATIN_SIDE = {"sin": "left", "dx": "right"}
+
+
+def _sentence_sides(sentence: str) -> list[tuple[int, str, str]]:
+    """``(position, side, words)`` of each side this sentence gives the breast."""
+    found = [
+        (m.start(), _SIDE[m.group(1).lower()], m.group(0))
+        for pattern in (_SIDE_AFTER, _SIDE_BEFORE, _ON_THE, _LAT_FIELD, _SIDED)
+        for m in _sided(pattern, sentence)
+        if m.group(1).lower() in _SIDE
+    ]
+    found += [
+        (m.start(), _LATIN_SIDE[m.group(1).lower()], m.group(0)) for m in _LATIN.finditer(sentence)
+    ]
+    return sorted(found)
+
+
 def _side(text: str) -> tuple[str, str] | None:
-    if _BILATERAL.search(text):
-        return "both", _BILATERAL.search(text).group(0)  # type: ignore[union-attr]
-    votes: dict[str, list[str]] = {"left": [], "right": []}
-    for m in _sided(_SIDE_AFTER, text):
-        word = m.group(1).lower()
-        if word in ("both", "bilateral"):
-            return "both", m.group(0)
-        votes[_SIDE[word]].append(m.group(0))
-    for pattern in (_SIDE_BEFORE, _ON_THE):
-        for m in _sided(pattern, text):
-            votes[_SIDE[m.group(1).lower()]].append(m.group(0))
-    if not votes["left"] and not votes["right"]:
+    """The treated side: votes of the sentences about this cancer, those that name its
+    surgery or tumour counting double; a tie goes to the first such mention."""
+    both = _BILATERAL.search(text) or re.search(
+        r"\b(?:laterality|side)\s*[:(,\-]?\s*(?:both|bilateral)\b", text, re.I
+    )
+    if both:
+        return "both", both.group(0)
+    score = {"left": 0, "right": 0}
+    first: dict[str, tuple[int, int, str]] = {}
+    for i, sentence in enumerate(re.split(r"(?<=[.;|!?])\s+|\n", text)):
+        weight = 2 if _THIS_CANCER.search(sentence) else 1
+        for pos, side, words in _sentence_sides(sentence):
+            if _NOT_THIS_CANCER.search(sentence[max(0, pos - 40) : pos + len(words) + 40]):
+                continue  # a relative's cancer, a benign lump on the other side
+            score[side] += weight
+            first.setdefault(side, (-weight, i * 10_000 + pos, words))
+    if not first:
         weak = _SIDE_WORD.search(text)
         return (weak.group(1).lower(), weak.group(0)) if weak else None
-    if votes["left"] and votes["right"]:
-        # both named next to the breast (or neither): the first mention near the breast wins
-        hits = sorted(
-            (m.start(), _SIDE[m.group(1).lower()], m.group(0)) for m in _SIDE_BEFORE.finditer(text)
-        )
-        return (hits[0][1], hits[0][2]) if hits else None
-    side = "left" if votes["left"] else "right"
-    return side, votes[side][0]
+    if score["left"] != score["right"]:
+        side = max(score, key=lambda k: score[k])
+    else:
+        side = min(first, key=lambda k: first[k][:2])
+    return side, first[side][2]
 
 
 def _surgery(text: str) -> tuple[str, str] | None:
     conserving, mastectomy = _CONSERVING.search(text), _MASTECTOMY.search(text)
+    if conserving and mastectomy and "chest" in mastectomy.group(0).lower():
+        # "the whole breast to the chest wall": a volume's edge, not the surgery
+        mastectomy = next(
+            (m for m in _MASTECTOMY.finditer(text) if "chest" not in m.group(0).lower()), None
+        )
     if conserving and mastectomy:  # "chest wall" in a plan after a mastectomy, or BCS then
         # completion mastectomy: the later statement is the current one
         last = max((conserving, mastectomy), key=lambda m: m.start())
