@@ -126,7 +126,8 @@ def test_rerun_of_a_finished_cohort_predicts_nothing(
     (out / "metrics.csv").write_text(
         "".join(ln for ln in metrics.splitlines(True) if not ln.startswith(lost + ","))
     )
-    (out / "masks" / f".{lost}.nii.gz.abc123.nii.gz").write_bytes(b"half")  # a killed write
+    killed = f".{lost}.nii.gz.tmp-0badf00d-12345-abc_1234.nii.gz"  # io.atomic's pattern
+    (out / "masks" / killed).write_bytes(b"half")  # a write killed on some machine
     code, output = _cli(
         "--model", tiny_run, "--dataset", breast_dataset, "-o", out, "--split", "all"
     )

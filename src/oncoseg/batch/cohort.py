@@ -55,7 +55,7 @@ from oncoseg.batch.cohort_status import StatusBook
 from oncoseg.data.dataset import label_path, list_cases, read_info
 from oncoseg.eval.evaluate import class_metric_rows, foreground_labels
 from oncoseg.infer import Plan
-from oncoseg.io.atomic import write_json
+from oncoseg.io.atomic import remove_stale_temp_files, write_json
 from oncoseg.io.image import load_image
 
 log = logging.getLogger(__name__)
@@ -168,12 +168,10 @@ def _read_runs(out: Path, job: CohortJob) -> list[dict[str, Any]]:
 
 
 def _remove_leftovers(out: Path) -> None:
-    """Temporary files of a killed run (``.NAME.XXXX.SUFFIX`` from io/atomic.py)."""
+    """Temporary files of a killed run (io/atomic.py's pattern, nothing else): whatever their
+    age, since this run holds OUT's lock and no other writer can be at work in it."""
     for folder in (out, out / MASKS):
-        if folder.is_dir():
-            for p in folder.glob(".*"):
-                if p.is_file() and p.name != ".lock":
-                    p.unlink()
+        remove_stale_temp_files(folder, max_age=0)
 
 
 def _reconcile(job: CohortJob, tasks: list[CaseTask], book: StatusBook, plan: Plan) -> list[int]:
