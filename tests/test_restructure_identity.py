@@ -131,7 +131,10 @@ def _measure(dataset: Path, lm: Path, tmp: Path) -> dict[str, Any]:
     vision = _train(dataset, tmp / "vision", "model.fusion=none")
     vision["mask"] = _predict_cli(tmp / "vision", image, None, tmp / "pv")
     vision["metrics"] = _metric_rows(tmp / "vision", dataset)
-    guided = _train(dataset, tmp / "guided", "model.fusion=two_way", f"text.model={lm}")
+    # fusion_grid pinned: a151dad's default, which later became 8 for new two_way runs
+    guided = _train(
+        dataset, tmp / "guided", "model.fusion=two_way", "model.fusion_grid=0", f"text.model={lm}"
+    )
     guided["mask"] = _predict_cli(tmp / "guided", image, note, tmp / "pg")
     return {"machine": _machine(), "vision": vision, "guided": guided}
 
