@@ -249,6 +249,7 @@ class LazyCausalLM:
         from transformers import AutoModelForCausalLM
 
         folder, extra = self._source()
+        log.debug("loading the language model from %s", folder)
         tok = self.tokenizer()
         with quiet_transformers():
             model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True, **extra)
