@@ -59,13 +59,13 @@ def test_short_day_loses_and_duplicates_nothing(breast_dataset: Path, tmp_path: 
         "--kills",
         "3",
         "--timeout",
-        "400",
+        "900",
     ]
     res = subprocess.run(
         [sys.executable, "-m", "oncoseg.bench.day", *args],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=1200,
     )
     assert res.returncode == 0, (res.stdout + res.stderr)[-4000:]
     day = json.loads((work / "day.json").read_text())
