@@ -46,11 +46,15 @@ _ON_THE = re.compile(rf"(?:{_BREASTISH}|excision)[^.;]{{0,30}}?\bon the (left|ri
 # the seed's prompt: "left side" (weaker evidence: "right side pain" also says it)
 _SIDE_WORD = re.compile(r"\b(left|right)\s+side\b(?!\s+of)", re.I)
 _BILATERAL = re.compile(r"\b(bilateral|both sides|synchronous bilateral)\b", re.I)
-_MASTECTOMY = re.compile(r"(?<!partial )(?<!segmental )\b(mastectomy|mrm|chest[ -]?wall)\b", re.I)
+_MASTECTOMY = re.compile(
+    r"(?<!partial )(?<!segmental )(?<!not a post-)(?<!not a )\b(mastectomy|mrm|chest[ -]?wall)\b",
+    re.I,
+)
 _CONSERVING = re.compile(
     r"\b(breast[ -]conserv\w*|bcs|bct|lumpectomy|wle|wide local excision|partial mastectomy|"
     r"segmental mastectomy|quadrantectomy|segmentectomy|whole[ -]breast|conserved breast|"
-    r"breast conservation|lump'?y|lumpect\w*|whole (?:left |right |l |r )?breast|seroma|"
+    r"breast conservation|conservative surgery|operated conservative\w*|kept (?:her|the) breast|"
+    r"residual breast|lump'?y|lumpect\w*|whole (?:left |right |l |r )?breast|seroma|"
     r"(?:lumpectomy |excision )?cavity|tumou?r[- ]bed boost|boost to the tumou?r bed|"
     r"(?:treat|outline|target|contour|irradiate)\w*[^.;]{0,25}\bbreast)\b",
     re.I,
@@ -62,8 +66,8 @@ _T_STAGE = re.compile(r"\b(?:y?p|y?c)?T([0-4]|is)[abcd]?(?=N|\b|\s)", re.I)
 _MICRO = re.compile(r"\bmicro[- ]?meta\w*|\bmicrometastatic\b|\bN1mi\b", re.I)
 # counts that say they are positive: "5/14 nodes positive", "5 of 14 LN involved", "5/14 LN+"
 _POS_COUNT = re.compile(
-    r"\b(\d{1,2})\s*(?:/|of|out of)\s*(\d{1,2})\b\s*(?:[a-z]+\s+){0,3}?"
-    r"(?:positive|involved|pos\b|\+|ln\s*\+|nodes?\s*\+)",
+    r"\b(\d{1,2})\s*(?:/|of|out of|from)\s*(\d{1,2})\b\s*(?:[a-z]+\s+){0,3}?"
+    r"(?:positive|involved|pos\b|\+|ln\s*\+|nodes?\s*\+|metastatic)",
     re.I,
 )
 _POS_WORDS = re.compile(
@@ -73,13 +77,16 @@ _POS_WORDS = re.compile(
 )
 # counts next to the nodes that do not say which way: "SLNB 0/3", "LN 5/14", "5/14 nodes"
 _COUNT = re.compile(
-    r"\b(\d{1,2})\s*(?:/|of|out of)\s*(\d{1,2})\s+(?:[a-z]+\s+){0,2}?(?:nodes?|ln)\b|"
-    r"\b(?:nodes?|ln|slnb?|sentinel\w*|alnd)\D{0,25}?\b(\d{1,2})\s*/\s*(\d{1,2})\b",
+    r"\b(\d{1,2})\s*(?:/|of|out of|from)\s*(\d{1,2})\s+(?:[a-z]+\s+){0,2}?(?:nodes?|ln)\b|"
+    r"\b(?:nodes?|ln|slnb?|snb|sentinel\w*|alnd)\D{0,25}?(?<!on )\b(\d{1,2})\s*/\s*(\d{1,2})\b",
     re.I,
 )
 _NEGATIVE = re.compile(
     r"\bnode[- ]?negative\b|\bnodes? -?ve\b|"
-    r"\baxilla\w* (?:nodes? )?(?:negative|clear|uninvolved)\b|"
+    r"\baxilla\w* (?:nodes? )?(?:negative|clear|uninvolved)\b|\bsentinel (?:nodes? )?negative\b|"
+    r"\b(?:sentinel |axillary |lymph )?nodes? (?:was|were|is|are) (?:clear|negative|uninvolved)\b|"
+    r"\bwithout (?:lymph )?(?:nodal|node|axillary) (?:involvement|disease|metastas\w+)|"
+    r"\b(?:slnb?|snb) (?:negative|clear)\b|"
     r"\bno (?:evidence of )?(?:nodal|axillary|lymph node)\w* (?:involvement|disease|"
     r"metastas\w+|spread)|\b(?:axillary |sentinel |lymph )?nodes? (?:were |are )?(?:clear|negative|"
     r"uninvolved|benign)\b|\bnodes? neg\b",
@@ -90,7 +97,7 @@ _PLAN_NODES = re.compile(
     r"\b(?:regional (?:nodes?|nodal|lymph)|nodal (?:rt|irradiation|radiotherapy|volumes?)|"
     r"(?:treat|include|includ\w+|plus|and|with|\+)\s+(?:the\s+)?(?:regional\s+)?(?:nodes|nodal|"
     r"scf|imc|imn|axilla|supraclav\w*|internal mammary)|rni\b|\bscf\b|\bimc\b|\bimn\b|"
-    r"supraclavicular|internal mammary)",
+    r"supraclavicular|internal mammary|rni\s*[:=]\s*yes)",
     re.I,
 )
 _PLAN_NO_NODES = re.compile(
@@ -99,7 +106,9 @@ _PLAN_NO_NODES = re.compile(
     r"(?:nodal|regional|nodes)|no nodal fields?|tangents only|"
     r"(?:nodal|regional) (?:rt|irradiation|radiotherapy|fields?) (?:is |are )?not (?:indicated|"
     r"required|needed|recommended)|(?:do not|don't) (?:want|treat|include) (?:the )?nodes|"
-    r"nodes? (?:are )?not (?:to be )?(?:treated|included))",
+    r"nodes? (?:are )?not (?:to be )?(?:treated|included)|no rni\b|rni\s*[:=]\s*no\b|"
+    r"(?:axilla|nodal regions?|nodes) not (?:to be )?(?:treated|included|contoured)|"
+    r"only the (?:residual |whole )?breast)",
     re.I,
 )
 _NEGATED_PLAN = re.compile(r"\b(?:no|not|without|omit\w*)\b[^.;]{0,20}$", re.I)
@@ -107,7 +116,7 @@ _NEGATED_PLAN = re.compile(r"\b(?:no|not|without|omit\w*)\b[^.;]{0,20}$", re.I)
 
 def _sided(pattern: re.Pattern[str], text: str) -> list[re.Match[str]]:
     """``pattern``'s matches whose side word is a side: "RT" in capitals is radiotherapy."""
-    return [m for m in pattern.finditer(text) if m.group(1) != "RT"]
+    return [m for m in pattern.finditer(text) if m.group(1) != "RT"]  # "LUOQ": group 2
 
 
 # sentences about someone else, or about a benign finding, name no side of this cancer
@@ -124,7 +133,9 @@ _THIS_CANCER = re.compile(
 )
 # "ca mammae sin.", "quadrantectomy dx", "Lat: L", "left-sided"
 _LATIN = re.compile(r"\b(?:mamm\w*|\w*ectomy|ca)\s+(sin|dx)\b\.?", re.I)
-_LAT_FIELD = re.compile(r"\blat(?:erality)?\s*[:=]\s*(left|right|l|r)\b", re.I)
+_LAT_FIELD = re.compile(
+    r"\b(?:lat(?:erality)?|side)\s*[:=]\s*(left|right|l|r)\b|\b([lr])(?:uo|ui|lo|li)q\b", re.I
+)
 _SIDED = re.compile(
     r"\b(left|right)-sided\b(?!\s+(?:knee|hip|wrist|shoulder|ankle|elbow|hand|eye|leg|arm|foot))",
     re.I,
@@ -135,10 +146,10 @@ _LATIN_SIDE = {"sin": "left", "dx": "right"}
 def _sentence_sides(sentence: str) -> list[tuple[int, str, str]]:
     """``(position, side, words)`` of each side this sentence gives the breast."""
     found = [
-        (m.start(), _SIDE[m.group(1).lower()], m.group(0))
+        (m.start(), _SIDE[(m.group(1) or m.group(2)).lower()], m.group(0))
         for pattern in (_SIDE_AFTER, _SIDE_BEFORE, _ON_THE, _LAT_FIELD, _SIDED)
         for m in _sided(pattern, sentence)
-        if m.group(1).lower() in _SIDE
+        if (m.group(1) or m.group(2) or "").lower() in _SIDE
     ]
     found += [
         (m.start(), _LATIN_SIDE[m.group(1).lower()], m.group(0)) for m in _LATIN.finditer(sentence)
