@@ -44,6 +44,9 @@ class ExperimentConfig:
     fractions: tuple[float, ...] = (0.4, 0.6, 0.8, 1.0)  # data-efficiency
     folds: int = 5  # kfold
     kfold_of: str = "compare"  # whose models kfold cross-validates
+    # notes in phrasings the model never saw (a held-out file, tasks/breast_ctv/heldout.py),
+    # scored by the counterfactual experiment on the test cases; "": none
+    heldout_notes: str = ""
     store: str = "runs/models"  # trained models, reused when config and data match
     data_dir: str = "runs/data"  # synthesised cohorts, reused when spec and generator code match
 

@@ -177,6 +177,8 @@ def run_counterfactual(cfg: ExperimentConfig, data: Data, root: Path) -> tuple[d
         cf[name] = task.counterfactual(
             predictor, data.internal, fig_dir=root / "figures", name=name, **edits
         )
+        if cfg.heldout_notes and task.phrasings is not None and predictor.uses_text:
+            cf[name]["heldout_notes"] = task.phrasings(predictor, data.internal, cfg.heldout_notes)
         # the same on the run's validation cases: a model or setting can be chosen on
         # these without looking at the test set
         val = json.loads((Path(run) / "provenance.json").read_text())["val_cases"]

@@ -30,6 +30,7 @@ from oncoseg.tasks.brain_tumor import phantom as brain_phantom
 from oncoseg.tasks.breast_ctv import phantom as breast_phantom
 from oncoseg.tasks.breast_ctv.clinical import BreastClinical
 from oncoseg.tasks.breast_ctv.counterfactual import breast_counterfactual
+from oncoseg.tasks.breast_ctv.heldout import heldout_phrasings
 from oncoseg.tasks.breast_ctv.report import breast_report
 from oncoseg.tasks.breast_ctv.score import clinical_score
 from oncoseg.tasks.breast_ctv.variants import add_note_variants
@@ -55,6 +56,8 @@ class Task:
     # counterfactual notes (the ``counterfactual`` experiment)
     counterfactual: Callable[..., dict[str, Any]] | None = None
     counterfactual_on_validation: bool = False  # also on each run's validation cases
+    # (predictor, dataset, held-out notes file) -> follow-rates of notes in unseen phrasings
+    phrasings: Callable[..., dict[str, Any]] | None = None
     # (rows, dataset) -> extra result table of the ``compare`` experiment
     breakdown: Callable[[Rows, Path], dict[str, Any]] | None = None
     # (results.json, figure dir) -> the report sections and figures of what the task's
@@ -90,6 +93,7 @@ TASKS: dict[str, Task] = {
         case_score=_breast_score,
         counterfactual=breast_counterfactual,
         counterfactual_on_validation=True,
+        phrasings=heldout_phrasings,
         report=breast_report,
     ),
     # no counterfactual or breakdown: its report is the generic one
