@@ -214,6 +214,12 @@ def experiment_cmd(
     seeds: str = typer.Option(
         "", "--seeds", help="Training seeds, e.g. 0,1,2: one run each in OUT/seedK + seeds.md."
     ),
+    kernels: str = typer.Option(
+        "",
+        "--kernels",
+        help="CPU kernel settings, e.g. default,avx2,threads1: the seeds once per setting in "
+        "OUT/SETTING + matrix.md (oncoseg.experiments.matrix).",
+    ),
 ) -> None:
     """Run one of the papers' experiments; writes results.json, summary.md, report.html."""
     import shlex
@@ -228,6 +234,13 @@ def experiment_cmd(
         cfg = load_experiment_config(str(config) if config else None, set_)
         command = "oncoseg " + " ".join(shlex.quote(a) for a in sys.argv[1:])
         folder = out or Path("runs") / name
+        if kernels:
+            from oncoseg.experiments.matrix import parse_settings, run_matrix
+
+            cfg_path = str(config) if config else None
+            path = run_matrix(name, cfg_path, set_, seeds or "0", parse_settings(kernels), folder)
+            typer.echo(str(path))
+            return
         with run_log(folder / "experiment.log"):
             if seeds:
                 from oncoseg.experiments.seeds import run_seeds

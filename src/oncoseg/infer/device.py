@@ -26,6 +26,7 @@ import torch
 # kernels: 0.5-1x; oneDNN's reference kernel: over 100x)
 NATIVE_BF16_MAX_RATIO = 2.0
 KERNEL_ENV = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "OMP_NUM_THREADS")
+SETTING_ENV = "ONCOSEG_KERNEL_SETTING"  # a named setting of the seeds x kernels matrix
 BF16_CPU_FLAGS = ("avx512f", "avx512_bf16", "amx_bf16")
 
 
@@ -103,6 +104,7 @@ def kernel_settings() -> dict[str, Any]:
     """What decides this process's float kernels: the environment that caps them, the
     instruction set PyTorch chose, threads, the CPU's bf16 flags and the bf16 probe."""
     return {
+        "setting": os.environ.get(SETTING_ENV, "default"),
         "env": {k: os.environ.get(k, "") for k in KERNEL_ENV},
         "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "threads": torch.get_num_threads(),
