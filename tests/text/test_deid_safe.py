@@ -161,3 +161,22 @@ def test_word_lists_and_their_sources() -> None:
         text = gzip.decompress(raw) if name.endswith(".gz") else raw
         header = text.decode("utf-8").split("\n", 8)[:8]
         assert any("Source:" in ln for ln in header), name  # each list names where it is from
+
+
+def test_held_out_corpus_as_measured_once() -> None:
+    """tests/text/deid_heldout_corpus.txt was written blind to the method and scored once, after
+    the method was frozen (d62047d): recall 0.838 (rules alone 0.622), clinical terms kept
+    0.977, words kept 0.922. These floors guard that result; they are below the 0.98 the
+    issue asks for (docs/text.md says what is missed: non-English dates, addresses and
+    hospital acronyms), and the method was not tuned to this corpus afterwards."""
+    notes = load_corpus(HERE / "deid_heldout_corpus.txt")
+    assert len(notes) >= 40 and sum(len(n.identifiers) for n in notes) >= 150
+    dev = {
+        n.text
+        for c in ("deid_dev_corpus.txt", "deid_eval_corpus.txt")
+        for n in load_corpus(HERE / c)
+    }
+    assert not dev & {n.text for n in notes}
+    both, rules = score(notes, oncoseg_finder), score(notes, rules_finder)
+    assert both.recall >= 0.83 and both.recall - rules.recall >= 0.2
+    assert both.kept_rate >= 0.97 and both.words_kept_rate >= 0.92
