@@ -181,3 +181,44 @@ def test_restart_with_both_outputs_stored_sends_nothing(tmp_path: Path) -> None:
     journal = Journal(tmp_path / "journal.sqlite")
     row = journal.get("s1")
     assert row is not None and row.state == "done" and "already in the PACS" in row.detail
+
+
+def test_result_message_goes_to_the_emr(tmp_path: Path) -> None:
+    """ORU^R01 back over MLLP, read by hl7apy (an independent parser); ACK AA recorded."""
+    import socket
+    import threading
+
+    from hl7apy.parser import parse_message
+
+    from oncoseg.pacs.hl7 import build_ack
+    from oncoseg.pacs.mllp import EB, SB, Framer
+
+    got: list[bytes] = []
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def emr() -> None:
+        conn, _ = server.accept()
+        with conn:
+            framer, frames = Framer(), []
+            while not frames:
+                frames = framer.feed(conn.recv(65536))
+            got.append(frames[0].data)
+            conn.sendall(SB + build_ack(frames[0].data, "AA").encode() + EB + b"\r")
+
+    thread = threading.Thread(target=emr, daemon=True)
+    thread.start()
+    pacs, store = _setup(tmp_path)
+    watcher = _watcher(pacs, store, tmp_path, FakeModel())
+    watcher.config.result_to = ("127.0.0.1", server.getsockname()[1])
+    assert run_watch(watcher, polls=1) == 1
+    thread.join(10)
+    server.close()
+    oru = parse_message(got[0].decode(), find_groups=False)
+    assert oru.msh.msh_9.to_er7() == "ORU^R01^ORU_R01"
+    assert oru.pid.pid_3.to_er7().split("^")[0] == "P1" and oru.obr.obr_3.to_er7() == "A1"
+    volume = float(oru.obx[0].obx_5.to_er7())
+    assert oru.obx[0].obx_6.to_er7() == "mL" and volume == pytest.approx(
+        8 * 9 * 5 * 0.8 * 1.3 * 2.5 / 1000, abs=0.005
+    )
+    row = watcher.journal.get("s1")
+    assert row is not None and row.state == "done" and row.result_sent
