@@ -8,8 +8,9 @@ every interface, DESIGN §8) and there:
 2. starts Debian's Orthanc (DICOM port on, ``StableAge`` as given), the MLLP listener
    (:mod:`oncoseg.pacs.mllp`) and the watcher (``oncoseg pacs watch``, a subprocess);
 3. sends each study with dcmtk's ``storescu`` at random arrival times (exponential gaps);
-   its note goes with python-hl7's ``mllp_send`` before or after the images (half each);
-   some studies get no note; malformed messages are sent in between;
+   its note goes with python-hl7's ``mllp_send`` before or after the images (half each),
+   or (one study) as a DICOM SR stored in the study; some studies get no note; malformed
+   messages are sent in between;
 4. SIGKILLs the watcher at ``kills`` random moments and restarts it;
 5. reports per-study latency (last image stored -> SEG and RTSTRUCT in the PACS; and from
    when the study was both stable and had its note), p50/p95, throughput, and the counts
@@ -33,7 +34,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from oncoseg.bench.day_data import DayStudy, make_studies, malformed_messages, note_message
+from oncoseg.bench.day_data import (
+    DayStudy,
+    make_studies,
+    malformed_messages,
+    note_message,
+    write_sr,
+)
 from oncoseg.bench.day_report import count_outputs, finished, summary
 
 NS_FLAG = "ONCOSEG_DAY_IN_NAMESPACE"
@@ -183,6 +190,15 @@ def _send_note(cfg: DayConfig, raw: bytes, clock: _Clock, what: str) -> str:
 
 def _arrive(cfg: DayConfig, study: DayStudy, order: str, clock: _Clock) -> None:
     note = note_message(study, cfg.date)
+    if order == "sr":  # the note as a DICOM SR in the study, stored before the images
+        sr = write_sr(study, cfg.work / "sr" / f"study{study.index:03d}")
+        subprocess.run(
+            [_tool("storescu"), "-aec", "ORTHANC", "127.0.0.1", str(cfg.ports[1]), str(sr)],
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )
+        clock.noted[study.index] = time.time()
     if order == "note-first":
         _send_note(cfg, note, clock, "note")
         clock.noted[study.index] = time.time()
@@ -248,6 +264,8 @@ def _plan(cfg: DayConfig, studies: list[DayStudy]) -> list[tuple[float, DayStudy
         "none" if i < cfg.no_note else ("note-first" if i % 2 else "note-after")
         for i in range(len(order))
     ]
+    if len(order) - cfg.no_note >= 3:  # one study's note comes as a DICOM SR instead
+        kinds[cfg.no_note] = "sr"
     rng.shuffle(kinds)
     t, plan = 0.0, []
     for study, kind in zip(order, kinds, strict=True):

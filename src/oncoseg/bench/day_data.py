@@ -189,3 +189,35 @@ def malformed_messages(cap: int) -> list[tuple[str, bytes]]:
             ).encode(),
         ),
     ]
+
+
+def write_sr(study: DayStudy, folder: Path) -> Path:
+    """The study's note as a Comprehensive SR (highdicom) in the same study; returns the file."""
+    import highdicom as hd
+    import pydicom
+    from pydicom.sequence import Sequence
+    from pydicom.uid import generate_uid
+
+    ct = pydicom.dcmread(next(iter(sorted(study.folder.glob("*.dcm")))), stop_before_pixels=True)
+    code = hd.sr.CodedConcept
+    root = hd.sr.ContainerContentItem(name=code("18748-4", "LN", "Diagnostic imaging report"))
+    items = [
+        hd.sr.TextContentItem(
+            name=code("121071", "DCM", "Finding"), value=line, relationship_type="CONTAINS"
+        )
+        for line in study.note.splitlines()
+        if line.strip()
+    ]
+    root.ContentSequence = Sequence(items)
+    sr = hd.sr.ComprehensiveSR(
+        evidence=[ct],
+        content=root,
+        series_instance_uid=generate_uid(),
+        series_number=90,
+        sop_instance_uid=generate_uid(),
+        instance_number=1,
+        manufacturer="EMR",
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    sr.save_as(folder / "sr.dcm")
+    return folder / "sr.dcm"

@@ -98,7 +98,7 @@ def summary(
         "with_note": len(with_note),
         "without_note": len(without),
         "orders": {
-            k: sum(o == k for _, _, o in plan) for k in ("note-first", "note-after", "none")
+            k: sum(o == k for _, _, o in plan) for k in ("note-first", "note-after", "sr", "none")
         },
         "latency_from_last_image_s": pct(from_image),
         "latency_from_stable_and_note_s": pct(from_ready),
