@@ -41,7 +41,7 @@ from typing import Any
 from oncoseg.infer.pipeline import PredictionResult, SegmentModel, run_prediction
 from oncoseg.io.atomic import write_json
 from oncoseg.io.dicom_series import read_dicom_series
-from oncoseg.pacs.hl7 import build_result
+from oncoseg.pacs.hl7_result import build_result
 from oncoseg.pacs.journal import OPEN, Journal, StudyRow
 from oncoseg.pacs.mllp import send_message
 from oncoseg.pacs.notes_store import AmbiguousNote, NoteRecord, NoteStore
