@@ -111,12 +111,7 @@ def watch_cmd(
     for noisy in ("highdicom", "httpx"):  # they log UIDs and URLs at INFO
         logging.getLogger(noisy).setLevel(logging.WARNING)
     with refusing(OrthancError, OSError, ValueError):
-        target = None
-        if result_to:
-            host, _, port = result_to.rpartition(":")
-            if not host or not port.isdigit():
-                raise ValueError(f"--result-to: expected HOST:PORT, got {result_to!r}")
-            target = (host, int(port))
+        target = _host_port(result_to) if result_to else None
         config = WatchConfig(
             note_timeout=note_timeout,
             result_to=target,
@@ -136,3 +131,10 @@ def watch_cmd(
             )
             done = run_watch(watcher, interval=interval, polls=1 if once else None)
         console.print(f"{done} study(ies) segmented; status in {state / 'status.json'}")
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"--result-to: expected HOST:PORT, got {text!r}")
+    return host, int(port)
