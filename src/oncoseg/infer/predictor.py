@@ -113,10 +113,13 @@ class Predictor:
         assert t is not None
         x = torch.as_tensor(normalize_channels(arrays, self._modalities()))[None].to(self.device)
         shape = tuple(x.shape[2:])
-        if self.cfg.data.spacing:  # training resampled every case to the plan's spacing
-            spacing = spacing_in_orientation(ref.affine, t)
+        spacing = spacing_in_orientation(ref.affine, t)
+        # a run with data.spacing resampled every training case to the plan's spacing; one
+        # without read each at its own, and so does this, unless the input's spacing is far
+        # from every training case's (a 0.8 mm scanner grid for a 5 mm model): then the
+        # model works at its median training spacing, in millimetres, not voxels
+        if self.cfg.data.spacing or self.plan.resample_needed(spacing):
             x = resize(x, resampled_shape(shape, spacing, self.plan.target_spacing))
-        # else training read every case at its own spacing, and so does this
         with torch.no_grad():
             p = segment_volume(
                 self.model,

@@ -170,8 +170,14 @@ def train(
         net = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=False)
     if rank == 0:
         start_run_folder(cfg, out, train_ids, val_ids, state.epoch if resume else None)
-        spacing = np.median(np.array([s.spacing for s in train_s]), axis=0)
-        write_plan(out / "plan.json", read_info(cfg.data.dataset), spacing, cfg.data.patch_size)
+        spacings = np.array([s.spacing for s in train_s])
+        write_plan(
+            out / "plan.json",
+            read_info(cfg.data.dataset),
+            np.median(spacings, axis=0),
+            cfg.data.patch_size,
+            spacing_range=(spacings.min(axis=0), spacings.max(axis=0)),
+        )
     transform = train_transform(
         cfg.data.patch_size, flips=not model.uses_text, augment=cfg.train.augment
     )
