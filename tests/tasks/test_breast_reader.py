@@ -116,3 +116,23 @@ def test_former_heldout_sets_read_right(suffix: str) -> None:
             if (f.get("side"), f.get("surgery"), node_positive) != (side, "BCS", nodes == "N2"):
                 wrong.append((family["id"], key))
     assert wrong == []
+
+
+def test_pipeline_reports_what_the_reader_read() -> None:
+    """run_prediction hands a reviewer the fields the model was given and what is missing."""
+    from types import SimpleNamespace
+
+    from oncoseg.infer import pipeline
+
+    class Reads(pipeline.Predictor):  # only read_note is used by _reading
+        def __init__(self) -> None:
+            self.model = SimpleNamespace(note_reader=read_breast_note)  # type: ignore[assignment]
+
+    got = pipeline._reading(Reads(), "L breast WLE, 6/12 nodes positive")
+    assert got == {
+        "fields": {"side": "left", "surgery": "BCS", "n_stage": "N2"},
+        "evidence": got["evidence"],
+        "not_stated": [],
+        "model_input": "N2, breast conserving surgery, left side",
+    }
+    assert pipeline._reading(Reads(), "lumpectomy")["not_stated"] == ["side", "n_stage"]

@@ -169,8 +169,20 @@ def predict_cmd(
         )
         if result.explanation is not None:
             result = _add_explain_png(result, loaded[0][0], predictor, out / f"{name}_explain.png")
+    _print_result(result, name)
+
+
+def _print_result(result: PredictionResult, name: str) -> None:
+    """A prediction's lines: warnings, what the note reader read, the files written."""
     if result.warning:
         console.print(f"[yellow]warning:[/yellow] {name}: {result.warning}", soft_wrap=True)
+    if result.note_reading is not None:
+        read = result.note_reading
+        fields = ", ".join(f"{k}={v}" for k, v in read["fields"].items())
+        typer.echo(f"note read as: {fields}")
+        if read["not_stated"]:
+            missing = ", ".join(read["not_stated"])
+            console.print(f"[yellow]warning:[/yellow] {name}: the note does not state {missing}")
     for path in result.files:
         typer.echo(str(path))
 

@@ -76,6 +76,9 @@ class PredictionResult:
     label_volumes_ml: dict[str, float]  # per foreground label name
     provenance: dict[str, Any] = field(repr=False)
     explanation: Explanation | None = None  # the clause attribution, when asked for
+    # what the run's note reader read (fields, the words that decided them, fields the note
+    # did not state): what the model was given, for a reviewer to check
+    note_reading: dict[str, Any] | None = None
 
     @property
     def warning(self) -> str | None:
@@ -152,7 +155,20 @@ def run_prediction(
         label_volumes_ml=label_volumes_ml(mask, predictor.plan.labels),
         provenance=_provenance(predictor, run_name),
         explanation=explanation,
+        note_reading=_reading(predictor, note),
     )
+
+
+def _reading(predictor: SegmentModel, note: str) -> dict[str, Any] | None:
+    reading = predictor.read_note(note) if isinstance(predictor, Predictor) else None
+    if reading is None:
+        return None
+    return {
+        "fields": reading.fields,
+        "evidence": reading.evidence,
+        "not_stated": reading.missing(),
+        "model_input": reading.canonical,
+    }
 
 
 def _voxel_ml(mask: Image) -> float:

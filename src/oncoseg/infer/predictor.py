@@ -33,7 +33,7 @@ from oncoseg.models.multimodal import NoteGuidedSegmenter, build_model
 from oncoseg.models.sliding import segment_volume
 from oncoseg.text.factory import build_text_encoder
 from oncoseg.text.note_length import fit_note
-from oncoseg.text.readers import get_reader
+from oncoseg.text.readers import NoteReading, get_reader
 
 
 def to_labels(probs: np.ndarray, threshold: float | None = None) -> np.ndarray:
@@ -88,6 +88,12 @@ class Predictor:
     def threshold(self) -> float | None:
         """The foreground threshold :meth:`predict` applies (None: argmax)."""
         return self.cfg.infer.threshold
+
+    def read_note(self, note: str) -> NoteReading | None:
+        """What the run's note reader (``text.reader``) reads in ``note``: the fields the
+        model is given, and the words that decided them; None without a reader."""
+        reader = self.model.note_reader
+        return reader(note) if reader is not None and note else None
 
     def predict(self, images: Sequence[Image], note: str = "", note_source: str = "note") -> Image:
         """Label map (uint8) on the grid of ``images[0]``.

@@ -59,6 +59,7 @@ def run_job(model: SegmentModel, store: Store, job: Job, run_name: str = "") -> 
         "labels": {k: round(v, 3) for k, v in result.label_volumes_ml.items()},
         "warning": result.warning,
         "explain": explanation,
+        "note_reading": result.note_reading,
     }
 
 
