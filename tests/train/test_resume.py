@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ from oncoseg.infer.config import load_config
 from oncoseg.train import trainer as trainer_module
 from oncoseg.train.resume import trim_metrics
 from oncoseg.train.trainer import train
-from tests.killing import assert_nothing_corrupt, kill_oncoseg, run_oncoseg
+from tests.killing import assert_nothing_corrupt, dot_leftovers, kill_oncoseg, run_oncoseg
 
 # the issue's setting (vision-only, lr 3e-3, seed 3), tiny: 32³, 6 training cases, 6 epochs
 SETTINGS = [
@@ -112,8 +114,30 @@ def test_trim_metrics_keeps_what_the_checkpoint_holds(tmp_path: Path) -> None:
     assert path.read_text() == '{"epoch": 1}\n{"epoch": 2}\n'
 
 
+def _killed_mid_checkpoint(out: Path) -> Path:
+    """The temporary file a process SIGKILLed while ``save_checkpoint`` writes
+    ``out/last.pt`` leaves (half written, under io.atomic's temporary name)."""
+    code = (
+        "import os, signal, sys, torch\n"
+        "from oncoseg.train.checkpoint import save_checkpoint\n"
+        "def half(obj, path, *args, **kwargs):\n"
+        "    open(path, 'wb').write(b'half a checkpoint')\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "torch.save = half\n"
+        "save_checkpoint(sys.argv[1], torch.nn.Linear(1, 1))\n"
+    )
+    before = set(dot_leftovers(out))
+    done = subprocess.run([sys.executable, "-c", code, str(out / "last.pt")], check=False)
+    assert done.returncode == -9
+    (left,) = set(dot_leftovers(out)) - before
+    assert left.name.startswith(".last.pt.tmp-") and left.read_bytes() == b"half a checkpoint"
+    return left
+
+
 def _kill_and_resume(dataset: Path, reference: Path, out: Path, delay: float) -> bool:
-    """SIGKILL ``oncoseg train`` ``delay`` s after its epoch-3 record, resume, compare."""
+    """SIGKILL ``oncoseg train`` ``delay`` s after its epoch-3 record, resume, compare; the
+    resumed run leaves no temporary file behind, also one of a kill inside a checkpoint
+    write (planted, since the random kill rarely lands there)."""
     args = ["train", *(a for o in _overrides(dataset, out) for a in ("--set", o))]
     metrics = out / "metrics.jsonl"
 
@@ -124,8 +148,10 @@ def _kill_and_resume(dataset: Path, reference: Path, out: Path, delay: float) ->
     assert_nothing_corrupt(out)
     done = torch.load(out / "last.pt", weights_only=True)["epoch"]
     assert [r["epoch"] for r in _records(out)][:done] == list(range(1, done + 1))
+    _killed_mid_checkpoint(out)
     run_oncoseg([*args, "--resume"])
     _assert_same_run(out, reference)
+    assert dot_leftovers(out) == []
     return killed
 
 
