@@ -73,7 +73,7 @@ def test_health_page_and_a_case_end_to_end(
     assert res.status_code == 201, res.text
     case = res.json()
     assert len(case["case_id"]) == 32 and case["kind"] == "nifti" and case["channels"] == 1
-    assert case["note"] == "Seen by Dr. [NAME] on [DATE], MRN [ID]. Left breast IDC, pT2 N2, BCS."
+    assert case["note"] == "Seen by [NAME] on [DATE], MRN [ID]. Left breast IDC, pT2 N2, BCS."
     job = segment(url, case["case_id"])  # no note in the body: the case's (de-identified) one
     assert job["status"] == "done", job
     assert stand_in.notes == [case["note"]]  # the model got the de-identified note

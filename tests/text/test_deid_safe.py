@@ -180,3 +180,23 @@ def test_held_out_corpus_as_measured_once() -> None:
     both, rules = score(notes, oncoseg_finder), score(notes, rules_finder)
     assert both.recall >= 0.83 and both.recall - rules.recall >= 0.2
     assert both.kept_rate >= 0.97 and both.words_kept_rate >= 0.92
+
+
+def test_generated_task_notes_reach_the_model_as_the_rules_left_them() -> None:
+    """The task generators' notes (what the note-guided models read) hold no identifier: the
+    safe-word layer must not touch them (it did mask ``Tis`` and the node count ``1/14``
+    after ``Sentinel node: micrometastatic deposit only (1.1 mm),`` before d62047d's fix)."""
+    from oncoseg.data.phantom import case_rng
+    from oncoseg.tasks import brain_tumor, breast_ctv
+    from oncoseg.tasks.breast_ctv.notes import make_note
+
+    notes = []
+    for i in range(300):  # notes with "Tis" or a sentinel node count, and the first 40 others
+        rng = case_rng(7, i)
+        clinical = breast_ctv.sample_clinical(rng, "internal")
+        made = [make_note(clinical, style, rng) for style in ("prompt", "narrative", "raw")]
+        made.append(brain_tumor.narrative_note(brain_tumor.sample_clinical(rng, "internal"), rng))
+        notes += [n for n in made if "Tis" in n or "Sentinel node:" in n or i < 10]
+    assert any("Tis" in n for n in notes) and any("1/1" in n for n in notes)
+    for note in notes:
+        assert find_identifiers(note) == find_identifiers(note, safe_words=False), note

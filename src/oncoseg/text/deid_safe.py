@@ -249,7 +249,7 @@ def _number_spans(text: str, taken: list[bool]) -> list[Span]:
             if _digits(core) >= 4 and re.search(r"[A-Za-z]", core) and not all(taken[s:e]):
                 spans.append(("ID", s, e))  # the rest of a code found in part: KH/ONC/44127
             continue
-        tag = number_is_clinical(core, text[max(0, s - 40) : s], text[e : e + 30])
+        tag = number_is_clinical(core, text[max(0, s - 80) : s], text[e : e + 30])
         chunks.append([s, e, tag, True])
     _spread_numbers(text, chunks)
     spans += [(c[2], c[0], c[1]) for c in chunks if c[2] and c[3]]

@@ -142,6 +142,8 @@ _COUNT_AFTER = re.compile(
     r"[ \t)]*(?i:nodes?|LNs?|LN\+|SLNs?|positive|\+|pos|neg|involved|cores?|fx|fractions?|#|"
     r"ER|PR|lymph|axillary|metastatic|harvested|examined|retrieved|sampled|removed)"
 )
+# a count whose sentence is about nodes or cores ("Sentinel node: deposit (1.1 mm), 1/14")
+_NODES_IN_SENTENCE = re.compile(r"(?i:\bnodes?\b|\bLNs?\b|\bSLNs?\b|sentinel|\bcores?\b)")
 _YEAR = re.compile(r"(?:19|20)\d\d")
 
 
@@ -178,7 +180,11 @@ def number_is_clinical(core: str, before: str, after: str) -> str | None:
     if ratio:  # a count (5/14 nodes, ER 8/8) or a date (3/7): only context tells
         a, b = int(ratio.group(1)), int(ratio.group(2))
         bp = re.search(r"(?i:\bbp|blood\s+pressure)[ \t:]*$", before)
-        if bp or _COUNT_CONTEXT.search(before) or _COUNT_AFTER.match(after) or max(a, b) > 31:
+        sentence = re.split(r"[.;]\s|\n", before)[-1]
+        nodes = _NODES_IN_SENTENCE.search(sentence)
+        if bp or nodes or _COUNT_CONTEXT.search(before) or _COUNT_AFTER.match(after):
+            return None
+        if max(a, b) > 31:
             return None
         return "DATE"
     return "ID"
