@@ -47,11 +47,12 @@ _ON_THE = re.compile(rf"(?:{_BREASTISH}|excision)[^.;]{{0,30}}?\bon the (left|ri
 _SIDE_WORD = re.compile(r"\b(left|right)\s+side\b(?!\s+of)", re.I)
 _BILATERAL = re.compile(r"\b(bilateral|both sides|synchronous bilateral)\b", re.I)
 _MASTECTOMY = re.compile(
-    r"(?<!partial )(?<!segmental )(?<!not a post-)(?<!not a )\b(mastectomy|mrm|chest[ -]?wall)\b",
+    r"(?<!partial )(?<!segmental )(?<!not a post-)(?<!not a )(?<!no )\b(mastectomy|mrm|"
+    r"chest[ -]?wall)\b",
     re.I,
 )
 _CONSERVING = re.compile(
-    r"\b(breast[ -]conserv\w*|bcs|bct|lumpectomy|wle|wide local excision|partial mastectomy|"
+    r"\b(breast[ -]conserv\w*|bcs|bct|lumpectomy|wle|wide local ex\w*ision|partial mastectomy|"
     r"segmental mastectomy|quadrantectomy|segmentectomy|whole[ -]breast|conserved breast|"
     r"breast conservation|conservative surgery|operated conservative\w*|kept (?:her|the) breast|"
     r"residual breast|lump'?y|lumpect\w*|whole (?:left |right |l |r )?breast|seroma|"
@@ -66,19 +67,24 @@ _T_STAGE = re.compile(r"\b(?:y?p|y?c)?T([0-4]|is)[abcd]?(?=N|\b|\s)", re.I)
 _MICRO = re.compile(r"\bmicro[- ]?meta\w*|\bmicrometastatic\b|\bN1mi\b", re.I)
 # counts that say they are positive: "5/14 nodes positive", "5 of 14 LN involved", "5/14 LN+"
 _POS_COUNT = re.compile(
-    r"\b(\d{1,2})\s*(?:/|of|out of|from)\s*(\d{1,2})\b\s*(?:[a-z]+\s+){0,3}?"
+    r"\b(\d{1,2})\s*(?:/|of|out of|from)\s*(?:her |your |the |his )?(\d{1,2})\b\s*"
+    r"(?:[a-z]+\s+){0,3}?"
     r"(?:positive|involved|pos\b|\+|ln\s*\+|nodes?\s*\+|metastatic)",
     re.I,
 )
 _POS_WORDS = re.compile(
+    r"(?<!no )\b(?:cancer|metastas\w+|tumou?r)\s+(?:was\s+)?(?:found\s+)?in\s+(\d{1,2})\s+"
+    r"(?:of\s+(?:her|your|the|his)\s+)?(?:\d{1,2}\s+)?(?:\w+\s+)?(?:lymph\s+)?nodes|"
     r"\b(\d{1,2})\s*(?:\+\s*)?(?:positive|involved|metastatic)\s+(?:axillary\s+)?(?:lymph\s+)?"
     r"(?:nodes?|ln)\b|\b(\d{1,2})\s*\+\s*(?:positive\s+)?(?:nodes?|ln)\b",
     re.I,
 )
 # counts next to the nodes that do not say which way: "SLNB 0/3", "LN 5/14", "5/14 nodes"
 _COUNT = re.compile(
-    r"\b(\d{1,2})\s*(?:/|of|out of|from)\s*(\d{1,2})\s+(?:[a-z]+\s+){0,2}?(?:nodes?|ln)\b|"
-    r"\b(?:nodes?|ln|slnb?|snb|sentinel\w*|alnd)\D{0,25}?(?<!on )\b(\d{1,2})\s*/\s*(\d{1,2})\b",
+    r"\b(\d{1,2})\s*(?:/|of|out of|from)\s*(?:her |your |the |his )?(\d{1,2})\s+"
+    r"(?:[a-z]+\s+){0,2}?(?:nodes?|ln)\b|"
+    r"\b(?:nodes?|ln|slnb?|snb|sns?|sentinel\w*|alnd)\D{0,25}?(?<!on )\b(\d{1,2})\s*/\s*"
+    r"(\d{1,2})\b",
     re.I,
 )
 _NEGATIVE = re.compile(
@@ -86,7 +92,7 @@ _NEGATIVE = re.compile(
     r"\baxilla\w* (?:nodes? )?(?:negative|clear|uninvolved)\b|\bsentinel (?:nodes? )?negative\b|"
     r"\b(?:sentinel |axillary |lymph )?nodes? (?:was|were|is|are) (?:clear|negative|uninvolved)\b|"
     r"\bwithout (?:lymph )?(?:nodal|node|axillary) (?:involvement|disease|metastas\w+)|"
-    r"\b(?:slnb?|snb) (?:negative|clear)\b|"
+    r"\b(?:slnb?|snb) (?:negative|clear)\b|\bnone of the (?:\d+ )?(?:\w+ )?(?:lymph )?nodes\b|"
     r"\bno (?:evidence of )?(?:nodal|axillary|lymph node)\w* (?:involvement|disease|"
     r"metastas\w+|spread)|\b(?:axillary |sentinel |lymph )?nodes? (?:were |are )?(?:clear|negative|"
     r"uninvolved|benign)\b|\bnodes? neg\b",
@@ -134,7 +140,9 @@ _THIS_CANCER = re.compile(
 # "ca mammae sin.", "quadrantectomy dx", "Lat: L", "left-sided"
 _LATIN = re.compile(r"\b(?:mamm\w*|\w*ectomy|ca)\s+(sin|dx)\b\.?", re.I)
 _LAT_FIELD = re.compile(
-    r"\b(?:lat(?:erality)?|side)\s*[:=]\s*(left|right|l|r)\b|\b([lr])(?:uo|ui|lo|li)q\b", re.I
+    r"\b(?:lat(?:erality)?|side)\s*[:=]\s*(?:\[[x✓]\]\s*)?(left|right|l|r)\b|"
+    r"\b([lr])(?:uo|ui|lo|li)q\b|\[[x✓]\]\s*(left|right|l|r)\b",
+    re.I,
 )
 _SIDED = re.compile(
     r"\b(left|right)-sided\b(?!\s+(?:knee|hip|wrist|shoulder|ankle|elbow|hand|eye|leg|arm|foot))",
@@ -143,13 +151,17 @@ _SIDED = re.compile(
 _LATIN_SIDE = {"sin": "left", "dx": "right"}
 
 
+def _side_word(m: re.Match[str]) -> str:
+    return next((g for g in m.groups() if g), "").lower()
+
+
 def _sentence_sides(sentence: str) -> list[tuple[int, str, str]]:
     """``(position, side, words)`` of each side this sentence gives the breast."""
     found = [
-        (m.start(), _SIDE[(m.group(1) or m.group(2)).lower()], m.group(0))
+        (m.start(), _SIDE[_side_word(m)], m.group(0))
         for pattern in (_SIDE_AFTER, _SIDE_BEFORE, _ON_THE, _LAT_FIELD, _SIDED)
         for m in _sided(pattern, sentence)
-        if (m.group(1) or m.group(2) or "").lower() in _SIDE
+        if _side_word(m) in _SIDE
     ]
     found += [
         (m.start(), _LATIN_SIDE[m.group(1).lower()], m.group(0)) for m in _LATIN.finditer(sentence)
@@ -230,7 +242,8 @@ def _n_stage(text: str) -> tuple[str, str] | None:
             return _stage_from_count(counted[0]), m.group(0)
     words = _POS_WORDS.search(text)
     if words:
-        return _stage_from_count(int(words.group(1) or words.group(2))), words.group(0)
+        count = next(g for g in words.groups() if g)
+        return _stage_from_count(int(count)), words.group(0)
     negative = _NEGATIVE.search(text)
     if negative:
         return "N0", negative.group(0)
