@@ -17,7 +17,8 @@ cached-queries adapter), ``fusion`` (forward hooks on the fusion modules),
 (``fit_context_norm``, as training does), so the LM is not called in the measured steps
 (``lm_calls_in_steps`` checks it); ``lm_new_note_s`` is what one new note costs once.
 ``predict_warm_s`` is :class:`~oncoseg.infer.Predictor` on a 128³ CT with the
-model loaded and a new note; ``cli_cold_s`` is ``oncoseg predict`` in a new process.
+model loaded and a new note; ``cli_cold_s`` is ``oncoseg predict`` in a new process with the
+note-state cache emptied, ``cli_cached_s`` the same right after (the note's states cached).
 What runs inside one process lives in :mod:`oncoseg.bench.child`, the peak in
 :mod:`oncoseg.bench.peak`.
 """
@@ -140,10 +141,14 @@ def oncoseg_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "oncoseg.cli"]
 
 
-def cold_cli_s(run_dir: Path, image: Path, note: Path, out: Path, device: str) -> float:
+def cold_cli_s(
+    run_dir: Path, image: Path, note: Path, out: Path, device: str, *, cached: bool = False
+) -> float:
     """Seconds of ``oncoseg predict`` in a new process: imports, loading, the LM on the
-    note (the run's note-state cache emptied first), prediction, writing the mask."""
-    shutil.rmtree(run_dir / "note-states", ignore_errors=True)
+    note (the run's note-state cache emptied first), prediction, writing the mask. With
+    ``cached`` the note's states stay cached, so a cached mode never loads the LM."""
+    if not cached:
+        shutil.rmtree(run_dir / "note-states", ignore_errors=True)
     cmd = [*oncoseg_command(), "predict", "-m", str(run_dir), "-i", str(image)]
     cmd += ["-n", str(note), "-o", str(out), "--device", device]
     t0 = time.perf_counter()
@@ -176,9 +181,9 @@ def collect(
                     progress(f"round {r + 1}/{rounds}: {config.name}")
                 res = _spawn(config, settings, tmp, image)
                 if cli and config.cli:
-                    res["cli_cold_s"] = cold_cli_s(
-                        tmp / config.name, image, note, tmp / "out", settings.device
-                    )
+                    args = (tmp / config.name, image, note, tmp / "out", settings.device)
+                    res["cli_cold_s"] = cold_cli_s(*args)
+                    res["cli_cached_s"] = cold_cli_s(*args, cached=True)  # note read above
                 out[config.name].append(res)
     return out
 
@@ -210,12 +215,14 @@ def summarise(config: BenchConfig, results: list[dict[str, Any]], compiled: bool
     new_note, warm = pooled("lm_new_note_s"), pooled("predict_warm_s")
     calls = [int(r["lm_calls_in_steps"]) for r in results if r.get("lm_calls_in_steps") is not None]
     cli = [float(r["cli_cold_s"]) for r in results if "cli_cold_s" in r]
+    cached = [float(r["cli_cached_s"]) for r in results if "cli_cached_s" in r]
     row |= {
         "lm_new_note_s": min(new_note) if new_note else None,
         "lm_calls_in_steps": sum(calls) if len(calls) == len(results) else None,
         "predict_warm_s": min(warm),
         "predict_warm_median_s": statistics.median(warm),
         "cli_cold_s": min(cli) if cli else None,
+        "cli_cached_s": min(cached) if cached else None,
         "peak_rss_mb": max(float(r["peak_rss_mb"]) for r in results),
         "train_peak_rss_mb": max(float(r["train_peak_rss_mb"]) for r in results),
         "rounds": len(results),
@@ -282,8 +289,9 @@ def write_bench(out: str | os.PathLike[str], meta: dict[str, Any]) -> None:
         "",
         "| configuration | train step (s) | median | × vision | LM | adapter | fusion | "
         "U-Net fwd | loss | backward | optimizer | LM per new note | "
-        f"predict {s['predict_size']}³ warm (s) | × vision | cold CLI (s) | peak RSS (MB) |",
-        "|---" * 16 + "|",
+        f"predict {s['predict_size']}³ warm (s) | × vision | cold CLI (s) | "
+        "cold CLI, note cached (s) | peak RSS (MB) |",
+        "|---" * 17 + "|",
     ]
     for r in meta["rows"]:
         name = r["name"] + (" (default)" if r["default"] else "")
@@ -292,6 +300,7 @@ def write_bench(out: str | os.PathLike[str], meta: dict[str, Any]) -> None:
         text = [_cell(v) for v in cells]
         text[2] = f"{r['train_step_ratio']:.2f}×"
         extra = [f"{r['predict_warm_ratio']:.2f}×", _cell(r["cli_cold_s"], ".1f")]
+        extra.append(_cell(r.get("cli_cached_s"), ".1f"))
         lines.append(f"| {name} | " + " | ".join([*text, *extra, f"{r['peak_rss_mb']:.0f}"]) + " |")
     lines += [
         "",
