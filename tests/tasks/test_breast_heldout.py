@@ -106,3 +106,16 @@ def test_bad_file_is_named(tmp_path: Path) -> None:
     bad.write_text("not json", encoding="utf-8")
     with pytest.raises(ValueError, match="not a readable held-out notes file"):
         load_families(bad)
+
+
+def test_reader_accuracy_counts_notes_by_style(tmp_path: Path) -> None:
+    from oncoseg.tasks.breast_ctv.heldout import reader_accuracy
+
+    bad = dict(FAMILY, id="t2", style="prompt")
+    bad["notes"] = dict(FAMILY["notes"], left_N2="Breast RT please.")  # decides nothing
+    path = tmp_path / "n.json"
+    path.write_text(json.dumps({"families": [FAMILY, bad]}), encoding="utf-8")
+    got = reader_accuracy(path)
+    assert got["all"] == {"notes": 8, "side_and_nodes": 7, "all_three": 7}
+    assert got["prompt"] == {"notes": 4, "side_and_nodes": 3, "all_three": 3}
+    assert got["wrong"] == ["t2:left_N2"]

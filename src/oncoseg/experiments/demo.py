@@ -47,7 +47,7 @@ DEMO_VISION = (*VISION, "train.precision=auto")
 DEMO_EPOCHS = 16  # the vision-only model's
 # notes in phrasings neither the model nor the note reader saw (written blind; read by the
 # demo when run from a checkout, as `make demo` is)
-DEMO_HELDOUT = "configs/heldout/breast_notes_heldout_v4.json"
+DEMO_HELDOUT = "configs/heldout/breast_notes_heldout_v5.json"
 DEMO_NOTE_EPOCHS = 44
 DEMO_MULTIMODAL = (
     *MULTIMODAL,

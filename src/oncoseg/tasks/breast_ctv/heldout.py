@@ -119,3 +119,30 @@ def _summary(per_case: list[dict[str, Any]], path: str) -> dict[str, Any]:
         },
         "cases": per_case,
     }
+
+
+def reader_accuracy(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """How many notes of a held-out file the note reader reads right: side and nodal status
+    (node-positive or not), and both plus the surgery (breast-conserving), overall and by
+    style; the notes read wrong listed by family and key."""
+    from oncoseg.tasks.breast_ctv.reader import read_breast_note
+
+    counts: dict[str, list[int]] = {}
+    wrong = []
+    for family in load_families(path):
+        for key in KEYS:
+            side, nodes = key.split("_")
+            f = read_breast_note(family["notes"][key]).fields
+            stage = "N2" if f.get("n_stage") in ("N1", "N2", "N3") else f.get("n_stage")
+            both = (f.get("side"), stage) == (side, nodes)
+            right = [1, int(both), int(both and f.get("surgery") == "BCS")]
+            for name in ("all", str(family.get("style"))):
+                counts[name] = [
+                    a + b for a, b in zip(counts.get(name, [0, 0, 0]), right, strict=True)
+                ]
+            if not right[2]:
+                wrong.append(f"{family.get('id')}:{key}")
+    return {
+        style: {"notes": n, "side_and_nodes": sn, "all_three": a}
+        for style, (n, sn, a) in counts.items()
+    } | {"wrong": wrong}
