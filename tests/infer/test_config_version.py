@@ -35,7 +35,8 @@ def test_a_new_two_way_run_attends_on_the_grid_other_fusions_on_every_voxel() ->
 
 def test_a_config_written_before_versions_loads_with_the_old_grid(tmp_path: Path) -> None:
     """A stored run from before ``version`` and ``fusion_grid`` existed: every voxel."""
-    old = _stored(tmp_path, "model:\n  preset: small\n  fusion: two_way\ntext:\n  mode: no-tuning\n")
+    text = "model:\n  preset: small\n  fusion: two_way\ntext:\n  mode: no-tuning\n"
+    old = _stored(tmp_path, text)
     cfg = load_config(old)
     assert cfg.model.fusion_grid == 0 and cfg.text.mode == "inlm-frozen"
     assert load_config(old, ["infer.threshold=0.4"]).model.fusion_grid == 0

@@ -3,16 +3,16 @@
 ``import monai`` imports every MONAI submodule, and each binds its optional dependencies at
 import time (``monai.utils.optional_import``): ``monai.networks.nets.transchex`` loads
 ``transformers``' BERT, ``monai.utils.jupyter_utils`` ``matplotlib.pyplot``, the profiling
-and CSV helpers ``pandas``, the ultrasound and signal transforms ``scipy.signal``. On 2 CPU cores that was about half of a cold ``oncoseg
-predict``'s imports, for a note-guided model whose note states are cached and needs no
-language model at all. While MONAI imports here, those libraries (when not imported yet)
-read as missing: MONAI keeps a placeholder that raises if the feature is used (Transchex,
-MONAI's own plots, CSV tables, ultrasound confidence maps and notch filters; none is used
-by oncoseg), and the libraries import
+and CSV helpers ``pandas``, the ultrasound and signal transforms ``scipy.signal``. On 2 CPU
+cores that was about half of a cold ``oncoseg predict``'s imports, for a note-guided model
+whose note states are cached and needs no language model at all. While MONAI imports here,
+those libraries (when not imported yet) read as missing: MONAI keeps a placeholder that
+raises if the feature is used (Transchex, MONAI's own plots, CSV tables, ultrasound
+confidence maps and notch filters; none is used by oncoseg), and the libraries import
 normally afterwards for the code that does need them.
 
-Import MONAI names from here, or call :func:`import_monai` before importing from
-``monai`` (the first import of ``monai`` in a process is the one that counts).
+``oncoseg.models`` calls :func:`import_monai` when it is imported, before any model module's
+``from monai ...`` (the first import of ``monai`` in a process is the one that counts).
 """
 
 from __future__ import annotations
