@@ -14,8 +14,8 @@ from torch import Tensor, nn
 
 from oncoseg.models.fusion import FUSIONS, build_fusion
 from oncoseg.models.unet import ResUNet
-from oncoseg.text.encoders import TextEncoder
 from oncoseg.text.cached_states import mean_sd
+from oncoseg.text.encoders import TextEncoder
 from oncoseg.text.readers import NoteReader, canonical_notes
 
 # name -> (channels per level, first level at full resolution)
