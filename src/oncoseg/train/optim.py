@@ -9,6 +9,8 @@ import torch
 from torch import Tensor, nn
 from torch.optim import Optimizer
 
+from oncoseg.infer.config import TrainConfig
+
 GRAD_CLIP = 12.0  # gradient-norm clipping, as nnU-Net
 
 
@@ -40,3 +42,15 @@ def lr_factor(schedule: str, warmup: int, total: int) -> Callable[[int], float]:
         return 1.0
 
     return f
+
+
+def training_optimiser(
+    train: TrainConfig, model: nn.Module, n_train: int, world: int
+) -> tuple[Optimizer, torch.optim.lr_scheduler.LambdaLR]:
+    """AdamW over ``model``'s trainable parameters and its warm-up + schedule over the whole
+    run (``n_train`` samples, ``world`` processes)."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = build_optimizer(params, lr=train.lr, weight_decay=train.weight_decay)
+    steps_per_epoch = max(1, n_train // train.batch_size // world)
+    factor = lr_factor(train.schedule, train.warmup_steps, steps_per_epoch * train.epochs)
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, factor)

@@ -32,7 +32,7 @@ from oncoseg.models.multimodal import NoteGuidedSegmenter, build_model
 from oncoseg.text.factory import build_text_encoder
 from oncoseg.text.readers import get_reader
 from oncoseg.train.checkpoint import save_checkpoint
-from oncoseg.train.optim import build_optimizer, clip_gradients, lr_factor
+from oncoseg.train.optim import clip_gradients, training_optimiser
 from oncoseg.train.resume import (
     append_metrics,
     has_checkpoint,
@@ -136,18 +136,10 @@ def train(
     if device.type == "cuda" and world > 1:
         device = torch.device("cuda", rank % torch.cuda.device_count())
     cfg = resolve_config(cfg)
-    # train.precision=auto: bf16 only where this hardware runs it natively (the run's
-    # config.yaml records the outcome in train.bf16)
+    # precision=auto: bf16 only where native; config.yaml records the outcome in train.bf16
     bf16 = resolve_bf16(cfg.train.precision, cfg.train.bf16, device)
     cfg = replace(cfg, train=replace(cfg.train, bf16=bf16))
-    shares = note_shares(cfg)
-    if (shares["swap"] > 0 or shares["side"] > 0) and note_variants is None:
-        raise ConfigError(
-            f"train.note_swap/side_swap: {cfg.data.dataset} is a "
-            f"{read_info(cfg.data.dataset).task or 'unnamed'!r} dataset and no note variants "
-            "were given (its task provides none, or call train with oncoseg.tasks."
-            "note_variants_for(dataset))"
-        )
+    _check_note_variants(cfg, note_variants)
     model = build_from_config(cfg, device)
     train_ids, val_ids = split_cases(cfg)
     train_s, val_s = _load(cfg, train_ids, val_ids, rank, note_variants)
@@ -156,12 +148,7 @@ def train(
             n for s in train_s for n, _ in s.variants + s.side_variants
         }
         model.fit_context_norm(sorted(notes))
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = build_optimizer(params, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
-    steps_per_epoch = max(1, len(train_s) // cfg.train.batch_size // world)
-    total = steps_per_epoch * cfg.train.epochs
-    factor = lr_factor(cfg.train.schedule, cfg.train.warmup_steps, total)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
+    opt, sched = training_optimiser(cfg.train, model, len(train_s), world)
     out, state, rng = Path(cfg.out), TrainState(), None
     if resume:
         state, rng = _restore(out / "last.pt", model, opt, sched)
@@ -170,20 +157,8 @@ def train(
         net = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=False)
     if rank == 0:
         start_run_folder(cfg, out, train_ids, val_ids, state.epoch if resume else None)
-        spacings = np.array([s.spacing for s in train_s])
-        write_plan(
-            out / "plan.json",
-            read_info(cfg.data.dataset),
-            np.median(spacings, axis=0),
-            cfg.data.patch_size,
-            spacing_range=(spacings.min(axis=0), spacings.max(axis=0)),
-        )
-    transform = train_transform(
-        cfg.data.patch_size, flips=not model.uses_text, augment=cfg.train.augment
-    )
-    transform.set_random_state(seed=cfg.train.seed + rank)  # MONAI keeps its own RNG
-    if rng is not None and rank == 0:
-        restore_rng_state(rng, transform)  # every stream where the checkpoint left it
+        _write_run_plan(cfg, out, train_s)
+    transform = _transform(cfg, model, rank, rng)
     model.train()
     trainer = Trainer(
         cfg=cfg,
@@ -205,6 +180,42 @@ def train(
     if world > 1:
         dist.barrier()
     return out
+
+
+def _transform(
+    cfg: RunConfig, model: NoteGuidedSegmenter, rank: int, rng: dict[str, Any] | None
+) -> Any:
+    """The training augmentation, seeded, and where a checkpoint left its random stream."""
+    transform = train_transform(
+        cfg.data.patch_size, flips=not model.uses_text, augment=cfg.train.augment
+    )
+    transform.set_random_state(seed=cfg.train.seed + rank)  # MONAI keeps its own RNG
+    if rng is not None and rank == 0:
+        restore_rng_state(rng, transform)  # every stream where the checkpoint left it
+    return transform
+
+
+def _check_note_variants(cfg: RunConfig, note_variants: NoteVariants | None) -> None:
+    shares = note_shares(cfg)
+    if (shares["swap"] > 0 or shares["side"] > 0) and note_variants is None:
+        raise ConfigError(
+            f"train.note_swap/side_swap: {cfg.data.dataset} is a "
+            f"{read_info(cfg.data.dataset).task or 'unnamed'!r} dataset and no note variants "
+            "were given (its task provides none, or call train with oncoseg.tasks."
+            "note_variants_for(dataset))"
+        )
+
+
+def _write_run_plan(cfg: RunConfig, out: Path, train_s: list[Any]) -> None:
+    """plan.json: the median training spacing the model works at, and the range it saw."""
+    spacings = np.array([s.spacing for s in train_s])
+    write_plan(
+        out / "plan.json",
+        read_info(cfg.data.dataset),
+        np.median(spacings, axis=0),
+        cfg.data.patch_size,
+        spacing_range=(spacings.min(axis=0), spacings.max(axis=0)),
+    )
 
 
 def _restore(
