@@ -116,40 +116,73 @@ def breast_counterfactual(
         masks = _follows(result, p_nodal, p_side, reg, side, predictor.threshold)
         if p_side is not None:
             result["image_consistent"] = row["surgery"] == "BCS"
-            image = case.images[0]
-            ct = np.asarray(image.array)
-            warned = {
-                s: check_side(f"{s} side", masks[s], image.affine, ct).warning is not None
-                for s in ("left", "right")
-            }
-            result["side_warning_own_note"] = warned[side]
-            result["side_warning_flipped_note"] = warned["right" if side == "left" else "left"]
+            _side_warnings(result, masks, case.images[0], side)
         per_case.append(result)
         if sweep:
-            truth = np.asarray(case.label.array) > 0 if case.label is not None else None
             p_true = predictor.predict_proba(case.images, case.note)[0]
-            for t, rows_t in sweep.items():
-                r: dict[str, Any] = {"case": case_id}
-                _follows(r, p_nodal, p_side, reg, side, t)
-                if p_side is not None:
-                    r["image_consistent"] = result["image_consistent"]
-                if truth is not None:
-                    r["dice"] = dice(to_labels(p_true, t) > 0, truth)
-                rows_t.append(r)
-        for kind, shown in figures.items():
-            if fig_dir is not None and case_id == shown:
-                _figure(
-                    counterfactual_png(fig_dir, name, kind),
-                    case.images[0],
-                    row,
-                    {n: masks[n] for n in ("N0", "N2")},
-                    mask,
-                    f"{name}, {case_id}",
-                )
+            _sweep_rows(sweep, result, case, p_true, (p_nodal, p_side), reg, side)
+        if fig_dir is not None:
+            shown = [kind for kind, c in figures.items() if c == case_id]
+            _case_figures(fig_dir, name, shown, case, row, masks, mask)
     out = {**_summary(per_case), "cases": per_case}
     if sweep:
         out["sweep"] = {f"{t:g}": _sweep_summary(r) for t, r in sweep.items()}
     return out
+
+
+def _case_figures(
+    fig_dir: Path,
+    name: str,
+    kinds: list[str],
+    case: Any,
+    row: dict[str, str],
+    masks: dict[str, np.ndarray],
+    mask: Any,
+) -> None:
+    """The counterfactual figures (``conserving``, ``mastectomy``) this case is picked for."""
+    for kind in kinds:
+        _figure(
+            counterfactual_png(fig_dir, name, kind),
+            case.images[0],
+            row,
+            {n: masks[n] for n in ("N0", "N2")},
+            mask,
+            f"{name}, {case.case_id}",
+        )
+
+
+def _side_warnings(
+    result: dict[str, Any], masks: dict[str, np.ndarray], image: Image, side: str
+) -> None:
+    """Whether the predict-time side check warns with the case's own note and the flipped one."""
+    ct = np.asarray(image.array)
+    warned = {
+        s: check_side(f"{s} side", masks[s], image.affine, ct).warning is not None
+        for s in ("left", "right")
+    }
+    result["side_warning_own_note"] = warned[side]
+    result["side_warning_flipped_note"] = warned["right" if side == "left" else "left"]
+
+
+def _sweep_rows(
+    sweep: dict[float, list[dict[str, Any]]],
+    result: dict[str, Any],
+    case: Any,
+    p_true: np.ndarray,
+    p: tuple[dict[str, np.ndarray], dict[str, np.ndarray] | None],
+    reg: np.ndarray,
+    side: str,
+) -> None:
+    """The same predictions labelled at each threshold of ``sweep``: following and Dice."""
+    truth = np.asarray(case.label.array) > 0 if case.label is not None else None
+    for t, rows_t in sweep.items():
+        r: dict[str, Any] = {"case": result["case"]}
+        _follows(r, p[0], p[1], reg, side, t)
+        if "image_consistent" in result:
+            r["image_consistent"] = result["image_consistent"]
+        if truth is not None:
+            r["dice"] = dice(to_labels(p_true, t) > 0, truth)
+        rows_t.append(r)
 
 
 def _follows(
