@@ -9,6 +9,11 @@ def _seg(*fields: str) -> str:
     return "|".join(fields)
 
 
+def _obx(i: int, kind: str, ident: str, value: str, unit: str) -> str:
+    """OBX-1 set id, -2 value type, -3 identifier, -5 value, -6 units, -11 status F."""
+    return _seg("OBX", str(i), kind, ident, "", value, unit, *[""] * 5, "F")
+
+
 def build_result(
     *,
     mrn: str,
@@ -29,58 +34,16 @@ def build_result(
         'OBX|1|NM|ctv^ctv volume^L||512.25|mL||||||F'
     """
     obx = [
-        _seg(
-            "OBX",
-            str(i),
-            "NM",
-            f"{_clean(name)}^{_clean(name)} volume^L",
-            "",
-            f"{vol:.2f}",
-            "mL",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "F",
-        )
+        _obx(i, "NM", f"{_clean(name)}^{_clean(name)} volume^L", f"{vol:.2f}", "mL")
         for i, (name, vol) in enumerate(sorted(volumes_ml.items()), start=1)
     ]
-    obx.append(
-        _seg(
-            "OBX",
-            str(len(obx) + 1),
-            "TX",
-            "STATUS^Segmentation status^L",
-            "",
-            _clean(status),
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "F",
-        )
-    )
+    obx.append(_obx(len(obx) + 1, "TX", "STATUS^Segmentation status^L", _clean(status), ""))
     now = _now()
     obr = ["OBR", "1", "", _clean(accession), "ONCOSEG^Auto-contouring^L", "", "", now]
     obr += [""] * 17 + ["F"]  # OBR-8 .. OBR-24 empty, OBR-25 result status
+    msh = ["MSH", "^~\\&", _clean(sending), "RT", "EMR", "HOSP", now, ""]
     segments = [
-        _seg(
-            "MSH",
-            "^~\\&",
-            _clean(sending),
-            "RT",
-            "EMR",
-            "HOSP",
-            now,
-            "",
-            "ORU^R01^ORU_R01",
-            _clean(control_id),
-            "P",
-            "2.5",
-        ),
+        _seg(*msh, "ORU^R01^ORU_R01", _clean(control_id), "P", "2.5"),
         f"PID|1||{_clean(mrn)}^^^^MR",
         _seg(*obr),
         *obx,
