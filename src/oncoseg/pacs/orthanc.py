@@ -33,7 +33,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -301,20 +301,25 @@ class Watcher:
         return len(self.state.done) - before
 
 
+class Pollable(Protocol):
+    def poll(self) -> int: ...
+
+
 def watch(
-    watcher: Watcher,
+    watcher: Pollable,
     *,
     interval: float = 10.0,
     polls: int | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
     """Poll every ``interval`` seconds (``polls`` times, or until interrupted); returns the
-    number of studies handled."""
+    number of studies handled. A watcher whose ``pending`` says more studies are ready polls
+    again at once."""
     handled, n = 0, 0
     while polls is None or n < polls:
         handled += watcher.poll()
         n += 1
-        if polls is None or n < polls:
+        if (polls is None or n < polls) and not getattr(watcher, "pending", 0):
             sleep(interval)
     return handled
 

@@ -45,7 +45,7 @@ from oncoseg.pacs.hl7_result import build_result
 from oncoseg.pacs.journal import OPEN, Journal, StudyRow
 from oncoseg.pacs.mllp import send_message
 from oncoseg.pacs.notes_store import AmbiguousNote, NoteRecord, NoteStore
-from oncoseg.pacs.orthanc import OrthancClient, OrthancError, choose_series
+from oncoseg.pacs.orthanc import OrthancClient, OrthancError, choose_series, watch
 
 log = logging.getLogger(__name__)
 OUTPUTS = {"SEG": "dicom-seg", "RTSTRUCT": "rtstruct"}  # modality -> pipeline format
@@ -298,11 +298,6 @@ def run_watch(
     polls: int | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
-    """Poll every ``interval`` seconds (``polls`` times, or until interrupted)."""
-    completed, n = 0, 0
-    while polls is None or n < polls:
-        completed += watcher.poll()
-        n += 1
-        if (polls is None or n < polls) and not watcher.pending:
-            sleep(interval)
-    return completed
+    """Poll every ``interval`` seconds (``polls`` times, or until interrupted), at once
+    while studies are pending (:func:`oncoseg.pacs.orthanc.watch`)."""
+    return watch(watcher, interval=interval, polls=polls, sleep=sleep)
