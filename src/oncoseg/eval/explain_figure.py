@@ -22,9 +22,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import to_rgba  # noqa: E402
 
-from oncoseg.eval.figures import slice_panels  # noqa: E402
+from oncoseg.eval.figures import save_png, slice_panels  # noqa: E402
 from oncoseg.infer.explain import Explanation  # noqa: E402
-from oncoseg.io.atomic import atomic_path  # noqa: E402
 from oncoseg.io.image import Image  # noqa: E402
 
 CLAUSE_COLOURS = ("#ff3b30", "#34c759", "#0a84ff", "#ffcc00", "#af52de", "#ff9500", "#5ac8fa")
@@ -125,9 +124,4 @@ def explain_png(
         ax.axis("off")
     how = {"filler": "replaced by filler words", "remove": "removed"}.get(ex.mode, ex.mode)
     fig.suptitle(f"{title} (each clause {how} in turn)", fontsize=10)
-    fig.tight_layout()
-    out_path = Path(out)
-    with atomic_path(out_path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    return out_path
+    return save_png(fig, out)

@@ -15,6 +15,7 @@ import os
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -59,6 +60,16 @@ def _window(vol: np.ndarray, modality: str) -> tuple[float, float]:
         return CT_WINDOW
     lo, hi = np.percentile(vol[vol > 0], [1, 99.5]) if (vol > 0).any() else (0.0, 1.0)
     return float(lo), float(hi)
+
+
+def save_png(fig: Any, out: str | os.PathLike[str], dpi: int = 110) -> Path:
+    """Lay out ``fig``, write it atomically as a PNG to ``out`` and close it; the path written."""
+    fig.tight_layout()
+    out_path = Path(out)
+    with atomic_path(out_path) as tmp:
+        fig.savefig(tmp, dpi=dpi, format="png")
+    plt.close(fig)
+    return out_path
 
 
 def slice_panels(
@@ -136,12 +147,7 @@ def render_png(
         family="monospace",
         wrap=True,
     )
-    fig.tight_layout()
-    out_path = Path(out)
-    with atomic_path(out_path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    return out_path
+    return save_png(fig, out)
 
 
 def render_case_png(

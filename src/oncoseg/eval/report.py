@@ -24,10 +24,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from oncoseg.data.dataset import read_case, read_info  # noqa: E402
-from oncoseg.eval.figures import render_png  # noqa: E402
+from oncoseg.eval.figures import render_png, save_png  # noqa: E402
 from oncoseg.eval.sections import Section, TaskReport, fmt, table  # noqa: E402
 from oncoseg.eval.summary import per_case  # noqa: E402
-from oncoseg.io.atomic import atomic_path, write_text  # noqa: E402
+from oncoseg.io.atomic import write_text  # noqa: E402
 from oncoseg.io.image import Image, load_image  # noqa: E402
 from oncoseg.text.encoders import prepare_note  # noqa: E402
 
@@ -137,11 +137,7 @@ def box_plot(rows: dict[str, dict[str, list[dict[str, Any]]]], out: Path) -> Pat
         ax.set_title(f"{site} site", fontsize=9)
         ax.set_ylabel("Dice per case")
         ax.set_ylim(0, 1)
-    fig.tight_layout()
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=90, format="png")
-    plt.close(fig)
-    return out
+    return save_png(fig, out, dpi=90)
 
 
 def overlays(
