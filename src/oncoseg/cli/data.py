@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -71,34 +72,36 @@ _SEED = typer.Option(0, help="Generator seed; the same seed gives the same cohor
 _OVER = typer.Option(False, "--overwrite", help="Replace OUT if it exists.")
 
 
-@synth_app.command("breast-ctv")
-def synth_breast(
-    out: Path,
-    cases: int = _CASES,
-    test_cases: int = _TEST,
-    site: Site = _SITE,
-    note_style: NoteStyle = _STYLE,
-    size: int = _SIZE,
-    seed: int = _SEED,
-    overwrite: bool = _OVER,
-) -> None:
-    """Breast CTV phantoms: the target depends on side, surgery and nodal status in the note."""
-    _synth("breast_ctv", out, cases, test_cases, site, note_style, size, seed, overwrite)
+def _synth_command(task: str, doc: str) -> Callable[..., None]:
+    """The ``oncoseg synth`` command of a phantom task (every task takes the same options)."""
+
+    def command(
+        out: Path,
+        cases: int = _CASES,
+        test_cases: int = _TEST,
+        site: Site = _SITE,
+        note_style: NoteStyle = _STYLE,
+        size: int = _SIZE,
+        seed: int = _SEED,
+        overwrite: bool = _OVER,
+    ) -> None:
+        _synth(task, out, cases, test_cases, site, note_style, size, seed, overwrite)
+
+    command.__doc__ = doc
+    return command
 
 
-@synth_app.command("brain-tumor")
-def synth_brain(
-    out: Path,
-    cases: int = _CASES,
-    test_cases: int = _TEST,
-    site: Site = _SITE,
-    note_style: NoteStyle = _STYLE,
-    size: int = _SIZE,
-    seed: int = _SEED,
-    overwrite: bool = _OVER,
-) -> None:
-    """Brain MRI phantoms (T1, T1ce, T2, FLAIR): the note names the target lesion."""
-    _synth("brain_tumor", out, cases, test_cases, site, note_style, size, seed, overwrite)
+synth_app.command("breast-ctv")(
+    _synth_command(
+        "breast_ctv",
+        "Breast CTV phantoms: the target depends on side, surgery and nodal status in the note.",
+    )
+)
+synth_app.command("brain-tumor")(
+    _synth_command(
+        "brain_tumor", "Brain MRI phantoms (T1, T1ce, T2, FLAIR): the note names the target lesion."
+    )
+)
 
 
 @dataset_app.command("check")
