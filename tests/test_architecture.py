@@ -1,6 +1,6 @@
-"""The package's shape, checked: one-way layers, no import circles, small modules, and an
-inference package that loads no training code (docs: DESIGN §1; import-linter's contracts
-in pyproject.toml say the same and run in ``make lint``)."""
+"""The package's shape, checked: one-way layers, no import circles, small modules and functions,
+and an inference package that loads no training code (docs: DESIGN §1; import-linter's
+contracts in pyproject.toml say the same and run in ``make lint``)."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ FORBIDDEN = {  # besides the layers (DESIGN §1)
     **{pkg: {"train", "tasks", "experiments"} for pkg in ("serve", "pacs", "batch")},
 }
 MAX_LINES = 400
+MAX_FUNCTION_LINES = 60  # from `def` to the last line, docstring included
 
 
 def _module_name(path: Path) -> str:
@@ -132,6 +133,17 @@ def test_no_module_over_400_lines() -> None:
         if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES
     }
     assert not long, f"modules over {MAX_LINES} lines: {long}"
+
+
+def test_no_function_over_60_lines() -> None:
+    long = {
+        f"{p.relative_to(SRC)}:{node.lineno} {node.name}": n
+        for p in PKG.rglob("*.py")
+        for node in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and (n := (node.end_lineno or node.lineno) - node.lineno + 1) > MAX_FUNCTION_LINES
+    }
+    assert not long, f"functions over {MAX_FUNCTION_LINES} lines: {long}"
 
 
 def test_train_data_infer_eval_name_no_task() -> None:
