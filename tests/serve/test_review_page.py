@@ -1,5 +1,7 @@
 """The review page in a real headless Chromium: upload, segment with an N2 note, edit the note
-to N0, re-contour; the volume shown drops and the contour on the canvases changes.
+to N0, re-contour; the volume shown drops and the contour on the canvases changes. The
+"Explain" box is unchecked at first (a plain job), ticked for the second (its job asks for
+the attribution).
 
 The model is the stand-in of conftest.py (node-positive notes add a nodal block), because
 no tiny model trained in seconds reacts to the N stage reliably; what is under test is the
@@ -17,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.serve.conftest import StandInModel
 
@@ -65,6 +68,7 @@ def test_edit_the_note_and_recontour_in_chromium(
         page.wait_for_function("document.getElementById('preview').textContent.includes('[NAME]')")
         assert "Moreau" not in page.text_content("#preview")  # what the model sees
 
+        assert page.is_visible("#want-explain") and not page.is_checked("#want-explain")
         page.click("#segment")
         page.wait_for_function(
             "document.getElementById('volume').dataset.ml !== ''", timeout=60_000
@@ -75,6 +79,7 @@ def test_edit_the_note_and_recontour_in_chromium(
         assert int(page.get_attribute("#slice", "max") or 0) == 31
 
         page.fill("#note", NOTE_N2.replace("N2", "N0"))
+        page.check("#want-explain")
         page.click("#segment")
         page.wait_for_function(
             "document.getElementById('volume').dataset.previousMl !== ''", timeout=60_000
@@ -85,7 +90,10 @@ def test_edit_the_note_and_recontour_in_chromium(
         ARTEFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTEFACTS / "review-page.png"), full_page=True)
         assert page.is_enabled("#accept")
+        case_id = page.evaluate("state.caseId")
         browser.close()
+    jobs = requests.get(f"{url}/api/cases/{case_id}", timeout=10).json()["jobs"]
+    assert [j["explain"] for j in jobs] == [False, True]  # the box decides, per job
     assert not errors, errors
     assert second_ml < first_ml and first_ml / second_ml == pytest.approx(2.0, rel=1e-3)
     change = re.search(r"change \u2212([0-9.]+) ml", volume_text)

@@ -8,7 +8,9 @@ Contract (``docs/serve.md`` has the examples)::
     GET  /api/cases                                stored cases, newest first
     GET  /api/cases/{case_id}                      the case and its jobs
     GET  /api/cases/{case_id}/view                 the image for the page (uint8, compact)
-    POST /api/cases/{case_id}/segment   {"note"}   202 {"job_id"}   (note: default the case's)
+    POST /api/cases/{case_id}/segment   {"note", "explain"}   202 {"job_id"}
+                                    (note: default the case's; explain: default false, true
+                                    also attributes the contour to the note's clauses)
     GET  /api/jobs/{job_id}                        {"status", "error", "result", ...}
     GET  /api/jobs/{job_id}/view                   the mask for the page
     GET  /api/cases/{case_id}/results/{job_id}/{mask.nii.gz|seg.dcm|rtstruct.dcm}
@@ -203,8 +205,9 @@ def _job_routes(api: APIRouter, model: SegmentModel, store: Store, jobs: JobQueu
         note = case.note if body.get("note") is None else check_note(body["note"], False)
         if model.uses_text and not note.strip():
             raise FieldError("note", "empty; this model reads the clinical note")
+        explain = _explain_field(body.get("explain", False), model.uses_text)
         try:
-            job = jobs.submit(case.case_id, note)
+            job = jobs.submit(case.case_id, note, explain)
         except QueueFull as exc:
             return JSONResponse(
                 {"detail": str(exc)}, status_code=503, headers={"Retry-After": str(exc.retry_after)}
@@ -261,6 +264,17 @@ async def _json(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise FieldError("body", f"expected a JSON object, got {type(body).__name__}")
     return body
+
+
+def _explain_field(value: Any, uses_text: bool) -> bool:
+    """The segment request's ``explain`` flag: JSON true/false (absent or null: false)."""
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise FieldError("explain", f"expected true or false, got {value!r}")
+    if value and not uses_text:
+        raise FieldError("explain", "this model does not read the note: nothing to explain")
+    return value
 
 
 async def _note_field(value: Any) -> Any:

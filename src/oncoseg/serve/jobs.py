@@ -79,12 +79,13 @@ class JobQueue:
         if self._thread is not None:
             self._thread.join(timeout)
 
-    def submit(self, case_id: str, note: str) -> Job:
-        """Queue a job for ``case_id`` with a de-identified ``note``; raises QueueFull."""
+    def submit(self, case_id: str, note: str, explain: bool = False) -> Job:
+        """Queue a job for ``case_id`` with a de-identified ``note``; raises QueueFull.
+        ``explain``: the job also attributes the contour to the note's clauses."""
         with self._cond:
             if len(self._pending) >= self.max_queue:
                 raise QueueFull(self._retry_after())
-            job = Job(new_id(), case_id, note)
+            job = Job(new_id(), case_id, note, explain)
             self.store.save_job(job)
             self._jobs[job.job_id] = job
             self._pending.append(job.job_id)

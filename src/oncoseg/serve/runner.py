@@ -4,10 +4,12 @@ The work is :func:`oncoseg.infer.pipeline.run_prediction`, the pipeline ``oncose
 uses, writing into a temporary folder renamed into place. The result records the volume in
 ml (voxel count times voxel volume on the input grid) and the side check's warning.
 
-For a model that reads the note the pipeline also attributes the contour to the note's
+When the job asks for it (``job.explain``, off by default: it costs about 2.8 predictions)
+and the model reads the note, the pipeline also attributes the contour to the note's
 clauses (``explain``: ml each clause moved, where); the page shades the words with it and
 draws a clause's region from ``explain_view.json`` (the clause bitmask, bits 0-7, on the
-page's display grid).
+page's display grid). Without it ``result["explain"]`` is ``None`` and no explain file is
+written.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ def run_job(model: SegmentModel, store: Store, job: Job, run_name: str = "") -> 
             formats=formats,
             series=series,
             run_name=run_name,
-            explain="filler",
+            explain="filler" if job.explain else None,
         )
         names = [_served_name(p.name) for p in result.files]
         for path, name in zip(result.files, names, strict=True):

@@ -5,7 +5,7 @@ Layout::
     DATA/cases/<case_id>/case.json            kind (nifti | dicom), channels, de-identified note
     DATA/cases/<case_id>/input/0000.nii.gz    one NIfTI per channel (or input/dicom/ files)
     DATA/cases/<case_id>/results/<job_id>/    mask.nii.gz [seg.dcm rtstruct.dcm]
-    DATA/jobs/<job_id>.json                   status, case, note, error, result
+    DATA/jobs/<job_id>.json                   status, case, note, explain, error, result
 
 A case folder is filled under a hidden temporary name and renamed into place once complete,
 a result folder likewise, and every JSON file is replaced atomically; so after a crash a case
@@ -77,6 +77,7 @@ class Job:
     job_id: str
     case_id: str
     note: str  # de-identified
+    explain: bool = False  # also attribute the contour to the note's clauses (~3x the cost)
     status: str = "queued"  # queued | running | done | failed
     error: str | None = None
     result: dict[str, Any] | None = None

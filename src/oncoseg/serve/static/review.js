@@ -181,7 +181,7 @@ async function segment() {
   try {
     if (state.uploadDirty || !state.caseId) await uploadCase();
     setStatus("queued...");
-    const body = JSON.stringify({ note: $("note").value });
+    const body = JSON.stringify({ note: $("note").value, explain: $("want-explain").checked });
     const res = await api(`/api/cases/${state.caseId}/segment`, {
       method: "POST", headers: { "Content-Type": "application/json" }, body });
     const job = await waitForJob((await res.json()).job_id);
@@ -295,13 +295,15 @@ async function init() {
     const parts = [m.run ? "model " + m.run : "model", m.fusion ? "fusion " + m.fusion : null,
                    m.uses_text ? "reads the note" : "image only", labels];
     $("model").textContent = parts.filter(Boolean).join(" \u00b7 ");
+    $("explain-option").style.display = m.uses_text ? "" : "none"; // nothing to explain
     await refreshCases(null);
   } catch (err) { setStatus(String(err.message), true); }
   drawAll();
 }
 
-// ---- why this contour: the note's clauses shaded by the ml each moved (job.result.explain),
-// a clause's changed voxels (bit i of explain_view.json) outlined on the slices on hover/click
+// ---- why this contour: the note's clauses shaded by the ml each moved (job.result.explain,
+// present when the job was sent with "explain": true, the #want-explain box), a clause's
+// changed voxels (bit i of explain_view.json) outlined on the slices on hover/click
 const CLAUSE_COLOURS = ["#ff3b30", "#34c759", "#0a84ff", "#ffcc00", "#af52de", "#ff9500", "#5ac8fa"];
 const clauseColour = (i) => CLAUSE_COLOURS[i % CLAUSE_COLOURS.length];
 
