@@ -151,3 +151,51 @@ def test_case_scores() -> None:
     s = summarise([{"case": "a", **hit}, {"case": "b", **miss}, {"case": "c", "unmapped": True}])
     assert s["n"] == 2 and s["unmapped"] == 1 and s["top_hit"] == 0.5
     assert s["spearman_mean"] == pytest.approx(0.0) and s["disagreements"] == ["b"]
+
+
+def test_another_note_style_is_the_note_that_cohort_would_hold(
+    breast_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``style="narrative"`` on a prompt cohort explains the very notes a narrative cohort of
+    the same seed holds (breast_dataset: narrative, seed 3, 8 + 2 cases, 32³)."""
+    import oncoseg.tasks.explain_check as check
+    from oncoseg.data.phantom_cohort import write_cohort
+    from oncoseg.tasks import breast_ctv
+
+    prompt = write_cohort(
+        tmp_path / "p", breast_ctv.cohort_spec(), cases=8, test_cases=2, size=32, seed=3
+    )
+    seen: list[str] = []
+
+    def fake_explain(predictor: object, images: object, note: str, **kw: object) -> Explanation:
+        seen.append(note)
+        return Explanation(prepare_note(note), "filler", True, 0.0, [], 0.0)
+
+    monkeypatch.setattr(check, "explain", fake_explain)
+    r = check.explain_check(None, prompt, split="Ts", style="narrative", edits=False)  # type: ignore[arg-type]
+    assert r["style"] == "narrative" and r["unmapped"] == 2  # the fake explains no clause
+    held = [read_case(breast_dataset, c, "Ts").note for c in list_cases(breast_dataset, "Ts")]
+    assert seen == [n.strip() for n in held] and all(
+        "." in n for n in seen
+    )  # narrative, not "N2, BCS, left"
+    seen.clear()
+    check.explain_check(None, prompt, split="Ts", edits=False)  # type: ignore[arg-type]
+    assert seen == [read_case(prompt, c, "Ts").note for c in list_cases(prompt, "Ts")]
+    with pytest.raises(ValueError, match="style: expected one of"):
+        check.explain_check(None, prompt, style="prose")  # type: ignore[arg-type]
+
+
+def test_explain_check_cli_refuses_bad_options(breast_dataset: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from oncoseg.cli.app import app
+
+    base = ["explain-check", "-m", str(tmp_path), "-d", str(breast_dataset), "-o", str(tmp_path)]
+    cases = [
+        (["--style", "prose"], "--style: expected one of prompt, narrative, raw"),
+        (["--fold", "0"], "give --split Tr"),
+        (["--split", "Va"], "--split: expected Tr or Ts"),
+    ]
+    for extra, words in cases:
+        res = CliRunner().invoke(app, [*base, *extra])
+        assert res.exit_code == 2 and words in res.output, res.output

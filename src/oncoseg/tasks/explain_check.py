@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 TRUTH: dict[str, ModuleType] = {"breast_ctv": breast_truth, "brain_tumor": brain_truth}
 _INDEX = re.compile(r"_(\d+)$")
+NOTE_STYLES = ("prompt", "narrative", "raw")
 
 
 def changed_clauses(note: str, other: str, clauses: Sequence[Clause]) -> set[int]:
@@ -143,14 +144,22 @@ def explain_check(
     mode: str = "filler",
     cases: Sequence[str] | None = None,
     edits: bool = True,
+    style: str | None = None,
 ) -> dict[str, Any]:
-    """Per-case and summary agreement of the clause attribution with the rule table."""
+    """Per-case and summary agreement of the clause attribution with the rule table.
+
+    ``style`` (``prompt`` | ``narrative`` | ``raw``; default the dataset's own): the notes
+    to explain. Another style than the dataset's is written by the generator from the
+    same clinical row and note stream, i.e. the note a cohort of that style would hold."""
     info = read_info(dataset)
     if info.task not in TRUTH:
         raise ValueError(f"{dataset}: the explain check needs a phantom of {sorted(TRUTH)}")
     truth_mod = TRUTH[info.task]
     rows = read_clinical_csv(dataset)
-    style, seed = info.extra.get("note_style", "prompt"), int(info.extra.get("seed", 0))
+    own_style, seed = info.extra.get("note_style", "prompt"), int(info.extra.get("seed", 0))
+    style = style or own_style
+    if style not in NOTE_STYLES:
+        raise ValueError(f"style: expected one of {NOTE_STYLES}, got {style!r}")
     site, size = info.site or "internal", int(info.extra.get("size", 64))
     per_case = []
     for case_id in cases if cases is not None else list_cases(dataset, split):
@@ -165,7 +174,8 @@ def explain_check(
         regions = None
         if case.regions is not None and "regions" in info.extra:
             regions = (np.asarray(case.regions.array), info.extra["regions"])
-        ex = explain(predictor, case.images, case.note, mode=mode, regions=regions)
+        note = case.note if style == own_style else regen()
+        ex = explain(predictor, case.images, note, mode=mode, regions=regions)
         fields = clause_fields(ex.note, split_clauses(ex.note), row, truth_mod, regen)
         if fields is None or not ex.effects:
             per_case.append({"case": case_id, "unmapped": True})
