@@ -103,6 +103,10 @@ class TrainConfig:
     # shows), so the model learns that the note decides the side. See docs/models.md
     note_swap: float = 0.0
     side_swap: float = 0.0
+    # one weight per class (background first) for both loss terms (MONAI DiceCELoss
+    # ``weight``); empty: all 1. A foreground weight above 1 makes a missed target voxel cost
+    # more than a wrongly drawn one, which moves uncertain borders outwards
+    class_weights: tuple[float, ...] = ()
     val_every: int = 1  # epochs
     device: str = "auto"  # auto | cpu | cuda
     sw_batch_size: int = 2  # sliding-window batch at validation
@@ -245,6 +249,12 @@ def _check_values(cfg: RunConfig) -> RunConfig:
             raise ConfigError(
                 f"train.{key}: expected a share in [0, 1], got {getattr(cfg.train, key)}"
             )
+    w = cfg.train.class_weights
+    if w and (len(w) != cfg.model.out_channels or min(w) <= 0):
+        raise ConfigError(
+            f"train.class_weights: expected {cfg.model.out_channels} positive weights (one per "
+            f"class, background first), got {list(w)}"
+        )
     t = cfg.infer.threshold
     if t is not None and not 0.0 < t < 1.0:
         raise ConfigError(f"infer.threshold: expected a probability in (0, 1) or null, got {t}")

@@ -166,7 +166,7 @@ def train(
         net=net,
         opt=opt,
         sched=sched,
-        loss_fn=_loss(cfg),
+        loss_fn=_loss(cfg).to(device),
         transform=transform,
         train_s=train_s,
         val_s=val_s,
@@ -254,8 +254,16 @@ def _load(
 
 def _loss(cfg: RunConfig) -> Any:
     """Dice + cross-entropy 1:1 (the Dice term over every class, background included), per
-    deep-supervision level if the model has them."""
-    loss_fn: Any = DiceCELoss(to_onehot_y=True, softmax=True, lambda_dice=1.0, lambda_ce=1.0)
+    deep-supervision level if the model has them; ``train.class_weights`` weigh the classes
+    in both terms."""
+    weights = cfg.train.class_weights  # checked by the config loader
+    loss_fn: Any = DiceCELoss(
+        to_onehot_y=True,
+        softmax=True,
+        lambda_dice=1.0,
+        lambda_ce=1.0,
+        weight=torch.tensor(weights, dtype=torch.float32) if weights else None,
+    )
     if cfg.model.deep_supervision:
         # weights 1, 1/2, 1/4 ... normalised to sum to 1 (nnU-Net); labels are resized to
         # each output by nearest-neighbour interpolation, hence passed as float
