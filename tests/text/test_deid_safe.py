@@ -163,12 +163,12 @@ def test_word_lists_and_their_sources() -> None:
         assert any("Source:" in ln for ln in header), name  # each list names where it is from
 
 
-def test_held_out_corpus_as_measured_once() -> None:
-    """tests/text/deid_heldout_corpus.txt was written blind to the method and scored once, after
-    the method was frozen (d62047d): recall 0.838 (rules alone 0.622), clinical terms kept
-    0.977, words kept 0.922. These floors guard that result; they are below the 0.98 the
-    issue asks for (docs/text.md says what is missed: non-English dates, addresses and
-    hospital acronyms), and the method was not tuned to this corpus afterwards."""
+def test_former_held_out_corpus_now_a_development_set() -> None:
+    """tests/text/deid_heldout_corpus.txt was written blind to the method and scored once
+    (d62047d): recall 0.838 (rules alone 0.622), clinical terms kept 0.977, words kept 0.922.
+    It has been a development set since (issue #33); the blind set of record is
+    deid_heldout_corpus_v2.txt, which only the lead scores. These floors keep what the
+    multilingual rules and the span growing (text.deid_intl, text.deid_extend) gained on it."""
     notes = load_corpus(HERE / "deid_heldout_corpus.txt")
     assert len(notes) >= 40 and sum(len(n.identifiers) for n in notes) >= 150
     dev = {
@@ -178,8 +178,8 @@ def test_held_out_corpus_as_measured_once() -> None:
     }
     assert not dev & {n.text for n in notes}
     both, rules = score(notes, oncoseg_finder), score(notes, rules_finder)
-    assert both.recall >= 0.83 and both.recall - rules.recall >= 0.2
-    assert both.kept_rate >= 0.97 and both.words_kept_rate >= 0.92
+    assert both.recall >= 0.98 and both.recall > rules.recall
+    assert both.kept_rate >= 0.98 and both.words_kept_rate >= 0.94
 
 
 def test_generated_task_notes_reach_the_model_as_the_rules_left_them() -> None:

@@ -29,6 +29,12 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from oncoseg.text.deid_extend import (
+    acronym_places,
+    extend_spans,
+    field_spans,
+    lowercase_names,
+)
 from oncoseg.text.deid_names import (
     NAME_RULES,
     PROTECT,
@@ -100,8 +106,10 @@ def find_identifiers(text: str, *, safe_words: bool = True) -> list[Redaction]:
     (text.deid_safe). ``safe_words=False`` gives the rules alone, for comparison."""
     spans = _Spans(text)
     spans.apply(RULES)  # e-mail, dates, labelled numbers, phones, addresses, places
+    for tag, s, e in field_spans(text) + acronym_places(text):
+        spans.add(tag, s, e)
     spans.apply(NAME_RULES)
-    for s, e in gazetteer_names(text):
+    for s, e in gazetteer_names(text) + lowercase_names(text):
         spans.add("NAME", s, e)
     spans.apply(AGE_RULES)
     spans.apply(ID_RULES)
@@ -111,10 +119,28 @@ def find_identifiers(text: str, *, safe_words: bool = True) -> list[Redaction]:
     for s, e in repeated_names(text, words):
         spans.add("NAME", s, e)
     if safe_words:
-        for tag, s, e in safe_spans(text, [(r.start, r.end) for r in spans.found]):
+        names = [(r.start, r.end) for r in spans.found if r.tag == "NAME"]
+        for tag, s, e in safe_spans(text, [(r.start, r.end) for r in spans.found], names):
             spans.add(tag, s, e)
-    found = _with_titles(sorted(spans.found, key=lambda r: r.start), text)
+    grown = extend_spans(text, [(r.tag, r.start, r.end) for r in spans.found])
+    found = _with_titles(_disjoint(grown, spans.protected), text)
     return _merge(_fill_gaps(found, text), text)
+
+
+def _disjoint(
+    spans: list[tuple[str, int, int]], protected: list[tuple[int, int]]
+) -> list[Redaction]:
+    """Grown spans made disjoint again (the earlier keeps its tag) and kept off protected text."""
+    out: list[Redaction] = []
+    for tag, s, e in sorted(spans, key=lambda t: (t[1], -t[2])):
+        for ps, pe in protected:
+            if ps < e and s < pe:  # a grown span stops at an eponym it reached
+                s, e = (s, ps) if s < ps else (max(s, pe), e)
+        if out and s < out[-1].end:
+            s = out[-1].end
+        if s < e:
+            out.append(Redaction(tag, s, e))
+    return out
 
 
 _TITLE_BEFORE = re.compile(
@@ -122,8 +148,8 @@ _TITLE_BEFORE = re.compile(
     r"Sr|Sra|Dott|Dra)\.?|\bM\.)[ \t]+$"
 )
 _PARTICLES_BEFORE = re.compile(
-    r"(?:\b(?:de|da|di|du|del|della|dos|das|do|van|von|der|den|la|le|los|las|bin|binti|ibn|"
-    r"al|el|ben|ter|ten|zu|ap)[ \t]+)+$"
+    r"(?:(?:\b(?:de|da|di|du|del|della|dos|das|do|van|von|der|den|la|le|los|las|bin|binti|ibn|"
+    r"al|el|ben|ter|ten|te|op|het|zu|ap)|['’]t)[ \t]+)+$"
 )
 _POSTNOMINAL = re.compile(
     r",?[ \t]*(?:MD|DO|PhD|MBBS|MBChB|FRCR|FRCS|FRCP|FRCPath|MRCP|MRCS|RN|NP|PA-C|DNP|MSc|BSc)"

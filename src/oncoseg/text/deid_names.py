@@ -14,9 +14,11 @@ import re
 from functools import cache
 from importlib import resources
 
+from oncoseg.text.deid_intl import LOWER_TITLES, SIGNOFF, TITLES_INTL
+
 Rule = tuple[str, re.Pattern[str], int]
 
-TITLES = r"(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Doctor|Sir|Dame|Rev|Revd)"
+TITLES = rf"(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Doctor|Sir|Dame|Rev|Revd|{TITLES_INTL})"
 # capitalised words that are never (the start of) a name
 _NOT_NAME = (
     rf"(?:{TITLES}|Dear|Re|Patient|Pt|Consultant|Clinical|Specialty|Specialist|Registrar|"
@@ -40,13 +42,19 @@ W = (
     r"(?:['’\-][^\W\d_]{1,30}){0,3}"
     r"(?![\w'’\-]|\s*:)"
 )
-_PARTICLE = r"(?:de|da|di|du|del|della|dos|van|von|der|den|la|le|los|las|bin|al|y|Ó|Ní|Nic|Mac|Uí)"
+_PARTICLE = (
+    r"(?:de|da|di|du|del|della|dos|das|do|van|von|der|den|la|le|los|las|ter|ten|bin|al|y|i|e|"
+    r"Ó|Ní|Nic|Mac|Uí|['’]t)"
+)
 _SP = r"(?:[ \t]+|[ \t]*\n[ \t]*)"  # a space, or one line break
-_INITIALS = r"(?:[A-Z]\.?[ \t]*){1,2}"
+_INITIALS = r"(?:\b[A-Z]\.?[ \t]*){1,2}"
 _LEAD = r"(?:(?:Ó|Ní|Nic|Mac|Uí|De|Da|Di|Du|Van|Von|Le|La|Al|El)[ \t]+)?"
 NAME = rf"(?:{_INITIALS})?{_LEAD}{W}(?:{_SP}(?:{_PARTICLE}[ \t]+)*(?:[A-Z]\.[ \t]*)?{W}){{0,3}}"
 NAME2 = rf"{W}(?:{_SP}(?:{_PARTICLE}[ \t]+)*(?:[A-Z]\.[ \t]*)?{W}){{1,3}}"
-CAPS_NAME = rf"{_LEAD}[A-Z][A-Z'’\-]*[A-Z],[ \t]+{W}(?:[ \t]+(?:{_PARTICLE}[ \t]+)*{W}){{0,3}}"
+_UP = "A-ZÀ-ÖØ-Þ"
+CAPS_NAME = (
+    rf"{_LEAD}[{_UP}][{_UP}'’\-]*[{_UP}],[ \t]+{W}(?:[ \t]+(?:{_PARTICLE}[ \t]+)*{W}){{0,3}}"
+)
 _RELATION = (
     r"(?i:husband|wife|partner|son|daughter|mother|father|mum|mom|dad|brother|sister|niece|"
     r"nephew|aunt|uncle|grandson|granddaughter|grandmother|grandfather|carer|caregiver|friend|"
@@ -54,7 +62,9 @@ _RELATION = (
     r"physio(?:therapist)?|key\s+worker|social\s+worker)"
 )
 _LABEL = (
-    r"(?i:patient(?:\s+name)?|pt(?:\s+name)?|name|surname|forename|re|referring"
+    r"(?i:patient(?:\s+name)?|pt(?:\s+name)?|name|surname|forename|re|referring|paciente|"
+    r"patiente?|patientin|pacjent(?:ka)?|paziente|betreft|betr|naam|nome|nom|nombre|pat|"
+    r"assistit[oa]|ime|navn|namn|referral|referring"
     r"(?:\s+(?:physician|doctor|clinician|consultant))?|consultant|surgeon|assistant|"
     r"anaesthetist|anesthetist|oncologist|physician|attending|caller|key\s+worker|cns|referrer|"
     r"to|from|next\s+of\s+kin|nok|contact|carer|signed|dictated|author)"
@@ -66,8 +76,12 @@ _BY = (
 _NOT_INITIALS = r"(?:MDT|GP|CT|MRI|PET|USS?|ED|AE|ENT|CNS|OT|PT|ICU|ITU|HDU|OGD|NHS|MRN|DOB|ID)\b"
 
 NAME_RULES: list[Rule] = [
-    ("NAME", re.compile(rf"\b{TITLES}\.?[ \t]+({NAME})"), 1),
-    ("NAME", re.compile(rf"\b{_LABEL}[ \t]*[:\-][ \t]*({CAPS_NAME}|{NAME})"), 1),
+    ("NAME", re.compile(rf"\b(?:{TITLES}|{LOWER_TITLES})\.?[ \t]+({NAME})"), 1),
+    (
+        "NAME",
+        re.compile(rf"\b{_LABEL}\.?[ \t]*[:\-][ \t]*(?:{TITLES}\.?[ \t]+)?({CAPS_NAME}|{NAME})"),
+        1,
+    ),
     ("NAME", re.compile(rf"(?m)^[ \t]*(?:\d{{1,2}}[.)][ \t]*|[-*•][ \t]*)?({CAPS_NAME})"), 1),
     (
         "NAME",
@@ -110,20 +124,24 @@ NAME_RULES: list[Rule] = [
     (
         "NAME",
         re.compile(
-            rf"({NAME2})(?=,?\s+(?:an?\s+)?\(?(?:aged\s+)?\d{{1,3}}\)?[ \t]*(?:[MF]\b|-?[ \t]*"
-            r"(?:year|yr|yo|y/o|y\.o\.)|,))"
+            rf"({NAME2})(?=,?\s+(?:an?\s+)?\(?(?:aged\s+)?\d{{1,3}}(?![.,]\d)\)?[ \t]*"
+            r"(?:[MF]\b|-?[ \t]*(?:year|yr|yo|y/o|y\.o\.)|,))"
         ),
         1,
     ),  # a name right before an age
     (
         "NAME",
         re.compile(
-            r"(?im)^(?:yours\s+(?:sincerely|faithfully|truly)|(?:kind|best|warm|warmest)\s+"
-            r"(?:regards|wishes)|with\s+(?:best|kind)\s+(?:regards|wishes)|regards|many\s+thanks|"
-            rf"best)[ \t]*,?[ \t]*\n(?:[ \t]*\n)*[ \t]*(?:{TITLES}\.?[ \t]+)?({NAME})"
+            rf"(?m)^[ \t]*{SIGNOFF}[ \t]*,?[ \t]*\n(?:[ \t]*\n)*[ \t]*(?:{TITLES}\.?[ \t]+)?"
+            rf"({NAME})"
         ),
         1,
     ),  # the signature after a sign-off
+    (
+        "NAME",
+        re.compile(rf"(?:^|(?<=[.!\n])[ \t]*){SIGNOFF}[ \t]*,[ \t]*(?:{TITLES}\.?[ \t]+)?({NAME})"),
+        1,
+    ),  # on the same line: "Groet, Sander van der Berg"
     (
         "NAME",
         re.compile(
@@ -170,6 +188,10 @@ PROTECT = re.compile(
     r"Non-Hodgkin|Bloom-Richardson|Li-Fraumeni|Kaplan-Meier|Peutz-Jeghers|Guillain-Barr[ée]|"
     r"(?:von\s+)?Hippel-Lindau|Birt-Hogg-Dub[ée]|Creutzfeldt-Jakob|Stevens-Johnson|"
     r"Beckwith-Wiedemann|Muir-Torre|Wolff-Parkinson-White|Mohs\b|Barrett(?:'s|’s)|"
+    r"Child[\s\-]+Pugh|Bence[\s\-]+Jones|Reed[\s\-]+Sternberg|Homer[\s\-]+Wright|"
+    r"Durie[\s\-]+Salmon|Elston[\s\-]+Ellis|Lambert[\s\-]+Eaton|Zollinger[\s\-]+Ellison|"
+    r"Ann[\s\-]+Arbor(?=\s+(?:stag|classif|[IV]))|Van\s+Nuys(?=\s+(?:\d|[Pp]rognostic|VNPI))|"
+    r"MST\s+Continus|\b[A-Z]{2,}(?:-[A-Z][a-z]{1,3})+\b(?![\w\-])|"
     r"\b[A-Z][a-z]+(?:'s|’s)?\s+(?:disease|syndrome|sign|node|nodule|procedure|operation|"
     r"fascia|pouch|space|triangle|ring|oesophagus|esophagus|lymphoma|sarcoma|tumou?r|"
     r"classification|staging|grade|score|criteria|index|test|incision|thickness|level|stage|"

@@ -10,6 +10,14 @@ from __future__ import annotations
 
 import re
 
+from oncoseg.text.deid_intl import (
+    FACILITY_LAST_INTL,
+    ID_LABEL_INTL,
+    INTL_AGE_RULES,
+    INTL_DATE_RULES,
+    INTL_PLACE_RULES,
+)
+
 Rule = tuple[str, re.Pattern[str], int]
 
 _MONTHS = [
@@ -53,9 +61,14 @@ _ID_LABEL = (
     r"Record\s*(?:no|number|#)|Accession(?:\s*(?:no|number|#))?|Acc(?:t|ount)?(?:\.|#)?|"
     r"NHS(?:\s+(?:no|number))?|SSN|CHI|Unit(?:\s+no\.?)?|Episode|Lab\.?\s+no|"
     r"Specimen(?:\s+no)?|Case\s*(?:no|#)|Op(?:eration)?\.?(?:\s+note)?\s+no|Encounter|"
-    r"(?:Patient|Study|Hospital|Trial)\s+ID|ID|Ref(?:erence)?)"
+    rf"(?:Patient|Study|Hospital|Trial)\s+ID|ID|Ref(?:erence)?|{ID_LABEL_INTL})"
 )
-_ID_VALUE = r"(?=(?:[A-Z\-/ ]*\d){4})[A-Z]{0,4}[\-/]?\d[\dA-Z]*(?:[ \-/]\d[\dA-Z]*)*"
+# a record number: digits in groups, with a prefix of capitals ("RMH 1102934", "INCA 776.441-2")
+# and a check letter or digits after a hyphen ("4451902-A", "123.456.789-09")
+_ID_VALUE = (
+    r"(?=(?:[A-Z\-/ .]*\d){4})[A-Z]{0,5}[\-/ ]?\d[\dA-Z]*"
+    r"(?:(?:[ \-/]|\.(?=\d))\d[\dA-Z]*|-[A-Z]{1,2}\b)*"
+)
 _STREET = (
     r"(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Dr|Boulevard|Blvd|Court|Ct|Way|Place|Pl|"
     r"Terrace|Close|Crescent|Square|Sq|Highway|Hwy|Parkway|Gardens|Grove|Row|Walk|Mews|Hill)\.?"
@@ -94,8 +107,9 @@ GENERIC = frozenset(
     )
 )
 _FACILITY = (
-    r"(?:Hospital|Infirmary|Hospice|Surgery|Practice|Clinic|Institute|Centre|Center|Unit|Wing|"
-    r"Trust|Memorial|Health\s+Cent(?:re|er)|Medical\s+(?:Cent(?:re|er)|Practice|Group))"
+    r"(?:Hospitals?|Infirmary|Hospice|Surgery|Practice|Clinic|Institute|Centre|Center|Unit|Wing|"
+    r"Trust|Memorial|Associates|Health\s+Cent(?:re|er)|Medical\s+(?:Cent(?:re|er)|Practice|Group)|"
+    rf"{FACILITY_LAST_INTL})"
 )
 _PLACE_WORD = rf"(?:St\.?|Saint|{_CAP}(?:'s|’s)?)"
 
@@ -137,17 +151,21 @@ RULES: list[Rule] = [
         ),
         1,
     ),
+    *INTL_DATE_RULES,
     ("ID", re.compile(rf"\b{_ID_LABEL}\.?\s*(?:#|no\.?|number)?\s*[:=]?\s*({_ID_VALUE})"), 1),
     (
         "PHONE",
-        re.compile(r"(?<![\w+])\+\d{1,3}(?:\s?\(0\))?(?:[\s.\-]\d{1,5}){2,5}\b"),
+        re.compile(
+            r"(?<![\w+])(?:\+|\b00)\d{1,3}(?:[ \t.\-]?\(0?\d{0,5}\))?(?:[ \t.\-]?\d{1,5})"
+            r"(?:[ \t.\-]\d{1,5}){1,5}\b(?:[ \t]*(?i:ext\.?|extn\.?|x)[ \t]*\d{1,5}\b)?"
+        ),
         0,
     ),
     (
         "PHONE",
         re.compile(
             r"(?<![\w/])(?:\+\d{1,3}[\s\-.]?)?(?:\(\d{2,5}\)\s?|\d{2,5}[\s\-.])"
-            r"\d{3,4}[\s\-.]?\d{3,4}\b(?:\s*(?i:ext\.?|extn\.?|x)\s*\d{2,5}\b)?"
+            r"\d{3,5}[\s\-.]?\d{3,4}\b(?:\s*(?i:ext\.?|extn\.?|x)\s*\d{1,5}\b)?"
         ),
         0,
     ),
@@ -161,7 +179,8 @@ RULES: list[Rule] = [
     (
         "ADDRESS",
         re.compile(
-            rf"(?:\b(?:Flat|Apt|Apartment|Unit|Suite)\s+[\w/]+,?\s+)?\b\d{{1,5}}[A-Za-z]?,?\s+"
+            rf"(?:\b(?:Flat|Apt|Apartment|Unit|Suite|Lot|Plot)\s+[\w/]+,?\s+|\b(?:Blk|Block)\s+)?"
+            rf"\b(?:\d{{1,5}}[\-/])?\d{{1,5}}[A-Za-z]?,?\s+"
             rf"(?:[NSEW]\.?\s+)?(?:{_CAP}\s+){{1,3}}{_STREET}"
             rf"(?:,\s*(?:Apt|Flat|Unit|Suite|#)\.?\s*\w+)?(?:,\s*{_CAPS})?"
             rf"(?:,?\s*(?:{_STATES})\s+\d{{5}}(?:-\d{{4}})?)?"
@@ -209,7 +228,12 @@ RULES: list[Rule] = [
         ),
         0,
     ),
-    ("LOCATION", re.compile(r"\bWard\s+\d{1,3}[A-Z]?(?:\s+(?:West|East|North|South)\b)?"), 0),
+    ("LOCATION", re.compile(r"\b[Ww]ard\s+\d{1,3}[A-Z]?(?:\s+(?:West|East|North|South)\b)?"), 0),
+    (
+        "LOCATION",
+        re.compile(r"\b[A-Z][a-z]+[ \t]+\d{1,2}[A-Z]?[ \t]+(?:North|South|East|West)\b"),
+        0,
+    ),  # a ward: Pavilion 12 North
     (
         "LOCATION",
         re.compile(
@@ -231,6 +255,7 @@ RULES: list[Rule] = [
         ),
         1,
     ),  # the town after a hospital: "... Cancer Centre (Wirral)"
+    *INTL_PLACE_RULES,
 ]
 
 AGE_RULES: list[Rule] = [
@@ -245,6 +270,7 @@ AGE_RULES: list[Rule] = [
         re.compile(r"(?:\(|(?<=[^\W\d_]),\s+|\bnow\s+|\.\s+)(9\d|1[01]\d)(?=\)|[,.;]\s|\s*[MF]\b)"),
         1,
     ),  # "Smith (94)", "Smith, 97, with", "now 90,"
+    *INTL_AGE_RULES,
 ]
 
 ID_RULES: list[Rule] = [  # record numbers in shapes no label announces

@@ -67,7 +67,7 @@ class _Word:
     start: int
     end: int
     text: str
-    state: str  # "safe", "mask", "ambiguous" (a word that is also a name), "initial"
+    state: str  # "safe", "mask", "ambiguous" (a word that is also a name), "initial", "found"
 
 
 def _capitalised(w: str) -> bool:
@@ -97,10 +97,15 @@ def _word_state(w: str) -> str:
     return "mask"
 
 
-def _words(text: str, taken: list[bool]) -> list[_Word]:
+def _words(text: str, taken: list[bool], names: list[bool]) -> list[_Word]:
+    """The words left to judge, and (state ``found``) the words of names found before, whose
+    joined neighbours the masks spread to (``[Peter] Mac``)."""
     words = []
     for m in _WORD.finditer(text):
         s, e = m.span()
+        if all(names[s:e]):
+            words.append(_Word(s, e, m.group(0), "found"))
+            continue
         if any(taken[s:e]):
             continue
         prev = text[s - 1] if s else " "
@@ -136,20 +141,31 @@ def _spread(text: str, words: list[_Word]) -> None:
     while changed:
         changed = False
         for i, w in enumerate(words):
-            if w.state != "mask":
+            if w.state not in ("mask", "found"):
                 continue
             for j in (i - 1, i + 1):
                 if not 0 <= j < len(words):
                     continue
                 o = words[j]
                 a, b = (o, w) if j < i else (w, o)
-                if o.state == "mask" or not _joined(text, a, b) or not _capitalised(o.text):
+                done = o.state in ("mask", "found")
+                if done or not _joined(text, a, b) or not _capitalised(o.text):
                     continue
                 base = re.sub(r"['’]s?$", "", o.text)
-                if o.state in ("initial", "ambiguous") or (
-                    base not in STOP and not is_clinical(base) and not base.isupper()
+                caps_name = base.isupper() and _given_or_name_word(base)  # LILY-ANNE HOPKINS
+                if (
+                    o.state in ("initial", "ambiguous")
+                    or caps_name
+                    or (base not in STOP and not is_clinical(base) and not base.isupper())
                 ):
                     o.state, changed = "mask", True
+
+
+def _given_or_name_word(word: str) -> bool:
+    """``ANNE``, ``LILY``: a word in capitals that is a given name or a name-word."""
+    low = word.lower()
+    known = low.capitalize() in given_names() or is_name_word(low)
+    return len(low) > 2 and known and word not in STOP and not is_clinical(word)
 
 
 def _resolve_ambiguous(text: str, words: list[_Word]) -> None:
@@ -171,7 +187,7 @@ def _repeat(words: list[_Word]) -> None:
     (``Hope`` at a sentence's start, once ``her daughter Hope`` was found)."""
     masked = {w.text for w in words if w.state == "mask" and len(w.text) > 2}
     for w in words:
-        if w.state != "mask" and w.text in masked:
+        if w.state not in ("mask", "found") and w.text in masked:
             base = re.sub(r"['’]s?$", "", w.text)
             if base not in STOP and not is_clinical(base):
                 w.state = "mask"
@@ -186,7 +202,7 @@ def _name_lines(text: str, words: list[_Word]) -> None:
         inside = [w for w in words if s <= w.start and w.end <= e]
         if inside and all(w.state != "safe" for w in inside):
             for w in inside:
-                w.state = "mask"
+                w.state = "found" if w.state == "found" else "mask"
 
 
 _FACILITY_TAIL = re.compile(
@@ -232,7 +248,7 @@ def _gap_joins(gap: str) -> bool:
 def _number_spans(text: str, taken: list[bool]) -> list[Span]:
     spans: list[Span] = []
     for m in _ROOM.finditer(text):
-        if not any(taken[m.start() : m.end()]):
+        if not any(taken[m.start() : m.end()]) and not UNIT_AFTER.match(text, m.end()):
             spans.append(("LOCATION", *m.span()))
     chunks: list[list] = []  # [start, end, tag or None, free (not found before)]
     for m in _CHUNK.finditer(text):
@@ -246,7 +262,8 @@ def _number_spans(text: str, taken: list[bool]) -> list[Span]:
             continue
         if any(taken[s:e]):
             chunks.append([s, e, "taken", False])
-            if _digits(core) >= 4 and re.search(r"[A-Za-z]", core) and not all(taken[s:e]):
+            rest = "".join(ch for ch, t in zip(core, taken[s:e], strict=True) if not t)
+            if _digits(core) >= 4 and re.search(r"[A-Za-z]", core) or _digits(rest) >= 2:
                 spans.append(("ID", s, e))  # the rest of a code found in part: KH/ONC/44127
             continue
         tag = number_is_clinical(core, text[max(0, s - 80) : s], text[e : e + 30])
@@ -290,11 +307,18 @@ def _initials_spans(text: str, taken: list[bool]) -> list[Span]:
     ]
 
 
-def safe_spans(text: str, taken_spans: list[tuple[int, int]] | None = None) -> list[Span]:
-    """Spans of everything not known to be safe, outside ``taken_spans`` (found already)."""
-    taken = [False] * len(text)
+def safe_spans(
+    text: str,
+    taken_spans: list[tuple[int, int]] | None = None,
+    names: list[tuple[int, int]] | None = None,
+) -> list[Span]:
+    """Spans of everything not known to be safe, outside ``taken_spans`` (found already);
+    ``names``: the spans of those that are names, whose neighbours may be their parts."""
+    taken, in_name = [False] * len(text), [False] * len(text)
     for s, e in taken_spans or []:
         taken[s:e] = [True] * (e - s)
+    for s, e in names or []:
+        in_name[s:e] = [True] * (e - s)
     out = _initials_spans(text, taken)
     out += [("ID", *m.span()) for m in _URL.finditer(text) if not any(taken[m.start() : m.end()])]
     for _, s, e in out:
@@ -302,7 +326,7 @@ def safe_spans(text: str, taken_spans: list[tuple[int, int]] | None = None) -> l
     out += _number_spans(text, taken)
     for _, s, e in out:
         taken[s:e] = [True] * (e - s)
-    words = _words(text, taken)
+    words = _words(text, taken, in_name)
     _resolve_ambiguous(text, words)
     _name_lines(text, words)
     _spread(text, words)

@@ -20,6 +20,7 @@ import re
 from functools import cache
 from importlib import resources
 
+from oncoseg.text.deid_intl import FOREIGN_WORDS
 from oncoseg.text.deid_names import TITLES
 from oncoseg.text.deid_rules import GENERIC
 
@@ -45,10 +46,13 @@ def is_name_word(low: str) -> bool:
 
 
 def is_clinical(word: str) -> bool:
+    """A clinical word: in the hand-written list, or a drug or disease word of six letters or
+    more (the short ones of DrugBank and MeSH are mostly gene symbols and abbreviations that
+    read like names: ``Seng``, ``Hemi``, ``Nata``)."""
     low = word.lower()
     return (
         low in _words("deid_clinical.txt")
-        or low in _words("deid_medical_words.txt.gz")
+        or (len(low) >= 6 and low in _words("deid_medical_words.txt.gz"))
         or low in _words("deid_rare_words.txt.gz")
     )
 
@@ -70,10 +74,31 @@ _PREFIX = re.compile(
 )
 
 
+# stems of clinical words in the languages of European letters (Mammakarzinom, carcinome
+# canalaire, Strahlentherapie, quimioterapia); six letters or more, so no surname is one
+_FOREIGN_STEM = re.compile(
+    r"karzinom|carcinom|sarkom|sarcom|lymphom|linfom|melanom|tumeur|tumore|metasta|"
+    r"onkolog|oncolog|radiother|radioter|strahlenther|chimioth|quimiot|chemiot|chemioter|"
+    r"chemother|immunoth|hormonoth|therapie|thérapie|terapia|terapie|chirurg|cirurg|cirug|"
+    r"ektomie|ectomie|ectomía|ectomia|biopsi|mammogra|mammakarz|mastekt|mastect|lumpekt|"
+    r"quadrantect|leukäm|leucém|leucem|leukem|myelom|mieloma|myélome|lymphknot|linfonod|"
+    r"ganglion|adenocarc|adénocarc|plattenep|infiltr|canalaire|duttal|diagnos|prognos|"
+    r"rezidiv|récidiv|recidiv|palliat|paliat|adjuvan|adyuvan|neoadjuv|néoadjuv|histolog|"
+    r"patholog|patolog|zytolog|cytolog|citolog|radiolog|tomogra|szintig|scintig|ecograf|"
+    r"échogra|sonogra|resonanz|résonance|resonancia|risonanza|mammaria|mammaire|"
+    r"brusterhalt|tumorkonf|tumorboard|nowotw|raka?\b|cáncer|câncer|cancro|cancér|gliom|"
+    r"glioblastom|astrozytom|meningeom|"
+    r"wildtyp|mutiert|methyliert|fraktion|bestrahl|strahlen|carcinoom|bestraling|behandeling|"
+    r"chemotera|hormonal|endokrin|ormonoter|neoplas|neoplaz|linfoma|leucemi|cancéreu|"
+    r"kanker|krebs"
+)
+
+
 def is_medical_shape(low: str) -> bool:
     """``jejunostomy``, ``mucositis``, ``restaging``: a medical word by its ending, or a
-    common or medical word behind a prefix."""
-    if _MEDICAL_SUFFIX.fullmatch(low):
+    common or medical word behind a prefix; ``Mammakarzinom``, ``chimiothérapie``: a stem of
+    a clinical word in another language."""
+    if _MEDICAL_SUFFIX.fullmatch(low) or _FOREIGN_STEM.search(low):
         return True
     for plural in ("s", "es"):  # fiducials: a clinical word's plural
         stem = low.removesuffix(plural)
@@ -92,7 +117,7 @@ def is_acronym_like(word: str) -> bool:
 
 
 # capitalised words never masked by this layer (titles, labels, function words, facilities)
-STOP = frozenset(
+STOP = FOREIGN_WORDS | frozenset(
     re.findall(r"[A-Za-z]+", TITLES)
     + [w.capitalize() for w in GENERIC]
     + re.findall(
@@ -106,7 +131,11 @@ STOP = frozenset(
     Examination Investigations Medications Allergies Social Family Past Medical Drug Problem
     Problems Note Notes Letter Report Copy Cc Encl Yours Kind Regards Best Wishes Sincerely
     Faithfully Thanks Thank Many Signed Dictated Typed Seen Reviewed Verified Authorised
-    Discussed Referred Requested Reported Accompanied Checked Mr Mrs Ms Dr Miss Prof""",
+    Discussed Referred Requested Reported Accompanied Checked Mr Mrs Ms Dr Miss Prof
+    Son Daughter Wife Husband Partner Mum Mom Dad Mother Father Niece Nephew Carer Brother
+    Sister Aunt Uncle Grandson Granddaughter Grandmother Grandfather Friend Neighbour Neighbor
+    Assistant Surgeon Anaesthetist Anesthetist Attending Fellow Resident Acct Account Episode
+    Case Ward Bed Bay Room Key Worker Chaplain Interpreter Translator""",
     )
 )
 
@@ -122,12 +151,14 @@ UNIT_AFTER = re.compile(
     r"(?![a-z])"
 )
 _LABEL_BEFORE = re.compile(
-    r"(?i:psa|cea|ca|ca-?125|ca\s*19-9|ca\s*15-3|ldh|afp|hcg|hb|hgb|haemoglobin|hemoglobin|plt|"
+    r"(?<![A-Za-z])(?i:psa|cea|ca|ca-?125|ca\s*19-9|ca\s*15-3|ldh|afp|hcg|hb|hgb|haemoglobin|hemoglobin|plt|"
     r"platelets?|wcc|wbc|neuts?|neutrophils?|anc|lymphs?|lymphocytes|creat|creatinine|egfr|"
     r"gfr|bili|bilirubin|alt|ast|alp|ggt|alb|albumin|na|sodium|k|potassium|calcium|mg|glucose|"
     r"hba1c|tsh|t4|ferritin|b12|folate|inr|aptt|troponin|bnp|crp|esr|score|oncotype|rs|"
     r"dose|total|weight|wt|height|ht|bmi|bp|hr|rr|pulse|sats|spo2|o2|temp|volume|vol|suv|"
     r"suvmax|hu|mu|cgy|gy|lvef|ef|ps|ecog|kps|karnofsky|qtc|qrs|vol|size|measuring|"
+    r"rtog|eortc|nsabp|calgb|acosog|swog|nrg|gog|jcog|ncic|keynote|checkmate|impower|"
+    r"trial|protocol|"
     r"measures|measured|up\s+to|approx|approximately|about|~|of|x|×|=|<|>|≤|≥|-|to|and|"
     r"by|from|cycle|day|week|fraction|level|grade|stage|group|type|phase|line|arm|v|version|"
     r"exon|codon|count|counts|igg|iga|igm|kappa|lambda|paraprotein|ratio|index|pack|"
@@ -158,12 +189,13 @@ def number_is_clinical(core: str, before: str, after: str) -> str | None:
         return "ID"  # a reference: "#4471-22" (a fraction count is written "5#")
     nd = _digits(core)
     if re.search(r"[A-Za-z]", core):  # codes mixing letters and digits
-        return "ID" if nd >= 4 and not re.fullmatch(r"(?:19|20)\d\d(?:s|'s)?", core) else None
+        year = re.fullmatch(r"(?:19|20)\d\d(?:s|'s)?|[A-Z]{2,5}-?(?:19|20)\d\d", core)
+        return "ID" if nd >= 4 and not year else None  # a trial named by its year: BC2001
     if re.fullmatch(r"\d+(?:[.,]\d+)?%?|\d+%", core) and nd <= 2:
         place = re.search(r"(?i:\bbed|\bbay|\broom|\bflat|\bapt|\bhouse|#)\s*$", before)
-        return "LOCATION" if place else None
-    if re.fullmatch(r"\d*\.\d+%?|\d+\.\d+%?|\d+(?:\.\d+)?%", core):
-        return None  # a decimal or a percentage
+        return "LOCATION" if place and not UNIT_AFTER.match(after) else None
+    if re.fullmatch(r"\d*\.\d+%?|\d+\.\d+%?|\d+(?:[.,]\d+)?%|\d{1,3},\d{1,2}", core):
+        return None  # a decimal or a percentage (40,05 Gy: a decimal comma)
     if re.fullmatch(r"\d{1,2}[:.]\d{2}(?:[ap]m)?|\d{1,2}:\d{1,2}", core, re.I):
         return None  # a time, a ratio 1:1
     if re.search(r"[+=<>≤≥]", core):
