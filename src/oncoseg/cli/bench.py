@@ -93,3 +93,41 @@ def bench_text(
 
     meta = run_text_benchmark(out, repeats=repeats)
     typer.echo(json.dumps(meta["results"], indent=2))
+
+
+@bench_app.command("spacing")
+def bench_spacing(
+    model: Path = typer.Option(..., "-m", "--model", help="Training run folder."),
+    dataset: Path = typer.Option(..., "-d", "--dataset", help="Dataset with the cases."),
+    out: Path = typer.Option(..., "-o", "--out", help="Folder for spacing.json, spacing.md."),
+    split: str = typer.Option("Ts", help="Split: Ts (test) or Tr."),
+    inplane: int = typer.Option(512, "--inplane", min=2, help="In-plane voxels of the grid."),
+    cases: list[str] = typer.Option(
+        [], "--cases", help="Only these cases (comma-separated or repeated)."
+    ),
+    limit: int = typer.Option(0, "--limit", min=0, help="Only the first N cases (0: all)."),
+    device: str = typer.Option("auto", help="auto, cpu or cuda"),
+) -> None:
+    """The same cases resampled to INPLANE x INPLANE in-plane (extent and slices kept): Dice
+    and, for breast_ctv, the counterfactual shares on the native and the resampled grid."""
+    from oncoseg.bench.spacing import run_spacing_check
+
+    names = [n.strip() for item in cases for n in item.split(",") if n.strip()]
+    with console.status("predicting") as status:
+        try:
+            result = run_spacing_check(
+                model,
+                dataset,
+                out,
+                split=split,
+                inplane=inplane,
+                cases=names,
+                limit=limit or None,
+                device=device,
+                progress=lambda case: status.update(f"done: {case}"),
+            )
+        except (FileNotFoundError, ValueError, RuntimeError) as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from exc
+    typer.echo(json.dumps(result["summary"], indent=2))
+    typer.echo(f"wrote {out / 'spacing.json'} and {out / 'spacing.md'}")
