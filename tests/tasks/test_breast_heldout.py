@@ -60,9 +60,12 @@ def cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_cohort(out / "ds", cohort_spec(), cases=2, test_cases=12, size=32, seed=3)
 
 
-def _run(cohort: Path, tmp_path: Path, ignore: bool) -> dict[str, Any]:
+def _run(
+    cohort: Path, tmp_path: Path, ignore: bool, families: int = 1, every_family: bool = False
+) -> dict[str, Any]:
     path = tmp_path / "notes.json"
-    path.write_text(json.dumps({"families": [FAMILY]}), encoding="utf-8")
+    fams = [dict(FAMILY, id=f"t{i}") for i in range(families)]
+    path.write_text(json.dumps({"families": fams}), encoding="utf-8")
     pred = RulePredictor(cohort, ignore_note=ignore)
     import oncoseg.tasks.breast_ctv.heldout as mod
 
@@ -75,7 +78,7 @@ def _run(cohort: Path, tmp_path: Path, ignore: bool) -> dict[str, Any]:
 
     mod.read_case = read_case  # type: ignore[assignment]
     try:
-        return heldout_phrasings(pred, cohort, path)  # type: ignore[arg-type]
+        return heldout_phrasings(pred, cohort, path, every_family=every_family)  # type: ignore[arg-type]
     finally:
         mod.read_case = real  # type: ignore[assignment]
 
@@ -90,6 +93,25 @@ def test_note_following_predictor_follows_every_edit(cohort: Path, tmp_path: Pat
     assert out["nodal_cover_n2_mean"] == pytest.approx(1.0)
     assert out["nodal_cover_n0_mean"] == 0.0
     assert out["by_style"] == {"free": 1.0}
+
+
+def test_every_family_is_predicted_once_on_cases_reused_in_turn(
+    cohort: Path, tmp_path: Path
+) -> None:
+    rows = read_clinical_csv(cohort)
+    n_bcs = sum(
+        r["surgery"] == "BCS" and r["laterality"] != "both"
+        for c, r in rows.items()
+        if c.startswith("bctv") and (cohort / "imagesTs" / f"{c}_0000.nii.gz").exists()
+    )
+    out = _run(cohort, tmp_path, ignore=False, families=n_bcs + 3, every_family=True)
+    assert out["n"] == n_bcs + 3  # more families than cases: cases reused
+    assert [r["family"] for r in out["cases"]] == [f"t{i}" for i in range(n_bcs + 3)]
+    assert out["cases"][n_bcs]["case"] == out["cases"][0]["case"]
+    assert out["cases_following_all"] == 1.0
+    assert out["reader"]["all"]["side_and_nodes"] == 4 * (n_bcs + 3)
+    few = _run(cohort, tmp_path, ignore=False, families=n_bcs + 3)
+    assert few["n"] == n_bcs  # default: one family per case
 
 
 def test_note_ignoring_predictor_follows_nothing(cohort: Path, tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from oncoseg.cli.cohort import predict_cohort
 from oncoseg.cli.common import console, fail, options, refusing
 from oncoseg.cli.data import convert_app, dataset_app, synth_app
 from oncoseg.cli.explain import explain_check_cmd
+from oncoseg.cli.heldout import heldout_notes_cmd
 from oncoseg.cli.logs import route_warnings, run_log, setup_logging
 from oncoseg.cli.orthanc import orthanc_app
 from oncoseg.cli.pacs import pacs_app
@@ -40,6 +41,7 @@ app.add_typer(convert_app, name="convert")
 app.command("serve")(serve_cmd)
 app.command("predict-cohort")(predict_cohort)
 app.command("explain-check")(explain_check_cmd)
+app.command("heldout-notes")(heldout_notes_cmd)
 app.add_typer(orthanc_app, name="orthanc")
 app.add_typer(pacs_app, name="pacs")
 

@@ -52,8 +52,12 @@ def heldout_phrasings(
     path: str | os.PathLike[str],
     split: str = "Ts",
     cases: Sequence[str] | None = None,
+    every_family: bool = False,
 ) -> dict[str, Any]:
-    """Follow-rates of the held-out phrasings on the unilateral breast-conserving cases."""
+    """Follow-rates of the held-out phrasings on the unilateral breast-conserving cases.
+
+    Each case takes the next family in turn; with ``every_family`` the cases are reused in
+    turn until every family has been predicted once (one row per family, not per case)."""
     families = load_families(path)
     rows = read_clinical_csv(ds)
     cases = [
@@ -61,9 +65,12 @@ def heldout_phrasings(
         for c in (cases if cases is not None else list_cases(ds, split))
         if rows[c]["surgery"] == "BCS" and rows[c]["laterality"] in ("left", "right")
     ]
+    if not cases:
+        raise ValueError(f"{ds}: no unilateral breast-conserving cases in split {split}")
+    n = max(len(cases), len(families)) if every_family else len(cases)
     per_case = []
-    for i, case_id in enumerate(cases):
-        family = families[i % len(families)]
+    for i in range(n):
+        case_id, family = cases[i % len(cases)], families[i % len(families)]
         case = read_case(ds, case_id, split)
         assert case.regions is not None  # breast_ctv phantoms carry their region map
         reg = np.asarray(case.regions.array)
@@ -75,7 +82,7 @@ def heldout_phrasings(
             for k in KEYS
         }
         per_case.append(_score(case_id, family, masks, reg))
-    return _summary(per_case, str(path))
+    return {**_summary(per_case, str(path)), "reader": reader_accuracy(path)}
 
 
 def _score(
