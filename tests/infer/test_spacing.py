@@ -97,3 +97,22 @@ def test_fine_grid_input_is_predicted_in_millimetres(tiny_run: Path, breast_data
     assert torch.corrcoef(torch.stack([a, b]))[0, 1].item() > 0.8  # 0.88 at 32³ with noise
     assert high.array.shape == fine.shape  # the mask on the input's own grid
     assert native.array.shape == arr.shape
+
+
+def test_antialias_smooths_only_shrinking_axes() -> None:
+    import torch
+
+    from oncoseg.data.resample import resize
+
+    # voxel noise along x shrunk 4x: plain trilinear sampling keeps most of its contrast
+    # (aliasing: each new voxel reads two old ones); antialiased, it averages out
+    x = torch.rand(1, 1, 8, 8, 256, generator=torch.Generator().manual_seed(0))
+    plain = resize(x, (8, 8, 64))
+    smooth = resize(x, (8, 8, 64), antialias=True)
+    assert smooth.shape == plain.shape == (1, 1, 8, 8, 64)
+    assert float(plain.std()) > 0.18
+    assert float(smooth.std()) < 0.65 * float(plain.std())
+    assert abs(float(smooth.mean()) - float(x.mean())) < 0.01
+    # axes that keep or grow their size are not smoothed
+    ramp = torch.linspace(0, 1, 8).reshape(1, 1, 8, 1, 1).expand(1, 1, 8, 8, 8).contiguous()
+    assert torch.allclose(resize(ramp, (8, 16, 16), antialias=True), resize(ramp, (8, 16, 16)))

@@ -34,11 +34,36 @@ def resampled_shape(
     )
 
 
-def resize(x: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
-    """(B, C, *spatial) float tensor resized trilinearly (no-op when already that size)."""
+def resize(x: torch.Tensor, size: Sequence[int], antialias: bool = False) -> torch.Tensor:
+    """(B, C, *spatial) float tensor resized trilinearly (no-op when already that size).
+
+    ``antialias``: an axis shrunk by a factor f > 1 is first smoothed with a Gaussian of
+    sigma (f - 1) / 2 voxels (scikit-image's ``resize`` rule), so detail finer than the new
+    grid averages out instead of aliasing (a 512-pixel CT taken to a 64-voxel model grid)."""
     if tuple(x.shape[2:]) == tuple(size):
         return x
+    if antialias:
+        x = smooth_for_downsampling(x, size)
     return F.interpolate(x, size=tuple(size), mode="trilinear", align_corners=False)
+
+
+def smooth_for_downsampling(x: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
+    """Separable Gaussian smoothing of each spatial axis that ``size`` shrinks (see ``resize``)."""
+    channels = x.shape[1]
+    for axis, (n_in, n_out) in enumerate(zip(x.shape[2:], size, strict=True)):
+        sigma = (n_in / n_out - 1.0) / 2.0
+        if sigma <= 0.0:
+            continue
+        radius = int(np.ceil(3.0 * sigma))
+        t = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
+        kernel = torch.exp(-0.5 * (t / sigma) ** 2)
+        shape = [1, 1, 1]
+        shape[axis] = kernel.numel()
+        weight = (kernel / kernel.sum()).reshape(1, 1, *shape).repeat(channels, 1, 1, 1, 1)
+        pad = [0] * 6  # F.pad order: last axis first
+        pad[2 * (2 - axis)] = pad[2 * (2 - axis) + 1] = radius
+        x = F.conv3d(F.pad(x, pad, mode="replicate"), weight, groups=channels)
+    return x
 
 
 def resample_image(image: np.ndarray, size: Sequence[int]) -> np.ndarray:

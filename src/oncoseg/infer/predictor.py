@@ -123,9 +123,12 @@ class Predictor:
         # a run with data.spacing resampled every training case to the plan's spacing; one
         # without read each at its own, and so does this, unless the input's spacing is far
         # from every training case's (a 0.8 mm scanner grid for a 5 mm model): then the
-        # model works at its median training spacing, in millimetres, not voxels
+        # model works at its median training spacing, in millimetres, not voxels, and the
+        # input is smoothed before it shrinks (its training cases were never resampled; a
+        # data.spacing run's were, without smoothing, and its inputs are treated the same)
         if self.cfg.data.spacing or self.plan.resample_needed(spacing):
-            x = resize(x, resampled_shape(shape, spacing, self.plan.target_spacing))
+            size = resampled_shape(shape, spacing, self.plan.target_spacing)
+            x = resize(x, size, antialias=not self.cfg.data.spacing)
         with torch.no_grad():
             p = segment_volume(
                 self.model,
