@@ -44,6 +44,7 @@ from oncoseg.text.deid_names import (
 )
 from oncoseg.text.deid_rules import AGE_RULES, ID_RULES, RULES, Rule, place_is_generic
 from oncoseg.text.deid_safe import safe_spans
+from oncoseg.text.deid_vocab import is_medical
 
 TAGS = ("NAME", "DATE", "ID", "PHONE", "EMAIL", "ADDRESS", "LOCATION", "AGE")
 _TRIM = " \t\n,;:.()\"“”'’-/"
@@ -95,7 +96,14 @@ class _Spans:
                 s, e = m.span(group)
                 if tag in ("LOCATION", "ADDRESS") and place_is_generic(self.text[s:e]):
                     continue
+                if tag == "NAME" and _all_medical(self.text[s:e]):
+                    continue  # "CNS: Glioblastoma" is no nurse's name
                 self.add(tag, s, e)
+
+
+def _all_medical(span_text: str) -> bool:
+    words = re.findall(r"[^\W\d_]+", span_text)
+    return bool(words) and all(is_medical(w) for w in words)
 
 
 def find_identifiers(text: str, *, safe_words: bool = True) -> list[Redaction]:

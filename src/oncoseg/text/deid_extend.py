@@ -171,11 +171,16 @@ _AND_POSSESSIVE = re.compile(
     r"[ \t]+(?:and|&)[ \t]+[A-Z][a-z]+['’]s\b(?:[ \t]+(?:Hospital|Health|Cent(?:re|er)))?"
 )
 _DIRECTION = re.compile(
-    r"[ \t]+(?:East|West|North|South|Central|Complex|Campus|[NSEW]{1,2}\b(?![.'’])|"
-    r"(?:of|for)[ \t]+(?:Oncology|Cancer|"
-    r"Radiotherapy|Medicine|Medical[ \t]+Sciences|Health[ \t]+Sciences|Oncology[ \t]+and[ \t]+"
-    r"Research))\b"
-)  # Hospital East, ... Hospitals Complex, Kidwai Memorial Institute of Oncology
+    r"[ \t]+(?:East|West|North|South|Central|Complex|Campus|General|[NSEW]{1,2}\b(?![.'’]))\b"
+)  # Hospital East, ... Hospitals Complex, Airedale General, 1515 Centre St N
+_FACILITY_END = re.compile(
+    r"(?:Hospitals?|Cent(?:re|er)|Institute|Clinic|Unit|Trust|Foundation|Hospice|Infirmary|"
+    r"Memorial|Complex|College|University)$"
+)
+_OF_WHAT = re.compile(
+    r"[ \t]+(?:of|for)[ \t]+(?:the[ \t]+)?[A-Z][a-z]+(?:['’]s)?"
+    r"(?:[ \t]+(?:(?:and|&)[ \t]+)?[A-Z][a-z]+(?:['’]s)?){0,3}"
+)  # Institute of Oncology, Centre for Cancer Care, Hospital for Sick Children
 _NUMBER_AFTER = re.compile(r"[ \t]+\d{1,3}[A-Z]?\b(?![./:]\d)")
 _SLASH_ACRONYM = re.compile(r"[ \t]*/[ \t]*([A-Z]{2,6})\b")
 _DATE_BEFORE = re.compile(
@@ -223,6 +228,8 @@ def _place_end(text: str, e: int) -> int:
         for pattern in (_AND_POSSESSIVE, _DIRECTION):
             m = pattern.match(text, new)
             new = m.end() if m else new
+        m = _OF_WHAT.match(text, new) if _FACILITY_END.search(text, 0, new) else None
+        new = m.end() if m else new
         m = _NUMBER_AFTER.match(text, new)
         if m and not UNIT_AFTER.match(text, m.end()):
             new = m.end()

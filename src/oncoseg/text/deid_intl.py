@@ -284,6 +284,7 @@ INTL_PLACE_RULES: list[Rule] = [
 
 _UNITS = r"(?:%|mg|g|kg|ml|mmol|gy|cm|mm|mmhg|bpm|units?|iu|/)"
 INTL_AGE_RULES: list[Rule] = [
+    ("AGE", re.compile(r"\b[MF][ \t/]?(9\d|1[01]\d)\b(?![.,/]\d)"), 1),  # F 97, M/93
     (
         "AGE",
         re.compile(

@@ -55,6 +55,12 @@ _UP = "A-ZÀ-ÖØ-Þ"
 CAPS_NAME = (
     rf"{_LEAD}[{_UP}][{_UP}'’\-]*[{_UP}],[ \t]+{W}(?:[ \t]+(?:{_PARTICLE}[ \t]+)*{W}){{0,3}}"
 )
+# words that label a field before a number, never a name before its record number
+_FIELD = (
+    r"(?:Study|Trial|Zip|Postcode|Code|Case|Lab|Specimen|Sample|Block|Slide|Batch|Lot|Room|Bed|"
+    r"Bay|Order|Request|Report|Reference|Policy|Member|Group|Insurance|Claim|Invoice|Visit|"
+    r"Encounter|Admission|Registration|Folder|File|Chart|Record|Account|Protocol|Cycle|Day)"
+)
 _RELATION = (
     r"(?i:husband|wife|partner|son|daughter|mother|father|mum|mom|dad|brother|sister|niece|"
     r"nephew|aunt|uncle|grandson|granddaughter|grandmother|grandfather|carer|caregiver|friend|"
@@ -115,7 +121,7 @@ NAME_RULES: list[Rule] = [
     (
         "NAME",
         re.compile(
-            rf"((?:{_LEAD}{W},[ \t]+)?{NAME}|{CAPS_NAME})"
+            rf"(?!{_FIELD}\b)((?:{_LEAD}{W},[ \t]+)?{NAME}|{CAPS_NAME})"
             r"(?=[ \t]*[(,]?[ \t\n]*(?:(?:DOB|D\.O\.B|born)\b|"
             r"(?:MRN|NHS|Hosp(?:ital)?|Unit|CHI|ID|Episode)\b[^\n\d]{0,12}\d|[A-Z]{0,4}\d{5,}\b))"
         ),

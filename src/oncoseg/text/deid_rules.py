@@ -128,13 +128,20 @@ RULES: list[Rule] = [
     (
         "DATE",
         re.compile(
-            rf"\b(?:{WEEKDAY},?\s+)?{MONTH}\s+(?:{_ORD}\b(?![./:]\d),?(?:\s+\d{{4}}\b)?|\d{{4}}\b|'\d{{2}}\b|"
+            rf"\b(?:{WEEKDAY},?\s+)?{MONTH}\s+(?:the\s+(?=\d{{1,2}}(?:st|nd|rd|th)))?"
+            rf"(?:{_ORD}\b(?![./:]\d),?(?:\s+\d{{4}}\b)?|\d{{4}}\b|'\d{{2}}\b|"
             rf"\d{{1,2}}\b(?![./:]\d))"
         ),
         0,
     ),
     ("DATE", re.compile(rf"\b{WEEKDAY}\s+(?:{_DM}\b(?![/.]\d)|{_ORD}\b)(?![./:]\d)"), 0),
-    ("DATE", re.compile(rf"\b(?:{_DATE_CONTEXT}|\d{{1,2}}:\d{{2}})\s+({_DM})\b(?![/.]\d)"), 1),
+    (
+        "DATE",
+        re.compile(
+            rf"\b(?:{_DATE_CONTEXT}|\d{{1,2}}:\d{{2}})\s+({_DM})\b(?![/.]\d)(?!\s+(?i:ago|later)\b)"
+        ),
+        1,
+    ),
     (
         "DATE",
         re.compile(
@@ -164,7 +171,7 @@ RULES: list[Rule] = [
     (
         "PHONE",
         re.compile(
-            r"(?<![\w/])(?:\+\d{1,3}[\s\-.]?)?(?:\(\d{2,5}\)\s?|\d{2,5}[\s\-.])"
+            r"(?<![\w/])(?:\+\d{1,3}[\s\-.]?|\b1[\-.\s])?(?:\(\d{2,5}\)\s?|\d{2,5}[\s\-.])"
             r"\d{3,5}[\s\-.]?\d{3,4}\b(?:\s*(?i:ext\.?|extn\.?|x)\s*\d{1,5}\b)?"
         ),
         0,
@@ -179,7 +186,8 @@ RULES: list[Rule] = [
     (
         "ADDRESS",
         re.compile(
-            rf"(?:\b(?:Flat|Apt|Apartment|Unit|Suite|Lot|Plot)\s+[\w/]+,?\s+|\b(?:Blk|Block)\s+)?"
+            r"(?:\b(?:Flat|Apt|Apartment|Unit|Suite|Lot|Plot|Shop|Level|Floor|Office|Building)"
+            rf"\s+[\w/]+,?\s+|\b(?:Blk|Block)\s+)?"
             rf"\b(?:\d{{1,5}}[\-/])?\d{{1,5}}[A-Za-z]?,?\s+"
             rf"(?:[NSEW]\.?\s+)?(?:{_CAP}\s+){{1,3}}{_STREET}"
             rf"(?:,\s*(?:Apt|Flat|Unit|Suite|#)\.?\s*\w+)?(?:,\s*{_CAPS})?"
@@ -228,7 +236,11 @@ RULES: list[Rule] = [
         ),
         0,
     ),
-    ("LOCATION", re.compile(r"\b[Ww]ard\s+\d{1,3}[A-Z]?(?:\s+(?:West|East|North|South)\b)?"), 0),
+    (
+        "LOCATION",
+        re.compile(r"\b[Ww]ard\s+[A-Z]?\d{1,3}[A-Z]?(?:\s+(?:West|East|North|South)\b)?"),
+        0,
+    ),
     (
         "LOCATION",
         re.compile(r"\b[A-Z][a-z]+[ \t]+\d{1,2}[A-Z]?[ \t]+(?:North|South|East|West)\b"),

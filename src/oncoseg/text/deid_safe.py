@@ -67,7 +67,9 @@ class _Word:
     start: int
     end: int
     text: str
-    state: str  # "safe", "mask", "ambiguous" (a word that is also a name), "initial", "found"
+    # "safe", "mask", "ambiguous" (a word that is also a name), "initial", "found" (a name the
+    # rules found), "caps" (an unknown word in capitals: a surname or an acronym)
+    state: str
 
 
 def _capitalised(w: str) -> bool:
@@ -89,7 +91,7 @@ def _word_state(w: str) -> str:
     if base.isupper():  # an acronym unless it reads like a name in capitals
         if len(base) <= 4 or is_acronym_like(base):
             return "safe"
-        return "ambiguous" if is_name_word(low) else ("safe" if is_common(low) else "mask")
+        return "ambiguous" if is_name_word(low) else ("safe" if is_common(low) else "caps")
     if is_name_word(low):
         return "ambiguous"
     if is_common(low) or is_medical_shape(low):
@@ -127,7 +129,7 @@ def _sentence_start(text: str, s: int) -> bool:
 def _joined(text: str, a: _Word, b: _Word) -> bool:
     """``a`` and ``b`` are one name's parts: only spaces, a hyphen or an initial's dot between."""
     gap = text[a.end : b.start]
-    if gap in ("-", "'", "’"):
+    if gap in ("-", "'", "’", "^"):  # Smith-Jones, O'Neill, HL7's SMITH^Jo
         return True
     if a.state == "initial" and re.fullmatch(r"\.?[ \t]+|\.", gap):
         return True
@@ -180,6 +182,23 @@ def _resolve_ambiguous(text: str, words: list[_Word]) -> None:
             continue  # "Young Adult", "Baker Street": part of a phrase of words
         if not _sentence_start(text, w.start) or any(o.state != "safe" for o in near):
             w.state = "mask"
+
+
+def _resolve_caps(text: str, words: list[_Word]) -> None:
+    """An unknown word in capitals is a surname beside a name, an initial, a given name in
+    capitals, another such word or before ``, Given``; else an acronym (``OPSCC``, ``MASCC``)."""
+    for i, w in enumerate(words):
+        if w.state != "caps":
+            continue
+        near = [words[j] for j in (i - 1, i + 1) if 0 <= j < len(words)]
+        near = [o for o in near if _joined(text, *sorted((o, w), key=lambda x: x.start))]
+        namey = any(
+            o.state in ("mask", "found", "initial", "ambiguous", "caps")
+            or (o.text.isupper() and _given_or_name_word(o.text))
+            for o in near
+        )
+        given_after = re.match(r",[ \t]*[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]", text[w.end : w.end + 4])
+        w.state = "mask" if namey or given_after else "safe"
 
 
 def _repeat(words: list[_Word]) -> None:
@@ -329,6 +348,7 @@ def safe_spans(
     words = _words(text, taken, in_name)
     _resolve_ambiguous(text, words)
     _name_lines(text, words)
+    _resolve_caps(text, words)
     _spread(text, words)
     _repeat(words)
     _spread(text, words)

@@ -21,7 +21,7 @@ from functools import cache
 from importlib import resources
 
 from oncoseg.text.deid_intl import FOREIGN_WORDS
-from oncoseg.text.deid_names import TITLES
+from oncoseg.text.deid_names import TITLES, given_names
 from oncoseg.text.deid_rules import GENERIC
 
 
@@ -55,6 +55,16 @@ def is_clinical(word: str) -> bool:
         or (len(low) >= 6 and low in _words("deid_medical_words.txt.gz"))
         or low in _words("deid_rare_words.txt.gz")
     )
+
+
+def is_medical(word: str) -> bool:
+    """A drug, disease or procedure word by the shipped lists or its shape (``Glioblastoma``),
+    not by the hand-written list of eponyms (``Clark`` is a name too)."""
+    low = word.lower()
+    if is_name_word(low) or low.capitalize() in given_names():
+        return False  # Bishop (score), Grace
+    listed = len(low) >= 6 and low in _words("deid_medical_words.txt.gz")
+    return listed or low in _words("deid_rare_words.txt.gz") or is_medical_shape(low)
 
 
 _MEDICAL_SUFFIX = re.compile(
@@ -167,8 +177,13 @@ _LABEL_BEFORE = re.compile(
 _COUNT_CONTEXT = re.compile(
     r"(?i:\bER|\bPR|\bPgR|allred|score|nodes?|LNs?|SLNs?|positive|involved|cores?|pN\w*|N[0-3]\w*|"
     r"ypN\w*|\bpT\w*|quick\s+score|H-score|TPS|CPS|\(|harvested|examined|retrieved|sampled|"
-    r"removed|were|of)[ \t(:]*$"
+    r"removed|were|of|gcs|power|strength|mrc|fractions?|fx|cycles?|doses?|va|vision)[ \t(:]*$"
 )
+# 2/52, 3/7, 6/12: weeks, days and months (British shorthand) after "in", "for" or before "ago"
+_DURATION_BEFORE = re.compile(
+    r"(?i:\b(?:in|for|x|over|after|within|last|past|next|every|approx|about|~|of))[ \t]*$"
+)
+_DURATION_AFTER = re.compile(r"[ \t]*(?i:ago|later|post|history|hx|hence|previously|prior)\b")
 _COUNT_AFTER = re.compile(
     r"[ \t)]*(?i:nodes?|LNs?|LN\+|SLNs?|positive|\+|pos|neg|involved|cores?|fx|fractions?|#|"
     r"ER|PR|lymph|axillary|metastatic|harvested|examined|retrieved|sampled|removed)"
@@ -188,6 +203,10 @@ def number_is_clinical(core: str, before: str, after: str) -> str | None:
     if core.startswith("#"):
         return "ID"  # a reference: "#4471-22" (a fraction count is written "5#")
     nd = _digits(core)
+    if re.fullmatch(r"[cgmnpr]\.[\w>*_+\-]*\d[\w>*_+\-]*|[vV]\d{1,2}(?:\.\d{1,4}){1,2}", core):
+        return None  # a sequence variant: c.5946delT, p.V600E; a version: v2.2024
+    if re.fullmatch(r"[89]\d{3}/[0-369]", core):
+        return None  # an ICD-O morphology code: 8500/3
     if re.search(r"[A-Za-z]", core):  # codes mixing letters and digits
         year = re.fullmatch(r"(?:19|20)\d\d(?:s|'s)?|[A-Z]{2,5}-?(?:19|20)\d\d", core)
         return "ID" if nd >= 4 and not year else None  # a trial named by its year: BC2001
@@ -215,6 +234,9 @@ def number_is_clinical(core: str, before: str, after: str) -> str | None:
         sentence = re.split(r"[.;]\s|\n", before)[-1]
         nodes = _NODES_IN_SENTENCE.search(sentence)
         if bp or nodes or _COUNT_CONTEXT.search(before) or _COUNT_AFTER.match(after):
+            return None
+        duration = _DURATION_BEFORE.search(before) or _DURATION_AFTER.match(after)
+        if b in (7, 12, 52) and duration:
             return None
         if max(a, b) > 31:
             return None
