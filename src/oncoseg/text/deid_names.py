@@ -121,6 +121,22 @@ NAME_RULES: list[Rule] = [
     (
         "NAME",
         re.compile(
+            rf"\b(?i:pt|patient)\.?:?[ \t]+(?!{_NOT_INITIALS})([A-Z]{{2,3}})\b"
+            r"(?=[ \t]*,?[ \t]*\d{1,3}[ \t]*(?:[MF]\b|y))"
+        ),
+        1,
+    ),  # initials for a person: "Pt AB, 67F"
+    (
+        "NAME",
+        re.compile(
+            r"\b(?i:discussed|seen|reviewed|spoke|agreed|checked)[ \t]+(?:with|by)[ \t]+"
+            rf"(?!{_NOT_INITIALS})([A-Z]{{2,3}})\b(?=[ \t]*[,(]|[ \t]+(?:and|&)\b)"
+        ),
+        1,
+    ),  # "discussed with JB (reg)"
+    (
+        "NAME",
+        re.compile(
             rf"(?!{_FIELD}\b)((?:{_LEAD}{W},[ \t]+)?{NAME}|{CAPS_NAME})"
             r"(?=[ \t]*[(,]?[ \t\n]*(?:(?:DOB|D\.O\.B|born)\b|"
             r"(?:MRN|NHS|Hosp(?:ital)?|Unit|CHI|ID|Episode)\b[^\n\d]{0,12}\d|[A-Z]{0,4}\d{5,}\b))"

@@ -115,6 +115,16 @@ _PLACE_WORD = rf"(?:St\.?|Saint|{_CAP}(?:'s|’s)?)"
 
 RULES: list[Rule] = [
     ("EMAIL", re.compile(r"\b[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+\b"), 0),
+    (
+        "EMAIL",
+        re.compile(
+            r"\b[\w.+\-]+[ \t]*(?:\bat\b|\[at\]|\(at\))[ \t]*[\w\-]+(?:[ \t]*(?:\bdot\b|\[dot\]|"
+            r"\(dot\))[ \t]*[\w\-]+)*[ \t]*(?:\bdot\b|\[dot\]|\(dot\))[ \t]*"
+            r"(?:com|net|org|uk|edu|gov|nhs|au|ca|ie|nz|de|fr|nl|es|it)\b"
+        ),
+        0,
+    ),  # an e-mail written out: jsmith at nhs dot net
+    ("ID", re.compile(r"(?<![\w@])@[A-Za-z][\w.]{2,30}\b"), 0),  # a social-media handle
     ("DATE", re.compile(r"\b\d{4}[\-./]\d{1,2}[\-./]\d{1,2}\b"), 0),
     ("DATE", re.compile(r"\b\d{1,2}[/.\-]\d{1,2}[/.\-](?:\d{4}|\d{2})\b(?![/.\-]\d)"), 0),
     (
@@ -222,7 +232,8 @@ RULES: list[Rule] = [
         re.compile(
             rf"\b(?i:lives?|living|resides?|resident|moved|relocated|home|works?|worked|worker|"
             rf"teacher|born|grew\s+up|travels?|drives?|driving|transport|commutes?|man|woman|"
-            rf"lady|gentleman|boy|girl)\b(?:[^.\n]|\n(?!\n)){{0,30}}?\b(?:in|from|at|near|to)\s+"
+            rf"lady|gentleman|boy|girl|holiday(?:ing)?|visiting|flew|flies|flying|returned|returning|"
+            rf"based|treated|died)\b(?:[^.\n]|\n(?!\n)){{0,30}}?\b(?:in|from|at|near|to)\s+"
             rf"((?!(?:The|Dr|Mr|Mrs|Ms|Monday|Friday)\b){_CAPS}(?:,\s+(?:{_STATES})(?![\w\-])|"
             rf",\s+{_CAP}(?=[,.;\s]))?)"
         ),

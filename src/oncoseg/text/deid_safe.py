@@ -182,6 +182,27 @@ def _resolve_ambiguous(text: str, words: list[_Word]) -> None:
             continue  # "Young Adult", "Baker Street": part of a phrase of words
         if not _sentence_start(text, w.start) or any(o.state != "safe" for o in near):
             w.state = "mask"
+        elif _PERSON_AFTER.match(text, w.start + len(re.sub(r"['’]s$", "", w.text))):
+            w.state = "mask"  # "Hope is keen to start", "Summer's mum", "Will and [Grace]"
+    for w in words:  # any capitalised word before "'s husband" is a person's name
+        base = re.sub(r"['’]s$", "", w.text)
+        person = _RELATIVE_AFTER.match(text, w.start + len(base)) and not is_clinical(base)
+        if w.state == "safe" and _capitalised(w.text) and base not in STOP and person:
+            w.state = "mask"
+
+
+_RELATIVE_AFTER = re.compile(
+    r"['’]s[ \t]+(?:mum|mom|dad|husband|wife|partner|son|daughter|mother|father|carer|sister|"
+    r"brother|family|GP|niece|nephew|granddaughter|grandson|boyfriend|girlfriend|fianc[ée]e?)\b"
+)
+# what follows a person's name at a sentence's start (a name-word there is otherwise a word)
+_PERSON_AFTER = re.compile(
+    rf"(?:{_RELATIVE_AFTER.pattern}|[ \t]+(?:is|was|has|had|attended|attends|called|rang|phoned|"
+    r"reports|reported|says|said|came|comes|drove|lives|lived|wants|wanted|feels|felt|declined|"
+    r"agreed|asked|presented|prefers|understands|knows|remains|continues|denies|describes|"
+    r"tolerated|tolerates|completed|started|underwent|tells|told|would|will|and|&)[ \t]+"
+    r"(?!(?:the|a|an|to|of|be|been|not|no|all|that|this|it)\b))"
+)
 
 
 def _resolve_caps(text: str, words: list[_Word]) -> None:
