@@ -199,3 +199,33 @@ def test_explain_check_cli_refuses_bad_options(breast_dataset: Path, tmp_path: P
     for extra, words in cases:
         res = CliRunner().invoke(app, [*base, *extra])
         assert res.exit_code == 2 and words in res.output, res.output
+
+
+def test_truth_effects_of_a_stored_case(breast_dataset: Path, brain_dataset: Path) -> None:
+    from oncoseg.tasks.explain_check import _truth_effects
+
+    for ds, mod in ((breast_dataset, breast), (brain_dataset, brain)):
+        info, rows = read_info(ds), read_clinical_csv(ds)
+        case_id = list_cases(ds, "Tr")[0]
+        case = read_case(ds, case_id, "Tr")
+        ml = float(abs(np.linalg.det(case.images[0].affine[:3, :3]))) / 1000.0
+        if mod is breast:
+            assert case.regions is not None
+            regions = np.asarray(case.regions.array)
+            got = _truth_effects(info, case, rows[case_id], regions)
+            assert got == breast.truth_effects(rows[case_id], regions, ml)
+            with pytest.raises(AssertionError, match="needs its region map"):
+                _truth_effects(info, case, rows[case_id], None)
+        else:
+            assert case.label is not None
+            got = _truth_effects(info, case, rows[case_id], None)
+            size = int(info.extra.get("size", 64))
+            want = brain.truth_effects(
+                rows[case_id],
+                np.asarray(case.label.array),
+                ml,
+                site=info.site or "internal",
+                size=size,
+            )
+            assert got == want
+        assert set(got) and all(v >= 0 for v in got.values())

@@ -35,7 +35,14 @@ from typing import Any
 import numpy as np
 from scipy.stats import spearmanr
 
-from oncoseg.data.dataset import list_cases, read_case, read_clinical_csv, read_info
+from oncoseg.data.dataset import (
+    DatasetCase,
+    DatasetInfo,
+    list_cases,
+    read_case,
+    read_clinical_csv,
+    read_info,
+)
 from oncoseg.data.phantom import case_rng
 from oncoseg.data.phantom_cohort import site_code
 from oncoseg.infer import Predictor, to_labels
@@ -136,6 +143,21 @@ def _case_row(ex: Explanation, fields: list[set[str]], truth: dict[str, float]) 
     }
 
 
+def _truth_effects(
+    info: DatasetInfo, case: DatasetCase, row: dict[str, str], regions: np.ndarray | None
+) -> dict[str, float]:
+    """Field -> ml of the case's true target that changes when the field is edited."""
+    truth_mod = TRUTH[info.task]
+    ml = float(abs(np.linalg.det(case.images[0].affine[:3, :3]))) / 1000.0
+    if info.task == "breast_ctv":
+        assert regions is not None, f"{case.case_id}: breast_ctv needs its region map"
+        return dict(truth_mod.truth_effects(row, regions, ml))
+    assert case.label is not None
+    site, size = info.site or "internal", int(info.extra.get("size", 64))
+    label = np.asarray(case.label.array)
+    return dict(truth_mod.truth_effects(row, label, ml, site=site, size=size))
+
+
 def explain_check(
     predictor: Predictor,
     dataset: str | os.PathLike[str],
@@ -160,7 +182,7 @@ def explain_check(
     style = style or own_style
     if style not in NOTE_STYLES:
         raise ValueError(f"style: expected one of {NOTE_STYLES}, got {style!r}")
-    site, size = info.site or "internal", int(info.extra.get("size", 64))
+    site = info.site or "internal"
     per_case = []
     for case_id in cases if cases is not None else list_cases(dataset, split):
         case, row = read_case(dataset, case_id, split), rows[case_id]
@@ -180,13 +202,7 @@ def explain_check(
         if fields is None or not ex.effects:
             per_case.append({"case": case_id, "unmapped": True})
             continue
-        ml = float(abs(np.linalg.det(case.images[0].affine[:3, :3]))) / 1000.0
-        if info.task == "breast_ctv":
-            assert regions is not None, f"{case_id}: breast_ctv needs its region map"
-            t = truth_mod.truth_effects(row, regions[0], ml)
-        else:
-            assert case.label is not None
-            t = truth_mod.truth_effects(row, np.asarray(case.label.array), ml, site=site, size=size)
+        t = _truth_effects(info, case, row, None if regions is None else regions[0])
         result = {"case": case_id, **_case_row(ex, fields, t)}
         if edits:
             result["edit_ml"] = _edit_effects(predictor, case.images, regen, truth_mod.edits(row))
