@@ -256,13 +256,13 @@ def _loss(cfg: RunConfig) -> Any:
     """Dice + cross-entropy 1:1 (the Dice term over every class, background included), per
     deep-supervision level if the model has them; ``train.class_weights`` weigh the classes
     in both terms."""
-    weights = cfg.train.class_weights  # checked by the config loader
+    class_w = cfg.train.class_weights  # checked by the config loader
     loss_fn: Any = DiceCELoss(
         to_onehot_y=True,
         softmax=True,
         lambda_dice=1.0,
         lambda_ce=1.0,
-        weight=torch.tensor(weights, dtype=torch.float32) if weights else None,
+        weight=torch.tensor(class_w, dtype=torch.float32) if class_w else None,
     )
     if cfg.model.deep_supervision:
         # weights 1, 1/2, 1/4 ... normalised to sum to 1 (nnU-Net); labels are resized to
