@@ -73,6 +73,6 @@ def nodes_planned(text: str) -> tuple[bool, str] | None:
     if no:
         return False, no.group(0)
     if negated:
-        before = _NEGATED_BEFORE.search(text[max(0, negated.start() - 30) : negated.start()])
-        return False, (before.group(0) if before else "") + negated.group(0)
+        cue = _NEGATED_BEFORE.search(text[max(0, negated.start() - 30) : negated.start()])
+        return False, (cue.group(0) if cue else "") + negated.group(0)
     return None
