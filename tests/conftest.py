@@ -99,3 +99,25 @@ def tiny_run(breast_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         ],
     )
     return train(cfg)
+
+
+@pytest.fixture(scope="session")
+def guided_run(
+    breast_dataset: Path, tiny_lm_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A tiny note-guided model (random tiny LM), one epoch: its contour depends on the note."""
+    from oncoseg.infer.config import load_config
+    from oncoseg.train.trainer import train
+
+    out = tmp_path_factory.mktemp("explain") / "guided"
+    sets = [
+        f"data.dataset={breast_dataset}",
+        f"out={out}",
+        "model.preset=tiny",
+        "data.patch_size=[32,32,32]",
+        "train.batch_size=2",
+        "train.epochs=1",
+        "model.fusion=two_way",
+        f"text.model={tiny_lm_dir}",
+    ]
+    return train(load_config(None, sets))

@@ -49,28 +49,6 @@ def test_neutralise_remove_and_filler() -> None:
 
 
 @pytest.fixture(scope="module")
-def guided_run(
-    breast_dataset: Path, tiny_lm_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    """A tiny note-guided model (random tiny LM), one epoch: its contour depends on the note."""
-    from oncoseg.infer.config import load_config
-    from oncoseg.train.trainer import train
-
-    out = tmp_path_factory.mktemp("explain") / "guided"
-    sets = [
-        f"data.dataset={breast_dataset}",
-        f"out={out}",
-        "model.preset=tiny",
-        "data.patch_size=[32,32,32]",
-        "train.batch_size=2",
-        "train.epochs=1",
-        "model.fusion=two_way",
-        f"text.model={tiny_lm_dir}",
-    ]
-    return train(load_config(None, sets))
-
-
-@pytest.fixture(scope="module")
 def predictor(guided_run: Path) -> Predictor:
     return Predictor.from_run(guided_run)
 

@@ -98,28 +98,6 @@ def test_job_records_written_before_the_flag_load_as_not_explained(tmp_path: Pat
     assert job is not None and job.explain is False and job.status == "done"
 
 
-@pytest.fixture(scope="module")
-def guided_run(
-    breast_dataset: Path, tiny_lm_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    """A tiny note-guided model (random tiny LM), one epoch: its contour depends on the note."""
-    from oncoseg.infer.config import load_config
-    from oncoseg.train.trainer import train
-
-    out = tmp_path_factory.mktemp("serve-explain") / "guided"
-    sets = [
-        f"data.dataset={breast_dataset}",
-        f"out={out}",
-        "model.preset=tiny",
-        "data.patch_size=[32,32,32]",
-        "train.batch_size=2",
-        "train.epochs=1",
-        "model.fusion=two_way",
-        f"text.model={tiny_lm_dir}",
-    ]
-    return train(load_config(None, sets))
-
-
 @pytest.mark.slow
 def test_a_trained_model_explains_only_when_asked(
     guided_run: Path, case_image: Path, tmp_path: Path
