@@ -76,10 +76,11 @@ _SIDED = re.compile(
     re.I,
 )
 # sentences about someone else, or about a benign finding, name no side of this cancer
+# a relative's history is someone else's (reader_surgery uses the same list)
+RELATIVES = r"mother|sister|aunt|daughter|grandmother|cousin|niece|father|brother|family|relative"
 _NOT_THIS_CANCER = re.compile(
-    r"\b(?:mother|sister|aunt|daughter|grandmother|cousin|niece|father|brother|family|"
-    r"relative|benign|fibroadenoma|cyst|reduction|symmetr\w*|prophylactic|mastalgia|"
-    r"cosmetic)\b",
+    rf"\b(?:{RELATIVES}|benign|fibroadenoma|cyst|reduction|symmetr\w*|prophylactic|"
+    r"mastalgia|cosmetic)\b",
     re.I,
 )
 # the other breast named as such: "contralateral (left) mammogram", "the opposite, right breast"

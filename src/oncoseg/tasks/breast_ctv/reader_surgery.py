@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import re
 
+from oncoseg.tasks.breast_ctv.reader_side import RELATIVES
+
 _CONSERVING = re.compile(
     r"\b(breast[ -]conserv\w*|breast conservation|conserv(?:ed|ing|ative)(?: breast| surgery)?|"
     r"bc[st]|lumpect\w*|lump'?y|wle|wide (?:local )?ex\w*ision|local excision|re-?excision|"
@@ -38,11 +40,7 @@ _NOT_DONE = re.compile(
     r"spared?|offered|considered|discussed|wish\w* to avoid)\b[\s-]*(?:an?\s+)?$",
     re.I,
 )
-_SOMEONE_ELSE = re.compile(
-    r"\b(?:mother|sister|aunt|daughter|grandmother|cousin|niece|father|brother|family|"
-    r"relative)\b",
-    re.I,
-)
+_SOMEONE_ELSE = re.compile(rf"\b(?:{RELATIVES})\b", re.I)
 _OTHER_BREAST = re.compile(
     r"\b(?:contralateral|prophylactic|risk[- ]reducing|other breast)\b[^.;|]{0,25}$", re.I
 )
