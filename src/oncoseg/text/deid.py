@@ -35,6 +35,7 @@ from oncoseg.text.deid_extend import (
     field_spans,
     lowercase_names,
 )
+from oncoseg.text.deid_hl7 import hl7_spans
 from oncoseg.text.deid_names import (
     NAME_RULES,
     PROTECT,
@@ -44,7 +45,7 @@ from oncoseg.text.deid_names import (
 )
 from oncoseg.text.deid_rules import AGE_RULES, ID_RULES, RULES, Rule, place_is_generic
 from oncoseg.text.deid_safe import safe_spans
-from oncoseg.text.deid_vocab import is_medical
+from oncoseg.text.deid_vocab import is_clinical, is_common, is_medical
 
 TAGS = ("NAME", "DATE", "ID", "PHONE", "EMAIL", "ADDRESS", "LOCATION", "AGE")
 _TRIM = " \t\n,;:.()\"“”'’-/"
@@ -77,6 +78,8 @@ class _Spans:
         self.found: list[Redaction] = []
 
     def add(self, tag: str, s: int, e: int) -> None:
+        if tag == "NAME":
+            e = _name_line_end(self.text, s, e)
         pieces = [(s, e)]
         for start, end in [*self.protected, *((r.start, r.end) for r in self.found)]:
             pieces = [
@@ -94,11 +97,30 @@ class _Spans:
         for tag, pattern, group in rules:
             for m in pattern.finditer(self.text):
                 s, e = m.span(group)
+                if tag == "LOCATION" and _own_line(self.text, s, e):
+                    s = self.text.rfind("\n", s, e) + 1  # "J. Young-Park" / "Harbor Point ..."
                 if tag in ("LOCATION", "ADDRESS") and place_is_generic(self.text[s:e]):
                     continue
                 if tag == "NAME" and _all_medical(self.text[s:e]):
                     continue  # "CNS: Glioblastoma" is no nurse's name
                 self.add(tag, s, e)
+
+
+def _own_line(text: str, s: int, e: int) -> bool:
+    """A facility that fills the line it ends on (a letterhead), reached from the line above."""
+    rest = re.match(r"[ \t]*(?:\n|$)", text[e:])
+    return "\n" in text[s:e] and rest is not None
+
+
+def _name_line_end(text: str, s: int, e: int) -> int:
+    """A name does not run on into the next line when that line goes on with a word that is
+    common or clinical (``Dr Sunil Mathur`` / ``Lung adenocarcinoma``, a name / a heading)."""
+    cut = text.find("\n", s, e)
+    if cut < 0:
+        return e
+    words = re.findall(r"[^\W\d_]+", text[cut:e])
+    known = [w for w in words if is_common(w.lower()) or is_clinical(w)]
+    return cut if known else e
 
 
 def _all_medical(span_text: str) -> bool:
@@ -113,6 +135,8 @@ def find_identifiers(text: str, *, safe_words: bool = True) -> list[Redaction]:
     ``safe_words`` (the default), every other token not known to be safe is masked
     (text.deid_safe). ``safe_words=False`` gives the rules alone, for comparison."""
     spans = _Spans(text)
+    for tag, s, e in hl7_spans(text):  # fields of HL7 segments, by their position
+        spans.add(tag, s, e)
     spans.apply(RULES)  # e-mail, dates, labelled numbers, phones, addresses, places
     for tag, s, e in field_spans(text) + acronym_places(text):
         spans.add(tag, s, e)

@@ -186,6 +186,7 @@ _SLASH_ACRONYM = re.compile(r"[ \t]*/[ \t]*([A-Z]{2,6})\b")
 _DATE_BEFORE = re.compile(
     rf"(?:\b(?:{WEEKDAY}|{WEEKDAY_INTL}|{WEEKDAY_SHORT})\.?,?[ \t]+)?(?:\b[Ll]e[ \t]+)?$"
 )
+_TIME_AFTER = re.compile(r"(?:[ \t]+|T)\d{1,2}:\d{2}(?::\d{2})?\b")  # 2024-02-03 10:42
 _ID_PREFIX = re.compile(r"\b([A-Z]{2,5})[ \t]$")
 _ID_SUFFIX = re.compile(r"-[A-Z\d]{1,4}\b|[ \t]\d{1,4}(?:-\d{1,3})?\b(?![./:]\d)")
 
@@ -297,6 +298,8 @@ def extend_spans(text: str, spans: list[Span]) -> list[Span]:
         elif tag == "DATE":
             m = _DATE_BEFORE.search(text, max(0, s - 20), s)
             s = m.start() if m else s
+            m = _TIME_AFTER.match(text, e)
+            e = m.end() if m else e
         out.append((tag, s, e))
     return out
 

@@ -38,7 +38,7 @@ from oncoseg.text.deid_vocab import (
 Span = tuple[str, int, int]  # (tag, start, end)
 # a chunk ends at a space, or at "." or "," before a space, the end or a capitalised word
 # ("in 1997.Clinic letter" holds the year and a word, not one code)
-_CHUNK = re.compile(r"(?:[^\s.,]|[.,](?!\s|$|[A-Z][a-z]))+")
+_CHUNK = re.compile(r"(?:[^\s.,|^~]|[.,](?!\s|$|[A-Z][a-z]))+")  # | ^ ~: HL7 fields
 _LEAD = "([{\"'“‘<*•·-–—"
 _TRAIL = ")]}\"'”’,;:.!?>*"
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
@@ -303,8 +303,8 @@ def _number_spans(text: str, taken: list[bool]) -> list[Span]:
         if any(taken[s:e]):
             chunks.append([s, e, "taken", False])
             rest = "".join(ch for ch, t in zip(core, taken[s:e], strict=True) if not t)
-            if _digits(core) >= 4 and re.search(r"[A-Za-z]", core) or _digits(rest) >= 2:
-                spans.append(("ID", s, e))  # the rest of a code found in part: KH/ONC/44127
+            if _digits(core) >= 4 and re.search(r"[A-Za-z]", core) or _digits(rest) >= 1:
+                spans.append(("ID", s, e))  # the rest of a code found in part: KH/ONC/44127, -4
             continue
         tag = number_is_clinical(core, text[max(0, s - 80) : s], text[e : e + 30])
         chunks.append([s, e, tag, True])

@@ -161,7 +161,7 @@ UNIT_AFTER = re.compile(
     r"(?![a-z])"
 )
 _LABEL_BEFORE = re.compile(
-    r"(?<![A-Za-z])(?i:psa|cea|ca|ca-?125|ca\s*19-9|ca\s*15-3|ldh|afp|hcg|hb|hgb|haemoglobin|hemoglobin|plt|"
+    r"(?<![A-Za-z])(?i:cd\d{1,3}(?:\s+count)?|psa|cea|ca|ca-?125|ca\s*19-9|ca\s*15-3|ldh|afp|hcg|hb|hgb|haemoglobin|hemoglobin|plt|"
     r"platelets?|wcc|wbc|neuts?|neutrophils?|anc|lymphs?|lymphocytes|creat|creatinine|egfr|"
     r"gfr|bili|bilirubin|alt|ast|alp|ggt|alb|albumin|na|sodium|k|potassium|calcium|mg|glucose|"
     r"hba1c|tsh|t4|ferritin|b12|folate|inr|aptt|troponin|bnp|crp|esr|score|oncotype|rs|"
@@ -191,6 +191,10 @@ _COUNT_AFTER = re.compile(
 # a count whose sentence is about nodes or cores ("Sentinel node: deposit (1.1 mm), 1/14")
 _NODES_IN_SENTENCE = re.compile(r"(?i:\bnodes?\b|\bLNs?\b|\bSLNs?\b|sentinel|\bcores?\b)")
 _YEAR = re.compile(r"(?:19|20)\d\d")
+_AMINO = "ACDEFGHIKLMNPQRSTVWY"
+_PROTEIN_CHANGE = re.compile(
+    rf"(?:p\.)?[{_AMINO}]\d{{1,4}}(?:_[{_AMINO}]\d{{1,4}})?(?:[{_AMINO}*]|fs\*?\d*|del|ins[A-Z]*|dup)"
+)
 
 
 def _digits(s: str) -> int:
@@ -200,8 +204,10 @@ def _digits(s: str) -> int:
 def number_is_clinical(core: str, before: str, after: str) -> str | None:
     """The tag to mask a number-like chunk with, or None when its shape or context is
     clinical. ``before``/``after``: the text just around it."""
-    if core.startswith("#"):
-        return "ID"  # a reference: "#4471-22" (a fraction count is written "5#")
+    if core.startswith("#"):  # a reference: "#4471-22" (a fraction count is written "5#")
+        return "ID" if _digits(core) > 2 or re.search(r"[A-Za-z]", core) else None  # #2: a count
+    if _PROTEIN_CHANGE.fullmatch(core):
+        return None  # a protein change: H1047R, V600E, T790M, E746_A750del
     nd = _digits(core)
     if re.fullmatch(r"[cgmnpr]\.[\w>*_+\-]*\d[\w>*_+\-]*|[vV]\d{1,2}(?:\.\d{1,4}){1,2}", core):
         return None  # a sequence variant: c.5946delT, p.V600E; a version: v2.2024

@@ -1,0 +1,75 @@
+"""The de-identifier's general layer on kinds of identifier, not on one corpus's sentences
+(issue #33): each case names a cause, with invented names, places and numbers that appear in
+no development corpus."""
+
+from __future__ import annotations
+
+import pytest
+
+from oncoseg.text.deid import deidentify
+from oncoseg.text.deid_hl7 import hl7_spans
+
+
+def _kept(text: str) -> str:
+    return deidentify(text).text
+
+
+@pytest.mark.parametrize(
+    ("text", "gone", "kept"),
+    [
+        # a name or a place does not run on into the next line's clinical heading
+        ("Family GP: Dr Tomasz Wilk\nColon adenocarcinoma, pT3", ["Wilk"], ["Colon adeno"]),
+        ("Lives in Valparaíso, Temuco\nPancreatic cancer, cT2", ["Temuco"], ["Pancreatic"]),
+        # a letterhead on its own line is a place of its own, the name above stays a name
+        ("Requesting MD: R. Ferreira-Lund\nCoral Bay Medical Center", ["R.", "Coral"], []),
+        # a number found in part is removed whole (a check digit after a hyphen)
+        ("Insurance 31-774020915-8 on file", ["774020915", "-8"], []),
+        # a time right after a date is part of it
+        ("Printed 2023-11-19 16:05 by the system", ["16:05", "2023"], []),
+    ],
+)
+def test_spans_end_where_the_identifier_ends(text: str, gone: list[str], kept: list[str]) -> None:
+    out = _kept(text)
+    assert not [g for g in gone if g in out], out
+    assert all(k in out for k in kept), out
+
+
+@pytest.mark.parametrize(
+    "keep",
+    ["KRAS G12C", "EGFR L858R", "BRAF V600E", "CD4 210", "CD34 count 12", "ovoids #3", "C61.9"],
+)
+def test_clinical_codes_are_no_identifiers(keep: str) -> None:
+    assert keep in _kept(f"Result: {keep} noted."), _kept(f"Result: {keep} noted.")
+
+
+def test_hl7_fields_are_removed_by_their_position() -> None:
+    msg = (
+        "MSH|^~\\&|MOSAIQ|KESTREL|||20231119160501||ORU^R01|77|P|2.5\n"
+        "PID|1||Q88123^^^PAS^MR||GREEN^IVY^R^^MS||19411103|F|||7 Mill Row^^Dunmore||01632 960111\n"
+        "PV1|1|I|WARD9^^^HOLLIS MEMORIAL||||D77^BROOK^ALAN^^^DR\n"
+        "DG1|1||C61^Malignant neoplasm of prostate^I10"
+    )
+    out = _kept(msg)
+    for ident in (
+        "KESTREL",
+        "Q88123",
+        "GREEN",
+        "IVY",
+        "19411103",
+        "Mill Row",
+        "Dunmore",
+        "960111",
+        "HOLLIS",
+        "BROOK",
+        "ALAN",
+    ):
+        assert ident not in out, (ident, out)
+    assert "C61^Malignant neoplasm of prostate^I10" in out and "^MR||" in out
+    assert {tag for tag, _, _ in hl7_spans(msg)} == {
+        "LOCATION",
+        "DATE",
+        "ID",
+        "NAME",
+        "ADDRESS",
+        "PHONE",
+    }
