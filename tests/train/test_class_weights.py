@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from oncoseg.infer.config import ConfigError, load_config
-from oncoseg.train.trainer import _loss
+from oncoseg.train.losses import segmentation_loss as _loss
 
 
 @pytest.mark.parametrize("value", ["[1,2,3]", "[1]", "[0,1]", "[1,-2]"])

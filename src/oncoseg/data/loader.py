@@ -41,6 +41,8 @@ class Sample:
     variants: list[tuple[str, np.ndarray]] = field(default_factory=list)
     # the note naming the other side: [0] for its own note, [k + 1] for variants[k]
     side_variants: list[tuple[str, np.ndarray]] = field(default_factory=list)
+    # 1 x D x H x W uint8: the voxels whose label depends on the note (note_dependent_voxels)
+    note_voxels: np.ndarray | None = None
 
 
 def load_sample(
@@ -111,11 +113,29 @@ def load_samples(
     return [load_sample(Path(root), c, split, spacing, regions) for c in case_ids]
 
 
+def note_dependent_voxels(s: Sample) -> np.ndarray:
+    """1 x D x H x W uint8: the voxels where ``s``'s own label and any of its note variants'
+    labels disagree (what only the note decides; all zero without variants). Kept on ``s``."""
+    if s.note_voxels is None:
+        assert s.label is not None, f"{s.case_id}: training samples need labels"
+        mask = np.zeros(s.label.shape, bool)
+        for _, y in s.variants:
+            mask |= (y > 0) != (s.label > 0)
+        s.note_voxels = mask.astype(np.uint8)
+    return s.note_voxels
+
+
+_SPATIAL = ("image", "label", "note_voxels")  # note_voxels only when the trainer asks
+
+
 def train_transform(patch_size: Sequence[int], *, flips: bool, augment: bool) -> mt.Compose:
-    """MONAI dictionary transforms for one training sample (keys image, label)."""
+    """MONAI dictionary transforms for one training sample (keys image, label and, where
+    present, note_voxels: cropped and flipped with the label)."""
     steps: list[mt.Transform] = [
-        mt.SpatialPadd(keys=("image", "label"), spatial_size=tuple(patch_size)),
-        mt.RandSpatialCropd(keys=("image", "label"), roi_size=tuple(patch_size), random_size=False),
+        mt.SpatialPadd(keys=_SPATIAL, spatial_size=tuple(patch_size), allow_missing_keys=True),
+        mt.RandSpatialCropd(
+            keys=_SPATIAL, roi_size=tuple(patch_size), random_size=False, allow_missing_keys=True
+        ),
     ]
     if augment:
         steps += [
@@ -124,7 +144,9 @@ def train_transform(patch_size: Sequence[int], *, flips: bool, augment: bool) ->
             mt.RandGaussianNoised(keys="image", std=0.02, prob=0.3),
         ]
         if flips:
-            steps.append(mt.RandFlipd(keys=("image", "label"), spatial_axis=0, prob=0.5))
+            steps.append(
+                mt.RandFlipd(keys=_SPATIAL, spatial_axis=0, prob=0.5, allow_missing_keys=True)
+            )
     return mt.Compose(steps)
 
 
@@ -148,6 +170,7 @@ def batches(
     world: int = 1,
     swap: float = 0.0,
     side: float = 0.0,
+    note_voxels: bool = False,
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor, list[str]]]:
     """One epoch of shuffled batches ``(image B x C x ..., label B x 1 x ..., notes)``.
 
@@ -159,6 +182,9 @@ def batches(
     With ``world`` > 1 each rank takes every ``world``-th batch of the same permutation, and
     every rank gets the same number of batches (a rank with one more would wait forever in
     DistributedDataParallel's gradient all-reduce); the remainder is left out this epoch.
+
+    With ``note_voxels`` the label has a second channel: the sample's note-dependent voxels
+    (:func:`note_dependent_voxels`), cropped with the label (B x 2 x ...).
     """
     order = rng.permutation(len(samples))
     # a draw only when swapping, so runs without it keep their old random stream
@@ -172,9 +198,16 @@ def batches(
             k = int(swaps[j, 1] * len(s.variants)) if s.variants and swaps[j, 0] < swap else -1
             note, label = _pick(s, k, bool(sides[j]))
             assert label is not None, f"{s.case_id}: training samples need labels"
-            item = transform({"image": s.image, "label": label})
+            data = {"image": s.image, "label": label}
+            if note_voxels:  # computed on its own side: none where the side was swapped
+                mask = note_dependent_voxels(s)
+                data["note_voxels"] = 0 * mask if sides[j] and s.side_variants else mask
+            item = transform(data)
             images.append(torch.as_tensor(np.asarray(item["image"])))
             # variant labels are stored as uint8; cast before stacking
-            ys.append(torch.as_tensor(np.asarray(item["label"])).long())
+            y = torch.as_tensor(np.asarray(item["label"])).long()
+            if note_voxels:
+                y = torch.cat([y, torch.as_tensor(np.asarray(item["note_voxels"])).long()])
+            ys.append(y)
             notes.append(note)
         yield torch.stack(images).float(), torch.stack(ys), notes

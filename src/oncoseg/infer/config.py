@@ -107,6 +107,12 @@ class TrainConfig:
     # ``weight``); empty: all 1. A foreground weight above 1 makes a missed target voxel cost
     # more than a wrongly drawn one, which moves uncertain borders outwards
     class_weights: tuple[float, ...] = ()
+    # an extra cross-entropy term, with this weight, averaged over the voxels whose label
+    # depends on the note: where a sample's note variants (note_swap) disagree, e.g. the
+    # nodal compartments of a breast case. The Dice + CE loss averages over every voxel, so
+    # the few voxels only the note decides barely move it and a model learns to half-draw
+    # them; 0: off. Needs note_swap > 0 (docs/models.md, "Note-dependent voxels")
+    note_voxel_weight: float = 0.0
     val_every: int = 1  # epochs
     device: str = "auto"  # auto | cpu | cuda
     sw_batch_size: int = 2  # sliding-window batch at validation
@@ -254,6 +260,14 @@ def _check_values(cfg: RunConfig) -> RunConfig:
         raise ConfigError(
             f"train.class_weights: expected {cfg.model.out_channels} positive weights (one per "
             f"class, background first), got {list(w)}"
+        )
+    if cfg.train.note_voxel_weight < 0 or (
+        cfg.train.note_voxel_weight > 0 and cfg.train.note_swap <= 0
+    ):
+        raise ConfigError(
+            "train.note_voxel_weight: expected a weight >= 0, and train.note_swap > 0 when it "
+            f"is above 0 (the voxels come from the note variants), got "
+            f"{cfg.train.note_voxel_weight} with note_swap {cfg.train.note_swap}"
         )
     t = cfg.infer.threshold
     if t is not None and not 0.0 < t < 1.0:

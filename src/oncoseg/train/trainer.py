@@ -19,7 +19,6 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 import torch.distributed as dist
-from monai.losses import DeepSupervisionLoss, DiceCELoss
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from oncoseg.data.dataset import list_cases, read_info, read_splits
@@ -32,6 +31,7 @@ from oncoseg.models.multimodal import NoteGuidedSegmenter, build_model
 from oncoseg.text.factory import build_text_encoder
 from oncoseg.text.readers import get_reader
 from oncoseg.train.checkpoint import save_checkpoint
+from oncoseg.train.losses import note_voxel_loss, segmentation_loss
 from oncoseg.train.optim import clip_gradients, training_optimiser
 from oncoseg.train.resume import (
     append_metrics,
@@ -166,7 +166,7 @@ def train(
         net=net,
         opt=opt,
         sched=sched,
-        loss_fn=_loss(cfg).to(device),
+        loss_fn=segmentation_loss(cfg).to(device),
         transform=transform,
         train_s=train_s,
         val_s=val_s,
@@ -252,27 +252,6 @@ def _load(
     return train_s, val_s
 
 
-def _loss(cfg: RunConfig) -> Any:
-    """Dice + cross-entropy 1:1 (the Dice term over every class, background included), per
-    deep-supervision level if the model has them; ``train.class_weights`` weigh the classes
-    in both terms."""
-    class_w = cfg.train.class_weights  # checked by the config loader
-    loss_fn: Any = DiceCELoss(
-        to_onehot_y=True,
-        softmax=True,
-        lambda_dice=1.0,
-        lambda_ce=1.0,
-        weight=torch.tensor(class_w, dtype=torch.float32) if class_w else None,
-    )
-    if cfg.model.deep_supervision:
-        # weights 1, 1/2, 1/4 ... normalised to sum to 1 (nnU-Net); labels are resized to
-        # each output by nearest-neighbour interpolation, hence passed as float
-        n = cfg.model.deep_supervision + 1
-        weights = [0.5**k / sum(0.5**j for j in range(n)) for k in range(n)]
-        loss_fn = DeepSupervisionLoss(loss_fn, weights=weights)
-    return loss_fn
-
-
 @dataclass
 class Trainer:
     """One run's model, optimisation and data between epochs (built by :func:`train`)."""
@@ -328,6 +307,7 @@ class Trainer:
             rank=self.rank,
             world=self.world,
             **note_shares(self.cfg),
+            note_voxels=self.cfg.train.note_voxel_weight > 0,
         ):
             loss = self.step(image.to(self.device), label.to(self.device), notes, params)
             if loss is not None:
@@ -356,10 +336,16 @@ class Trainer:
         bf16 = self.cfg.train.bf16
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bf16):
             logits = self.net(image, context=context)
+        label, note_voxels = label[:, :1], label[:, 1:]  # the second channel when asked for
         if isinstance(logits, list):  # deep supervision: every level, fine to coarse
             loss = self.loss_fn([x.float() for x in logits], label.float())
         else:
             loss = self.loss_fn(logits.float(), label)
+        if note_voxels.shape[1]:
+            full = logits[0] if isinstance(logits, list) else logits
+            loss = loss + self.cfg.train.note_voxel_weight * note_voxel_loss(
+                full.float(), label, note_voxels
+            )
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         norm = clip_gradients(params)

@@ -1,0 +1,41 @@
+"""The training losses: Dice + cross-entropy per deep-supervision level, and the extra term
+on the voxels only the note decides (``train.note_voxel_weight``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from monai.losses import DeepSupervisionLoss, DiceCELoss
+
+from oncoseg.infer.config import RunConfig
+
+
+def segmentation_loss(cfg: RunConfig) -> Any:
+    """Dice + cross-entropy 1:1 (the Dice term over every class, background included), per
+    deep-supervision level if the model has them; ``train.class_weights`` weigh the classes
+    in both terms."""
+    class_w = cfg.train.class_weights  # checked by the config loader
+    loss_fn: Any = DiceCELoss(
+        to_onehot_y=True,
+        softmax=True,
+        lambda_dice=1.0,
+        lambda_ce=1.0,
+        weight=torch.tensor(class_w, dtype=torch.float32) if class_w else None,
+    )
+    if cfg.model.deep_supervision:
+        # weights 1, 1/2, 1/4 ... normalised to sum to 1 (nnU-Net); labels are resized to
+        # each output by nearest-neighbour interpolation, hence passed as float
+        n = cfg.model.deep_supervision + 1
+        weights = [0.5**k / sum(0.5**j for j in range(n)) for k in range(n)]
+        loss_fn = DeepSupervisionLoss(loss_fn, weights=weights)
+    return loss_fn
+
+
+def note_voxel_loss(logits: torch.Tensor, label: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy averaged over the voxels of ``mask`` (B x 1 x ...; 0 where it is empty):
+    the loss on what only the note decides (``train.note_voxel_weight``)."""
+    ce = F.cross_entropy(logits, label[:, 0], reduction="none")  # B x D x H x W
+    m = mask[:, 0].to(ce.dtype)
+    return (ce * m).sum() / m.sum().clamp_min(1.0)

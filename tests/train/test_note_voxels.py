@@ -1,0 +1,89 @@
+"""train.note_voxel_weight: the voxels only the note decides, carried through the batches and
+weighted by their own loss term."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from oncoseg.data.loader import Sample, batches, note_dependent_voxels, train_transform
+from oncoseg.infer.config import ConfigError, load_config
+from oncoseg.train.losses import note_voxel_loss
+
+
+def _sample(i: int) -> Sample:
+    """A 1 x 8 x 6 x 6 case: the breast (x < 4) always a target, a 'node' slab (x >= 6)
+    only in variant 1, another in variant 2 (z row 0)."""
+    image = np.full((1, 8, 6, 6), float(i + 1), np.float32)
+    label = np.zeros((1, 8, 6, 6), np.int64)
+    label[0, :4] = 1
+    node = label.copy()
+    node[0, 6:] = 1
+    other = label.copy()
+    other[0, :, 0] = 1
+    return Sample(
+        f"c{i}", image, label, "N0", (1.0, 1.0, 1.0), variants=[("N2", node), ("N1", other)]
+    )
+
+
+def test_note_dependent_voxels_are_where_any_variant_disagrees() -> None:
+    s = _sample(0)
+    mask = note_dependent_voxels(s)
+    expected = np.zeros((1, 8, 6, 6), np.uint8)
+    expected[0, 6:] = 1
+    expected[0, 4:6, 0] = 1  # variant 2's row outside the breast
+    assert mask.dtype == np.uint8 and np.array_equal(mask, expected)
+    assert note_dependent_voxels(s) is mask  # kept on the sample
+    plain = Sample("c", s.image, s.label, "N0", (1.0, 1.0, 1.0))
+    assert not note_dependent_voxels(plain).any()  # no variants: nothing depends on the note
+
+
+def test_batches_carry_the_mask_cropped_with_the_label() -> None:
+    samples = [_sample(i) for i in range(4)]
+    tf = train_transform((4, 6, 6), flips=False, augment=False)  # a random crop along z
+    tf.set_random_state(seed=0)
+    n = 0
+    for image, label, notes in batches(
+        samples, 2, tf, np.random.default_rng(0), swap=0.5, note_voxels=True
+    ):
+        assert label.shape == (2, 2, 4, 6, 6) and label.dtype == torch.int64
+        for img, lab in zip(image, label, strict=True):
+            s = samples[int(img.max().item()) - 1]
+            full = torch.as_tensor(note_dependent_voxels(s)[0])
+            # the mask channel is the sample's mask, cropped at the label's offset
+            z0 = [z for z in range(5) if torch.equal(full[z : z + 4], lab[1])]
+            assert z0, "mask channel is not a crop of the sample's mask"
+        n += 1
+    assert n == 2
+    # without the flag the label stays one channel
+    image, label, _ = next(iter(batches(samples, 2, tf, np.random.default_rng(0), swap=0.5)))
+    assert label.shape == (2, 1, 4, 6, 6)
+
+
+def test_note_voxel_loss_is_the_cross_entropy_over_the_mask_only() -> None:
+    label = torch.zeros(1, 1, 2, 2, 2, dtype=torch.long)
+    label[0, 0, 0] = 1
+    logits = torch.zeros(1, 2, 2, 2, 2)  # p = 0.5 everywhere: CE = ln 2 per voxel
+    logits[0, 1, 1] = -10.0  # confident background where the label is 0: CE ~ 0
+    mask = torch.zeros_like(label)
+    mask[0, 0, 0] = 1  # only the four uncertain target voxels count
+    assert note_voxel_loss(logits, label, mask).item() == pytest.approx(math.log(2), rel=1e-5)
+    mask[0, 0, 1] = 1  # four more, near 0 loss: the mean halves
+    assert note_voxel_loss(logits, label, mask).item() == pytest.approx(math.log(2) / 2, rel=1e-3)
+    assert note_voxel_loss(logits, label, torch.zeros_like(mask)).item() == 0.0
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [["train.note_voxel_weight=1"], ["train.note_voxel_weight=-1", "train.note_swap=0.5"]],
+)
+def test_note_voxel_weight_needs_note_variants_and_a_positive_weight(
+    overrides: list[str],
+) -> None:
+    with pytest.raises(ConfigError, match="train.note_voxel_weight"):
+        load_config(None, overrides)
+    cfg = load_config(None, ["train.note_voxel_weight=2", "train.note_swap=0.5"])
+    assert cfg.train.note_voxel_weight == 2.0
