@@ -73,3 +73,38 @@ def test_hl7_fields_are_removed_by_their_position() -> None:
         "ADDRESS",
         "PHONE",
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "gone"),
+    [
+        ("Wife niamh called about transport.", ["niamh"]),
+        ("Message from: tendai moyo (carer)", ["tendai", "moyo"]),
+        (
+            "hello this is kwame, grandson of efua boateng. she is sore",
+            ["kwame", "efua", "boateng"],
+        ),
+        ("Pt name: cook, albert   Age: 71", ["cook", "albert"]),
+        ("Bay 4: j. o'driscoll, day 3 of cisplatin", ["j.", "driscoll"]),
+        ("email from brenda hale today re transport", ["brenda", "hale"]),
+        ("called dougal's wife, no answer", ["dougal"]),
+        ("dr. van dijk saw her", ["dijk"]),
+    ],
+)
+def test_names_in_lower_case(text: str, gone: list[str]) -> None:
+    out = _kept(text)
+    assert not [g for g in gone if g in out], out
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "pt euvolaemic, afebrile, obs stable.",
+        "pt young and fit for surgery.",
+        "Husband supportive, daughter present.",
+        "Reviewed at 3 o'clock, pt comfortable.",
+        "Restaging CT and debulking surgery planned.",
+    ],
+)
+def test_lower_case_clinical_words_stay(text: str) -> None:
+    assert _kept(text) == text

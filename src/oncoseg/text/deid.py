@@ -33,9 +33,9 @@ from oncoseg.text.deid_extend import (
     acronym_places,
     extend_spans,
     field_spans,
-    lowercase_names,
 )
 from oncoseg.text.deid_hl7 import hl7_spans
+from oncoseg.text.deid_lower import lowercase_names
 from oncoseg.text.deid_names import (
     NAME_RULES,
     PROTECT,

@@ -24,7 +24,6 @@ from oncoseg.text.deid_intl import (
     ADDRESS_LABEL,
     CAPW,
     GENERIC_INTL,
-    LOWER_TITLES,
     MONTH_INTL,
     PHONE_LABEL,
     PLACE_JOIN,
@@ -32,9 +31,8 @@ from oncoseg.text.deid_intl import (
     WEEKDAY_INTL,
     WEEKDAY_SHORT,
 )
-from oncoseg.text.deid_names import given_names
 from oncoseg.text.deid_rules import GENERIC, MONTH, WEEKDAY
-from oncoseg.text.deid_vocab import STOP, UNIT_AFTER, is_clinical, is_common, is_name_word
+from oncoseg.text.deid_vocab import STOP, UNIT_AFTER, is_clinical, is_common
 
 Span = tuple[str, int, int]
 PLACES = ("LOCATION", "ADDRESS")
@@ -310,34 +308,3 @@ _AT_ACRONYM = re.compile(r"\b(?:at|from|At|From)[ \t]+(?:the[ \t]+)?([A-Z]{3,6})
 def acronym_places(text: str) -> list[Span]:
     """A hospital named by its acronym after ``at``/``from`` (``review at LUTH``)."""
     return [("LOCATION", *m.span(1)) for m in _AT_ACRONYM.finditer(text) if is_place_acronym(m[1])]
-
-
-_LOWER_CONTEXT = re.compile(
-    rf"\b(?:{LOWER_TITLES}\b\.?[ \t]+|(?i:pt|patient)[ \t]*\([ \t]*|(?i:spoke|speaking|spoken)"
-    r"[ \t]+(?:to|with)[ \t]+(?:(?:pt|patient)[ \t]*\(?[ \t]*)?)"
-    r"((?:(?:de|da|van|von|der|den|la|le|ter|ten|['’]t|di|du|del|dos|al|el)[ \t]+)*"
-    r"[a-zß-öø-ÿ][\w'’\-]+(?:[ \t]+[a-zß-öø-ÿ][\w'’\-]+)?)"
-)
-
-
-def _name_like(word: str) -> bool:
-    low = word.lower()
-    if "'" in low or "’" in low or low in ("pt", "pts", "patient"):
-        return False
-    if low.capitalize() in given_names() or is_name_word(low):
-        return True
-    return not is_common(low) and not is_clinical(low) and len(low) > 2
-
-
-def lowercase_names(text: str) -> list[tuple[int, int]]:
-    """Names typed in lower case after a title or ``spoke to`` (``dr baker``, ``pt (graham
-    bishop)``, ``dr. de wit``): a word after particles, or a name-like word and the next."""
-    spans = []
-    for m in _LOWER_CONTEXT.finditer(text):
-        words = list(re.finditer(r"[^\s]+", m.group(1)))
-        parts = [w for w in words if not re.fullmatch(_PARTICLE, w.group(0))]
-        if not parts or (len(parts) == len(words) and not _name_like(parts[0].group(0))):
-            continue
-        last = parts[0] if len(parts) < 2 or not _name_like(parts[1].group(0)) else parts[1]
-        spans.append((m.start(1), m.start(1) + last.end()))
-    return spans

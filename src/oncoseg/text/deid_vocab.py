@@ -84,6 +84,10 @@ _PREFIX = re.compile(
 )
 
 
+# prefixes that start many surnames: the word after them must be long (restaging, debulking)
+_SHORT_PREFIXES = frozenset(["re", "de", "co", "un", "bi", "tri", "mis", "over", "under", "para"])
+
+
 # stems of clinical words in the languages of European letters (Mammakarzinom, carcinome
 # canalaire, Strahlentherapie, quimioterapia); six letters or more, so no surname is one
 _FOREIGN_STEM = re.compile(
@@ -116,8 +120,8 @@ def is_medical_shape(low: str) -> bool:
             return True
     m = _PREFIX.match(low)
     rest = low[m.end() :] if m else ""
-    if not rest:
-        return False
+    if not rest or (m and m.group(0) in _SHORT_PREFIXES and len(rest) < 6):
+        return False  # Declan, Underwood, Reeves, Devine: a name, not de-clan or re-eves
     return is_common(rest) or is_clinical(rest) or bool(_MEDICAL_SUFFIX.fullmatch(rest))
 
 
