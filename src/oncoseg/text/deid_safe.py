@@ -23,42 +23,28 @@ import re
 from dataclasses import dataclass
 
 from oncoseg.text.deid_names import given_names
+from oncoseg.text.deid_numbers import initials_spans, number_spans
 from oncoseg.text.deid_rules import GENERIC
 from oncoseg.text.deid_vocab import (
     STOP,
-    UNIT_AFTER,
     is_acronym_like,
     is_clinical,
     is_common,
     is_medical_shape,
     is_name_word,
-    number_is_clinical,
 )
 
 Span = tuple[str, int, int]  # (tag, start, end)
-# a chunk ends at a space, or at "." or "," before a space, the end or a capitalised word
-# ("in 1997.Clinic letter" holds the year and a word, not one code)
-_CHUNK = re.compile(r"(?:[^\s.,|^~]|[.,](?!\s|$|[A-Z][a-z]))+")  # | ^ ~: HL7 fields
-_LEAD = "([{\"'“‘<*•·-–—"
-_TRAIL = ")]}\"'”’,;:.!?>*"
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
-_INITIALS = re.compile(r"(?:[A-Z]\.){2,4}")
 _FACILITY = re.compile(
     r"[ \t]+(?:Hospital|Infirmary|Hospice|Surgery|Practice|Clinic|Institute|Centre|Center|"
     r"Unit|Ward|ward|House|Trust|Health|Medical)\b"
 )
 _PLACE_BEFORE = re.compile(r"\b(?i:in|from|near|lives|living|at|moved)[ \t]+$")
-_ROOM = re.compile(
-    r"\b(?i:bed|bay|room|side[ \t]+room|cubicle|bedspace|flat|apt\.?|apartment)[ \t]*"
-    r"(?:no\.?[ \t]*|#[ \t]*)?\d{1,4}[A-Za-z]?\b"
-)
 _URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"']+[^\s<>\"'.,;:)]")
 _PARTICLES = (
     r"(?:de|da|di|du|del|della|dos|das|do|van|von|der|den|la|le|los|las|bin|binti|ibn|al|el|"
     r"ben|ter|ten|zu|ap|ó|ní|mac|uí|y|e)"
-)
-_SAFE_INITIALS = frozenset(
-    re.findall(r"\S+", "U.K. U.S. U.S.A. N.B. P.S. E.G. I.E. A.M. P.M. R.I.P.")
 )
 
 
@@ -285,68 +271,6 @@ def _gap_joins(gap: str) -> bool:
     return bool(re.fullmatch(rf"[ \t]*[.\-'’]?[ \t]*(?:{_PARTICLES}[ \t]+)*", gap))
 
 
-def _number_spans(text: str, taken: list[bool]) -> list[Span]:
-    spans: list[Span] = []
-    for m in _ROOM.finditer(text):
-        if not any(taken[m.start() : m.end()]) and not UNIT_AFTER.match(text, m.end()):
-            spans.append(("LOCATION", *m.span()))
-    chunks: list[list] = []  # [start, end, tag or None, free (not found before)]
-    for m in _CHUNK.finditer(text):
-        s, e = m.span()
-        while s < e and text[s] in _LEAD and text[s] != "#":
-            s += 1
-        while e > s and text[e - 1] in _TRAIL:
-            e -= 1
-        core = text[s:e]
-        if not any(ch.isdigit() for ch in core):
-            continue
-        if any(taken[s:e]):
-            chunks.append([s, e, "taken", False])
-            rest = "".join(ch for ch, t in zip(core, taken[s:e], strict=True) if not t)
-            if _digits(core) >= 4 and re.search(r"[A-Za-z]", core) or _digits(rest) >= 1:
-                spans.append(("ID", s, e))  # the rest of a code found in part: KH/ONC/44127, -4
-            continue
-        tag = number_is_clinical(core, text[max(0, s - 80) : s], text[e : e + 30])
-        chunks.append([s, e, tag, True])
-    _spread_numbers(text, chunks)
-    spans += [(c[2], c[0], c[1]) for c in chunks if c[2] and c[3]]
-    return spans
-
-
-def _digits(s: str) -> int:
-    return sum(ch.isdigit() for ch in s)
-
-
-def _spread_numbers(text: str, chunks: list[list]) -> None:
-    """Short digit groups beside a masked number are its parts (``0161 446 3 000``)."""
-    changed = True
-    while changed:
-        changed = False
-        for i, c in enumerate(chunks):
-            if c[2] not in ("ID", "PHONE", "taken"):
-                continue
-            for j in (i - 1, i + 1):
-                if not 0 <= j < len(chunks) or chunks[j][2] or not chunks[j][3]:
-                    continue
-                o = chunks[j]
-                gap = text[o[1] : c[0]] if j < i else text[c[1] : o[0]]
-                part = re.fullmatch(r"\d{1,4}", text[o[0] : o[1]])
-                joins = re.fullmatch(r"[ \t]{1,2}|[ \t]?[\-.][ \t]?", gap)
-                if part and joins and not UNIT_AFTER.match(text, o[1]):
-                    o[2], changed = "ID" if c[2] == "taken" else c[2], True
-
-
-def _initials_spans(text: str, taken: list[bool]) -> list[Span]:
-    """Initials with dots (``J.R.``, a couple's ``T.W. and M.W.``), less ``U.K.``-like ones."""
-    return [
-        ("NAME", *m.span())
-        for m in _INITIALS.finditer(text)
-        if m.group(0) not in _SAFE_INITIALS
-        and not any(taken[m.start() : m.end()])
-        and not (m.end() < len(text) and text[m.end()].isalpha())
-    ]
-
-
 def safe_spans(
     text: str,
     taken_spans: list[tuple[int, int]] | None = None,
@@ -359,11 +283,11 @@ def safe_spans(
         taken[s:e] = [True] * (e - s)
     for s, e in names or []:
         in_name[s:e] = [True] * (e - s)
-    out = _initials_spans(text, taken)
+    out = initials_spans(text, taken)
     out += [("ID", *m.span()) for m in _URL.finditer(text) if not any(taken[m.start() : m.end()])]
     for _, s, e in out:
         taken[s:e] = [True] * (e - s)
-    out += _number_spans(text, taken)
+    out += number_spans(text, taken)
     for _, s, e in out:
         taken[s:e] = [True] * (e - s)
     words = _words(text, taken, in_name)
