@@ -108,3 +108,31 @@ def test_names_in_lower_case(text: str, gone: list[str]) -> None:
 )
 def test_lower_case_clinical_words_stay(text: str) -> None:
     assert _kept(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "gone", "kept"),
+    [
+        ("Re: Mrs June Ivy Trelawney, DOB unknown", ["June", "Ivy", "Trelawney"], ["DOB"]),
+        ("She came with her granddaughter August and her son.", ["August"], ["granddaughter"]),
+        ("Thank you for referring June, who is 64.", ["June"], ["referring"]),
+        ("Dr Imogen May, Consultant Oncologist", ["Imogen", "May"], ["Consultant"]),
+        ("May we review her in clinic?", [], ["May we"]),
+        # a title after a name, with no name after it, is the name's part
+        ("Telephoned by Dr Rekha Kumari\nplan unchanged", ["Rekha", "Kumari"], ["plan"]),
+        # surname, given name, letters after; particles in capitals
+        ("Referrer: Whitlock, Anna MD, Harbourside Clinic", ["Whitlock", "Anna"], []),
+        ("Patient: VAN DER MEER, Sanne   DOB 04/05/1960", ["VAN", "DER", "MEER", "Sanne"], []),
+    ],
+)
+def test_names_that_are_months_titles_or_inverted(
+    text: str, gone: list[str], kept: list[str]
+) -> None:
+    out = _kept(text)
+    assert not [g for g in gone if g in out], out
+    assert all(k in out for k in kept), out
+
+
+def test_a_month_used_as_one_is_no_name() -> None:
+    text = "Seen in June, again in clinic since April; CT 3 May. May we see her?"
+    assert deidentify(text).counts()["NAME"] == 0

@@ -48,7 +48,10 @@ _PARTICLE = (
 )
 _SP = r"(?:[ \t]+|[ \t]*\n[ \t]*)"  # a space, or one line break
 _INITIALS = r"(?:\b[A-Z]\.?[ \t]*){1,2}"
-_LEAD = r"(?:(?:Ó|Ní|Nic|Mac|Uí|De|Da|Di|Du|Van|Von|Le|La|Al|El)[ \t]+)?"
+_LEAD = (  # De la, van der, DE LEON
+    r"(?:(?i:Ó|Ní|Nic|Mac|Uí|De|Da|Di|Du|Van|Von|Der|Den|Del|Della|Dos|Das|Le|La|Al|El|Ter|Ten)"
+    r"[ \t]+){0,2}"
+)
 NAME = rf"(?:{_INITIALS})?{_LEAD}{W}(?:{_SP}(?:{_PARTICLE}[ \t]+)*(?:[A-Z]\.[ \t]*)?{W}){{0,3}}"
 NAME2 = rf"{W}(?:{_SP}(?:{_PARTICLE}[ \t]+)*(?:[A-Z]\.[ \t]*)?{W}){{1,3}}"
 _UP = "A-ZÀ-ÖØ-Þ"
@@ -73,7 +76,9 @@ _LABEL = (
     r"assistit[oa]|ime|navn|namn|referral|referring"
     r"(?:\s+(?:physician|doctor|clinician|consultant))?|consultant|surgeon|assistant|"
     r"anaesthetist|anesthetist|oncologist|physician|attending|caller|key\s+worker|cns|referrer|"
-    r"to|from|next\s+of\s+kin|nok|contact|carer|signed|dictated|author)"
+    r"to|from|next\s+of\s+kin|nok|contact|carer|signed|dictated|author|pcp|gp|"
+    r"family\s+(?:doctor|physician|md)|primary\s+care(?:\s+(?:physician|provider))?|"
+    r"(?:treating|ordering|submitting|attending)(?:\s+(?:physician|doctor|provider|md))?)"
 )
 _BY = (
     r"(?i:signed|dictated|typed|seen|reviewed|reported|verified|authori[sz]ed|discussed|"
@@ -181,6 +186,11 @@ NAME_RULES: list[Rule] = [
         1,
     ),
     ("NAME", re.compile(r"\b[A-Z]{2,4}/[a-z]{2,3}\b"), 0),  # dictation reference JMH/sp
+    (
+        "NAME",
+        re.compile(rf"\b({W},[ \t]+{W})(?=,?[ \t]+(?:MD|DO|PhD|MBBS|FRCR|FRCP|RN|NP|PA-C|DNP)\b)"),
+        1,
+    ),  # "Sterling, Grace MD": surname, given name, letters after
     (
         "NAME",
         re.compile(

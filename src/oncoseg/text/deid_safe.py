@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from oncoseg.text.deid_names import given_names
+from oncoseg.text.deid_names import TITLES, given_names
 from oncoseg.text.deid_numbers import initials_spans, number_spans
 from oncoseg.text.deid_rules import GENERIC
 from oncoseg.text.deid_vocab import (
@@ -35,6 +35,7 @@ from oncoseg.text.deid_vocab import (
 )
 
 Span = tuple[str, int, int]  # (tag, start, end)
+TITLE_WORDS = frozenset(re.findall(r"[A-Za-z]+", TITLES))
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 _FACILITY = re.compile(
     r"[ \t]+(?:Hospital|Infirmary|Hospice|Surgery|Practice|Clinic|Institute|Centre|Center|"
@@ -100,8 +101,25 @@ def _words(text: str, taken: list[bool], names: list[bool]) -> list[_Word]:
         nxt = text[e] if e < len(text) else " "
         if prev.isdigit() or nxt.isdigit() or (prev == "-" and s > 1 and text[s - 2].isdigit()):
             continue  # part of a number-like chunk (pT2, Ki-67): the number logic decides
-        words.append(_Word(s, e, m.group(0), _word_state(m.group(0))))
+        state = _word_state(m.group(0))
+        if m.group(0) in _MONTH_NAMES and not _date_context(text, s, e):
+            state = "ambiguous"  # "her daughter May", "Dr Stephen April"; not "in May"
+        words.append(_Word(s, e, m.group(0), state))
     return words
+
+
+_MONTH_NAMES = frozenset(["April", "May", "June", "August"])  # months that are given names
+_DATE_BEFORE = re.compile(
+    r"(?:\b(?i:in|since|during|until|till|by|from|of|early|late|mid|end|start|beginning|last|"
+    r"next|this|every|each|before|after|for|through|to|and|or|between|around|about|on|the|"
+    r"that|until)|\d(?:st|nd|rd|th)?)[ \t,\-/.]*$"
+)
+_DATE_AFTER = re.compile(r"[ \t,.\-/]*['’]?\d")
+
+
+def _date_context(text: str, s: int, e: int) -> bool:
+    """A month's name used as one: after ``in``, ``since``, a day, or before a number."""
+    return bool(_DATE_BEFORE.search(text, max(0, s - 16), s) or _DATE_AFTER.match(text, e))
 
 
 def _sentence_start(text: str, s: int) -> bool:
@@ -149,6 +167,16 @@ def _spread(text: str, words: list[_Word]) -> None:
                     o.state, changed = "mask", True
 
 
+def _trailing_titles(text: str, words: list[_Word]) -> None:
+    """A title right after a name, with no name after it, is the name's last part (``Dr
+    Sunita Kumari``: Kumari titles a woman before her name, and is a surname after it)."""
+    for a, b in zip(words, words[1:], strict=False):
+        if a.state not in ("mask", "found") or b.state != "safe" or b.text not in TITLE_WORDS:
+            continue
+        if _joined(text, a, b) and re.match(r"[ \t]*(?:[,;)\n]|$)", text[b.end : b.end + 4]):
+            b.state = "mask"
+
+
 def _given_or_name_word(word: str) -> bool:
     """``ANNE``, ``LILY``: a word in capitals that is a given name or a name-word."""
     low = word.lower()
@@ -164,8 +192,10 @@ def _resolve_ambiguous(text: str, words: list[_Word]) -> None:
         before = [words[i - 1]] if i and _joined(text, words[i - 1], w) else []
         after = [words[i + 1]] if i + 1 < len(words) and _joined(text, w, words[i + 1]) else []
         near = before + after
-        if any(o.state == "safe" and _capitalised(o.text) for o in near):
-            continue  # "Young Adult", "Baker Street": part of a phrase of words
+        if any(
+            o.state == "safe" and _capitalised(o.text) and o.text not in TITLE_WORDS for o in near
+        ):
+            continue  # "Young Adult", "Baker Street": part of a phrase of words (not "Mrs")
         if not _sentence_start(text, w.start) or any(o.state != "safe" for o in near):
             w.state = "mask"
         elif _PERSON_AFTER.match(text, w.start + len(re.sub(r"['’]s$", "", w.text))):
@@ -295,6 +325,7 @@ def safe_spans(
     _name_lines(text, words)
     _resolve_caps(text, words)
     _spread(text, words)
+    _trailing_titles(text, words)
     _repeat(words)
     _spread(text, words)
     out += _word_spans(text, words)
