@@ -136,3 +136,26 @@ def test_names_that_are_months_titles_or_inverted(
 def test_a_month_used_as_one_is_no_name() -> None:
     text = "Seen in June, again in clinic since April; CT 3 May. May we see her?"
     assert deidentify(text).counts()["NAME"] == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "gone", "kept"),
+    [
+        # an unknown name and the organisation words after it are one place
+        ("Referred by Dr Obi at Lindqvist Sports Medicine today.", ["Sports", "Medicine"], []),
+        ("Slides reviewed at Ashcombe Molecular Diagnostics, see", ["Molecular", "Diagnostic"], []),
+        ("Letter from Tallowmere Primary Care on file.", ["Primary", "Care"], []),
+        # a unit named by its letter or number, and the words in brackets after a ward
+        ("RN note  Apheresis Suite C, day case", ["Apheresis", "Suite C"], ["day case"]),
+        ("Admitted to Ward 12 (Acute Oncology) overnight", ["12", "Acute Oncology"], []),
+        ("Transferred to 4 East Haematology at 14:00", ["4 East", "Haematology"], []),
+        ("Pflege: Station 5C, Zimmer 12", ["5C", "Zimmer 12"], []),
+        ("EBUS-TBNA of station 4R and Station 7 nodes", [], ["station 4R", "Station 7"]),
+        # a French centre named after "Centre de"
+        ("Centre de Cancérologie des Peupliers, Lyon", ["Cancérologie", "Peupliers"], []),
+    ],
+)
+def test_institutions_and_units(text: str, gone: list[str], kept: list[str]) -> None:
+    out = _kept(text)
+    assert not [g for g in gone if g in out], out
+    assert all(k in out for k in kept), out

@@ -179,6 +179,7 @@ _OF_WHAT = re.compile(
     r"[ \t]+(?:of|for)[ \t]+(?:the[ \t]+)?[A-Z][a-z]+(?:['’]s)?"
     r"(?:[ \t]+(?:(?:and|&)[ \t]+)?[A-Z][a-z]+(?:['’]s)?){0,3}"
 )  # Institute of Oncology, Centre for Cancer Care, Hospital for Sick Children
+_PAREN_AFTER = re.compile(r"[ \t]*\([A-Z][a-z]+(?:[ \t]+[A-Z][a-z]+){0,2}\)")
 _NUMBER_AFTER = re.compile(r"[ \t]+\d{1,3}[A-Z]?\b(?![./:]\d)")
 _SLASH_ACRONYM = re.compile(r"[ \t]*/[ \t]*([A-Z]{2,6})\b")
 _DATE_BEFORE = re.compile(
@@ -228,6 +229,8 @@ def _place_end(text: str, e: int) -> int:
             m = pattern.match(text, new)
             new = m.end() if m else new
         m = _OF_WHAT.match(text, new) if _FACILITY_END.search(text, 0, new) else None
+        new = m.end() if m else new
+        m = _PAREN_AFTER.match(text, new)  # Ward 5 (Female Surgical)
         new = m.end() if m else new
         m = _NUMBER_AFTER.match(text, new)
         if m and not UNIT_AFTER.match(text, m.end()):

@@ -119,7 +119,8 @@ ID_LABEL_INTL = (
 
 # facility words: before the name (Hospital Clínic, Klinikum rechts der Isar) or after it
 FACILITY_FIRST = (
-    r"(?:Hospital|Hôpital|Hopital|Hospitalier|Ospedale|Policlinico|Policlínica|Policlinica|"
+    r"(?:Hospital|Hôpital|Hopital|Hospitalier|Centre(?=[ \t]+(?:de|des|du|d['’]))|Ospedale|"
+    r"Policlinico|Policlínica|Policlinica|"
     r"Poliklinik|Klinikum|Klinik|Kliniken|Clínica|Clinica|Clinique|Centro|Centrum|Institut|"
     r"Instituto|Istituto|Instytut|Ziekenhuis|Szpital|Spital|Krankenhaus|Fundación|Fundació|"
     r"Fundação|Azienda|Praxis|Praktijk|Huisartsenpraktijk|Casa\s+di\s+Cura|Santa\s+Casa|"

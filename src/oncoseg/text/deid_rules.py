@@ -260,6 +260,16 @@ RULES: list[Rule] = [
     (
         "LOCATION",
         re.compile(
+            r"\b(?:[A-Z][a-z]+[ \t]+)?(?:Suite|Pod|Wing|Bunker|Zimmer|Sala|Quarto)[ \t]+"
+            r"(?:[A-Z]?\d{1,3}[A-Z]?|[A-Z])\b(?![\-/.]\d)|"
+            r"\bStation[ \t]+(?:\d{1,2}[B-KM-OQS-Z]|[A-Z])\b|"
+            r"\b\d{1,2}[A-Z]?[ \t]+(?:North|South|East|West)\b(?:[ \t]+[A-Z][a-z]+)?"
+        ),
+        0,
+    ),  # a unit by its letter or number: Brachytherapy Suite B, Station 3B (not EBUS 4R), 6 West
+    (
+        "LOCATION",
+        re.compile(
             rf"\b(?:The[ \t]+)?(?:{_PLACE_WORD}{_SP}(?:(?:and|of|upon|on)[ \t]+)?){{1,5}}"
             rf"{_FACILITY}\b"
         ),

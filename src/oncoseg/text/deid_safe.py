@@ -262,18 +262,24 @@ def _name_lines(text: str, words: list[_Word]) -> None:
 
 
 _FACILITY_TAIL = re.compile(
-    r"(?:[ \t]+[A-Z][a-z]+){0,3}?[ \t]+(?:Hospital|Infirmary|Hospice|Clinic|Institute|Centre|"
-    r"Center|Memorial|Trust|Surgery|Practice|Foundation|Klinik|Klinikum)\b"
+    r"(?:[ \t]+[A-Z][a-z]+(?:['’]s)?){0,3}?[ \t]+(?:Hospital|Infirmary|Hospice|Clinic|Institute|"
+    r"Centre|Center|Memorial|Trust|Surgery|Practice|Foundation|Klinik|Klinikum|Care|Medicine|"
+    r"Pathology|Oncology|Radiology|Imaging|Diagnostics|Laborator(?:y|ies)|Labs?|Health(?:care)?|"
+    r"Services|Partners|Group|Associates|Network|Specialists|Physicians|Haematology|Hematology|"
+    r"Radiotherapy)\b"
 )
+_FUNCTION = frozenset(["The", "And", "Of", "For", "With", "To", "From", "In", "On", "At", "By"])
 
 
 def _facility_tail(text: str, end: int) -> int:
-    """The end of ``Cancer Centre`` after a masked name (``Peter MacCallum Cancer Centre``)."""
+    """The end of the words that make a masked name a place: ``Cancer Centre`` after ``Peter
+    MacCallum``, ``Family Medicine`` after ``Riverbend``, ``Cellular Pathology``."""
     m = _FACILITY_TAIL.match(text, end)
     if not m:
         return end
-    words = re.findall(r"[A-Za-z]+", m.group(0))
-    return m.end() if all(w.lower() in GENERIC for w in words[:-1]) else end
+    words = re.findall(r"[A-Za-z]+(?:['’]s)?", m.group(0))[:-1]
+    known = all(is_common(w.lower()) or is_clinical(w) or w.lower() in GENERIC for w in words)
+    return m.end() if known and not _FUNCTION.intersection(words) else end
 
 
 def _word_spans(text: str, words: list[_Word]) -> list[Span]:
