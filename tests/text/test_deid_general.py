@@ -159,3 +159,22 @@ def test_institutions_and_units(text: str, gone: list[str], kept: list[str]) -> 
     out = _kept(text)
     assert not [g for g in gone if g in out], out
     assert all(k in out for k in kept), out
+
+
+@pytest.mark.parametrize(
+    ("text", "gone", "kept"),
+    [
+        ("Home: Plot 9, Lane 3, Sector B, Garden Colony, Multan", ["Plot", "Lane 3", "Garden"], []),
+        ("Lives at Flat No. 6, Quarry Brae, Kilmarnock KA1 4XY.", ["Flat", "Quarry"], []),
+        ("Discharged to 12 Tolka Row, Glasnevin, Co. Dublin D11 AB12.", ["Co.", "Glasnevin"], []),
+        ("He lives in Ngong village, Kajiado with his wife.", ["village", "Kajiado"], ["wife"]),
+        ("Rua das Flores 88, apto 41, Lisboa", ["apto", "41"], []),
+        # a clinical word, a field break or a sentence keeps two found spans apart
+        ("Seen at Leeds, Breast Unit, Wakefield", [], ["Breast Unit"]),
+        ("Patient: Okafor   DOB 01/02/1950   NHS 943 476 5919", [], ["DOB", "NHS"]),
+    ],
+)
+def test_an_address_is_one_run_on_its_line(text: str, gone: list[str], kept: list[str]) -> None:
+    out = _kept(text)
+    assert not [g for g in gone if g in out], out
+    assert all(k in out for k in kept), out

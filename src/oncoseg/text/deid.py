@@ -29,6 +29,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from oncoseg.text.deid_address import fill_address_gaps
 from oncoseg.text.deid_extend import (
     acronym_places,
     extend_spans,
@@ -155,6 +156,7 @@ def find_identifiers(text: str, *, safe_words: bool = True) -> list[Redaction]:
         for tag, s, e in safe_spans(text, [(r.start, r.end) for r in spans.found], names):
             spans.add(tag, s, e)
     grown = extend_spans(text, [(r.tag, r.start, r.end) for r in spans.found])
+    grown = fill_address_gaps(text, grown)
     found = _with_titles(_disjoint(grown, spans.protected), text)
     return _merge(_fill_gaps(found, text), text)
 

@@ -194,6 +194,11 @@ _COUNT_AFTER = re.compile(
 )
 # a count whose sentence is about nodes or cores ("Sentinel node: deposit (1.1 mm), 1/14")
 _NODES_IN_SENTENCE = re.compile(r"(?i:\bnodes?\b|\bLNs?\b|\bSLNs?\b|sentinel|\bcores?\b)")
+_PLACE_NUMBER_BEFORE = re.compile(
+    r"(?:(?i:\bbed|\bbay|\broom|\bflat|\bapt|\bhouse|\bplot|\blot|\bsector|"
+    r"\bbuilding|\bbldg|\bvilla|\bcasa|\bapto|\bdepto|\bpiso)(?:[ \t]+(?i:no|nr)\.?)?|"
+    r"\b(?:Lane|Street|Road|Gali|Soi|Ngo)|#)\s*$"
+)
 _YEAR = re.compile(r"(?:19|20)\d\d")
 _AMINO = "ACDEFGHIKLMNPQRSTVWY"
 _PROTEIN_CHANGE = re.compile(
@@ -221,7 +226,7 @@ def number_is_clinical(core: str, before: str, after: str) -> str | None:
         year = re.fullmatch(r"(?:19|20)\d\d(?:s|'s)?|[A-Z]{2,5}-?(?:19|20)\d\d", core)
         return "ID" if nd >= 4 and not year else None  # a trial named by its year: BC2001
     if re.fullmatch(r"\d+(?:[.,]\d+)?%?|\d+%", core) and nd <= 2:
-        place = re.search(r"(?i:\bbed|\bbay|\broom|\bflat|\bapt|\bhouse|#)\s*$", before)
+        place = _PLACE_NUMBER_BEFORE.search(before)  # Bed 4, House No. 9, Plot 12, Lane 3
         return "LOCATION" if place and not UNIT_AFTER.match(after) else None
     if re.fullmatch(r"\d*\.\d+%?|\d+\.\d+%?|\d+(?:[.,]\d+)?%|\d{1,3},\d{1,2}", core):
         return None  # a decimal or a percentage (40,05 Gy: a decimal comma)
