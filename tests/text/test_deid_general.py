@@ -178,3 +178,22 @@ def test_an_address_is_one_run_on_its_line(text: str, gone: list[str], kept: lis
     out = _kept(text)
     assert not [g for g in gone if g in out], out
     assert all(k in out for k in kept), out
+
+
+@pytest.mark.parametrize(
+    ("text", "gone", "kept"),
+    [
+        ("Ward: Kingfisher, bed 3", ["Kingfisher"], []),
+        ("Hx: 50 Gy in 25# to the chest wall", [], ["25#"]),
+        ("PET Oct-23 and CT Feb/2024 reviewed", ["Oct-23", "Feb/2024"], ["PET", "CT"]),
+        ("Slides to Meridian Laboratories for review", ["Meridian"], []),
+        ("Pt KM (71F) reviewed", ["KM"], ["71F"]),
+        ("Dawn, the district nurse, will visit.", ["Dawn"], ["district nurse"]),
+    ],
+)
+def test_labelled_places_fraction_counts_month_years(
+    text: str, gone: list[str], kept: list[str]
+) -> None:
+    out = _kept(text)
+    assert not [g for g in gone if g in out], out
+    assert all(k in out for k in kept), out

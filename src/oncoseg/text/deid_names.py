@@ -127,7 +127,7 @@ NAME_RULES: list[Rule] = [
         "NAME",
         re.compile(
             rf"\b(?i:pt|patient)\.?:?[ \t]+(?!{_NOT_INITIALS})([A-Z]{{2,3}})\b"
-            r"(?=[ \t]*,?[ \t]*\d{1,3}[ \t]*(?:[MF]\b|y))"
+            r"(?=[ \t]*[,(]?[ \t]*\d{1,3}[ \t]*(?:[MF]\b|y))"
         ),
         1,
     ),  # initials for a person: "Pt AB, 67F"

@@ -108,7 +108,7 @@ GENERIC = frozenset(
 )
 _FACILITY = (
     r"(?:Hospitals?|Infirmary|Hospice|Surgery|Practice|Clinic|Institute|Centre|Center|Unit|Wing|"
-    r"Trust|Memorial|Associates|Health\s+Cent(?:re|er)|Medical\s+(?:Cent(?:re|er)|Practice|Group)|"
+    r"Trust|Memorial|Associates|Laborator(?:y|ies)|Labs|Diagnostics|Health\s+Cent(?:re|er)|Medical\s+(?:Cent(?:re|er)|Practice|Group)|"
     rf"{FACILITY_LAST_INTL})"
 )
 _PLACE_WORD = rf"(?:St\.?|Saint|{_CAP}(?:'s|’s)?)"
@@ -126,6 +126,7 @@ RULES: list[Rule] = [
     ),  # an e-mail written out: jsmith at nhs dot net
     ("ID", re.compile(r"(?<![\w@])@[A-Za-z][\w.]{2,30}\b"), 0),  # a social-media handle
     ("DATE", re.compile(r"\b\d{4}[\-./]\d{1,2}[\-./]\d{1,2}\b"), 0),
+    ("DATE", re.compile(rf"\b{MONTH}[\-/]'?\d{{2}}(?:\d{{2}})?\b(?![\-/.]\d)"), 0),  # Mar-24
     ("DATE", re.compile(r"\b\d{1,2}[/.\-]\d{1,2}[/.\-](?:\d{4}|\d{2})\b(?![/.\-]\d)"), 0),
     (
         "DATE",
@@ -252,6 +253,14 @@ RULES: list[Rule] = [
         re.compile(r"\b[Ww]ard\s+[A-Z]?\d{1,3}[A-Z]?(?:\s+(?:West|East|North|South)\b)?"),
         0,
     ),
+    (
+        "LOCATION",
+        re.compile(
+            r"\b(?i:ward|hospital|clinic|practice|gp[ \t]+practice|surgery|hospice|facility|"
+            rf"institution|referring[ \t]+(?:hospital|centre|center|unit))[ \t]*:[ \t]*({_CAPS})"
+        ),
+        1,
+    ),  # a place in a labelled field: "Ward: Nightingale", "Hospital: Mercy"
     (
         "LOCATION",
         re.compile(r"\b[A-Z][a-z]+[ \t]+\d{1,2}[A-Z]?[ \t]+(?:North|South|East|West)\b"),

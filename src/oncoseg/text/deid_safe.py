@@ -217,7 +217,8 @@ _PERSON_AFTER = re.compile(
     r"reports|reported|says|said|came|comes|drove|lives|lived|wants|wanted|feels|felt|declined|"
     r"agreed|asked|presented|prefers|understands|knows|remains|continues|denies|describes|"
     r"tolerated|tolerates|completed|started|underwent|tells|told|would|will|and|&)[ \t]+"
-    r"(?!(?:the|a|an|to|of|be|been|not|no|all|that|this|it)\b))"
+    r"(?!(?:the|a|an|to|of|be|been|not|no|all|that|this|it)\b)|"
+    r",[ \t]+(?:the|our|her|his|their|my|your)[ \t]+[a-z])"  # "Dawn, the district nurse"
 )
 
 

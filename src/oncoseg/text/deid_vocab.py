@@ -215,6 +215,8 @@ def number_is_clinical(core: str, before: str, after: str) -> str | None:
     clinical. ``before``/``after``: the text just around it."""
     if core.startswith("#"):  # a reference: "#4471-22" (a fraction count is written "5#")
         return "ID" if _digits(core) > 2 or re.search(r"[A-Za-z]", core) else None  # #2: a count
+    if re.fullmatch(r"\d{1,2}#", core):
+        return None  # a number of fractions: 50 Gy in 25#
     if _PROTEIN_CHANGE.fullmatch(core):
         return None  # a protein change: H1047R, V600E, T790M, E746_A750del
     nd = _digits(core)
