@@ -197,3 +197,10 @@ def test_labelled_places_fraction_counts_month_years(
     out = _kept(text)
     assert not [g for g in gone if g in out], out
     assert all(k in out for k in kept), out
+
+
+def test_mixed_case_units_and_eponym_scores_survive() -> None:
+    out = _kept("IgA lambda myeloma; 9 MeV electrons. Mr McKay seen. Dr T. Gleason at Fernhill.")
+    assert "IgA lambda" in out and "9 MeV" in out and "McKay" not in out
+    out = _kept("Reported by Dr P. Gleason at Fernhill: Gleason 4+3=7, Gleason score 7.")
+    assert "Gleason 4+3=7" in out and "Gleason score 7" in out and "P. Gleason" not in out

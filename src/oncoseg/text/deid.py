@@ -107,6 +107,9 @@ class _Spans:
                 self.add(tag, s, e)
 
 
+_SCORE_AFTER = re.compile(r"[ \t]+(?i:score|grade|pattern|sum|stage)?[ \t:]*\d")
+
+
 def _own_line(text: str, s: int, e: int) -> bool:
     """A facility that fills the line it ends on (a letterhead), reached from the line above."""
     rest = re.match(r"[ \t]*(?:\n|$)", text[e:])
@@ -150,7 +153,8 @@ def find_identifiers(text: str, *, safe_words: bool = True) -> list[Redaction]:
         *(name_words(text[r.start : r.end]) for r in spans.found if r.tag == "NAME")
     )
     for s, e in repeated_names(text, words):
-        spans.add("NAME", s, e)
+        if not (is_clinical(text[s:e]) and _SCORE_AFTER.match(text, e)):  # Dr Gleason; Gleason 3+4
+            spans.add("NAME", s, e)
     if safe_words:
         names = [(r.start, r.end) for r in spans.found if r.tag == "NAME"]
         for tag, s, e in safe_spans(text, [(r.start, r.end) for r in spans.found], names):

@@ -35,6 +35,9 @@ from oncoseg.text.deid_vocab import (
 )
 
 Span = tuple[str, int, int]  # (tag, start, end)
+_MIXED_CASE = re.compile(
+    r"(?!Mc|Mac|De|Di|Da|Le|La|Du|Van|Von|O['’])[A-Z][a-z]{1,2}[A-Z][A-Za-z]{0,2}"
+)
 TITLE_WORDS = frozenset(re.findall(r"[A-Za-z]+", TITLES))
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 _FACILITY = re.compile(
@@ -73,8 +76,8 @@ def _word_state(w: str) -> str:
         return "initial"
     base = re.sub(r"['’]s?$", "", w)
     low = base.lower()
-    if is_clinical(base) or base in STOP:
-        return "safe"
+    if is_clinical(base) or base in STOP or _MIXED_CASE.fullmatch(base):
+        return "safe"  # IgG, MeV, HbA1c's HbA: a unit or an abbreviation, not McKay
     if base.isupper():  # an acronym unless it reads like a name in capitals
         if len(base) <= 4 or is_acronym_like(base):
             return "safe"
