@@ -204,3 +204,17 @@ def test_mixed_case_units_and_eponym_scores_survive() -> None:
     assert "IgA lambda" in out and "9 MeV" in out and "McKay" not in out
     out = _kept("Reported by Dr P. Gleason at Fernhill: Gleason 4+3=7, Gleason score 7.")
     assert "Gleason 4+3=7" in out and "Gleason score 7" in out and "P. Gleason" not in out
+
+
+@pytest.mark.parametrize(
+    "keep",
+    [
+        "Ga-68 PSMA PET and Lu-177 PSMA (Pluvicto) 7.4 GBq",
+        "Given Zometa 4 mg monthly",
+        "Lenvoria 24 mg daily",  # a drug no list knows, by its dose
+        "Hodgkin Reed-Sternberg cells",
+        "T-DXd 5.4 mg/kg",
+    ],
+)
+def test_isotopes_drugs_by_their_dose_and_eponym_phrases_survive(keep: str) -> None:
+    assert keep in _kept(f"Plan: {keep}."), _kept(f"Plan: {keep}.")

@@ -82,10 +82,12 @@ class _Spans:
         if tag == "NAME":
             e = _name_line_end(self.text, s, e)
         pieces = [(s, e)]
-        for start, end in [*self.protected, *((r.start, r.end) for r in self.found)]:
-            pieces = [
-                p for a, b in pieces for p in ((a, min(b, start)), (max(a, end), b)) if p[0] < p[1]
-            ]
+        for start, end in self.protected:
+            pieces = _cut(pieces, start, end)
+        if tag == "NAME" and pieces != [(s, e)]:  # "Hodgkin" of "Hodgkin Reed-Sternberg"
+            pieces = [(a, b) for a, b in pieces if not _all_clinical(self.text[a:b])]
+        for r in self.found:
+            pieces = _cut(pieces, r.start, r.end)
         for a, b in pieces:
             while a < b and self.text[a] in _TRIM:
                 a += 1
@@ -108,6 +110,16 @@ class _Spans:
 
 
 _SCORE_AFTER = re.compile(r"[ \t]+(?i:score|grade|pattern|sum|stage)?[ \t:]*\d")
+
+
+def _cut(pieces: list[tuple[int, int]], start: int, end: int) -> list[tuple[int, int]]:
+    """``pieces`` less ``[start, end)``."""
+    return [p for a, b in pieces for p in ((a, min(b, start)), (max(a, end), b)) if p[0] < p[1]]
+
+
+def _all_clinical(span_text: str) -> bool:
+    words = re.findall(r"[^\W\d_]+", span_text)
+    return bool(words) and all(is_clinical(w) for w in words)
 
 
 def _own_line(text: str, s: int, e: int) -> bool:

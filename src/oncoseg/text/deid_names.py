@@ -238,9 +238,14 @@ _NAME_GAP = re.compile(
 
 @cache
 def given_names() -> frozenset[str]:
-    """Given names (see given_names.txt for the source)."""
+    """Given names (see given_names.txt for the source), less words of its header and words
+    notes capitalise for other reasons (``Given Zometa 4 mg``, ``English``, ``US``)."""
     text = resources.files("oncoseg.text").joinpath("given_names.txt").read_text("utf-8")
-    return frozenset(x for x in text.split() if not x.startswith("#") and x[0].isupper())
+    names = (x for x in text.split() if not x.startswith("#") and x[0].isupper())
+    return frozenset(names) - _NOT_GIVEN
+
+
+_NOT_GIVEN = frozenset(["Given", "Census", "Bureau", "English", "German", "US", "Christian"])
 
 
 def gazetteer_names(text: str) -> list[tuple[int, int]]:

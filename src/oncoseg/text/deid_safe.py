@@ -36,7 +36,11 @@ from oncoseg.text.deid_vocab import (
 
 Span = tuple[str, int, int]  # (tag, start, end)
 _MIXED_CASE = re.compile(
-    r"(?!Mc|Mac|De|Di|Da|Le|La|Du|Van|Von|O['’])[A-Z][a-z]{1,2}[A-Z][A-Za-z]{0,2}"
+    r"(?!Mc|Mac|De|Di|Da|Le|La|Du|Van|Von|O['’])[A-Z][a-z]{1,2}[A-Z][A-Za-z]{0,2}|[A-Z]{2,4}[a-z]"
+)  # IgG, MeV, DXd
+_DOSE_AFTER = re.compile(
+    r"[ \t]*\)?[ \t]*\(?[ \t]*\d+(?:\.\d+)?[ \t]*"
+    r"(?i:mg|g|mcg|µg|ml|units?|iu|gbq|mbq|mg/m2|mg/kg|auc)\b"
 )
 TITLE_WORDS = frozenset(re.findall(r"[A-Za-z]+", TITLES))
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
@@ -102,9 +106,17 @@ def _words(text: str, taken: list[bool], names: list[bool]) -> list[_Word]:
             continue
         prev = text[s - 1] if s else " "
         nxt = text[e] if e < len(text) else " "
-        if prev.isdigit() or nxt.isdigit() or (prev == "-" and s > 1 and text[s - 2].isdigit()):
+        number = nxt == "-" and text[e + 1 : e + 2].isdigit()  # Ga-68, Lu-177
+        if (
+            prev.isdigit()
+            or nxt.isdigit()
+            or number
+            or (prev == "-" and text[s - 2 : s - 1].isdigit())
+        ):
             continue  # part of a number-like chunk (pT2, Ki-67): the number logic decides
         state = _word_state(m.group(0))
+        if state == "mask" and _DOSE_AFTER.match(text, e):
+            state = "safe"  # a drug by its dose: "Pluvicto 7.4 GBq", "Zometa 4 mg"
         if m.group(0) in _MONTH_NAMES and not _date_context(text, s, e):
             state = "ambiguous"  # "her daughter May", "Dr Stephen April"; not "in May"
         words.append(_Word(s, e, m.group(0), state))
