@@ -4,10 +4,15 @@ no development corpus."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from oncoseg.text.deid import deidentify
+from oncoseg.text.deid_eval import load_corpus, oncoseg_finder, score
 from oncoseg.text.deid_hl7 import hl7_spans
+
+HERE = Path(__file__).parent
 
 
 def _kept(text: str) -> str:
@@ -218,3 +223,24 @@ def test_mixed_case_units_and_eponym_scores_survive() -> None:
 )
 def test_isotopes_drugs_by_their_dose_and_eponym_phrases_survive(keep: str) -> None:
     assert keep in _kept(f"Plan: {keep}."), _kept(f"Plan: {keep}.")
+
+
+@pytest.mark.parametrize(
+    ("corpus", "recall"),
+    [
+        ("deid_dev_corpus.txt", 0.99),
+        ("deid_eval_corpus.txt", 0.99),
+        ("deid_heldout_corpus.txt", 0.99),
+        ("deid_heldout_corpus_v2.txt", 0.98),
+    ],
+)
+def test_development_corpora_floors(corpus: str, recall: float) -> None:
+    """All four marked corpora are development sets (issue #33): the second held-out corpus
+    was scored once at recall 0.922, terms kept 0.984, words kept 0.941 (docs/text.md) and
+    the general layer was then extended on it; terms kept must stay >= 0.98 on each, so that
+    masking more does not pass for recall."""
+    notes = load_corpus(HERE / corpus)
+    sc = score(notes, oncoseg_finder)
+    assert sc.recall >= recall, sc.misses
+    assert sc.kept_rate >= 0.98, sc.lost_terms
+    assert sc.words_kept_rate >= 0.94

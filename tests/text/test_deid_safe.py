@@ -166,8 +166,9 @@ def test_word_lists_and_their_sources() -> None:
 def test_former_held_out_corpus_now_a_development_set() -> None:
     """tests/text/deid_heldout_corpus.txt was written blind to the method and scored once
     (d62047d): recall 0.838 (rules alone 0.622), clinical terms kept 0.977, words kept 0.922.
-    It has been a development set since (issue #33); the blind set of record is
-    deid_heldout_corpus_v2.txt, which only the lead scores. These floors keep what the
+    It has been a development set since (issue #33), as has deid_heldout_corpus_v2.txt
+    (scored once, then developed on; tests/text/test_deid_general.py); the blind set of
+    record is deid_heldout_corpus_v3.txt, which only the lead scores. These floors keep what the
     multilingual rules and the span growing (text.deid_intl, text.deid_extend) gained on it."""
     notes = load_corpus(HERE / "deid_heldout_corpus.txt")
     assert len(notes) >= 40 and sum(len(n.identifiers) for n in notes) >= 150
