@@ -112,3 +112,16 @@ def test_tiny_matrix_runs_each_setting_in_its_environment(
     assert (tmp_path / "m" / "avx2" / "models").is_dir() and (
         tmp_path / "m" / "default" / "models"
     ).is_dir()
+
+
+def test_a_cell_can_leave_out_the_vision_only_baseline() -> None:
+    from oncoseg.experiments.config import load_experiment_config, model_set
+
+    cfg = load_experiment_config(None, [])
+    assert list(model_set(cfg, "counterfactual")) == ["vision", "multimodal"]
+    cfg = load_experiment_config(None, ["baseline=false"])
+    assert list(model_set(cfg, "counterfactual")) == ["multimodal"]
+    assert list(model_set(cfg, "compare")) == ["multimodal"]
+    # the matrix row then has the note-guided model's Dice only
+    row = matrix_row(_doc(1.0, 0.9, "default"))
+    assert [k for k in row if "Dice" in k] == ["multimodal Dice internal"]

@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 import torch
 
-from oncoseg.data.loader import Sample, batches, note_dependent_voxels, train_transform
+from oncoseg.data.loader import (
+    NODAL_VOXELS,
+    SIDE_VOXELS,
+    Sample,
+    batches,
+    note_dependent_voxels,
+    train_transform,
+)
 from oncoseg.infer.config import ConfigError, load_config
 from oncoseg.train.losses import note_voxel_loss
 
@@ -33,10 +40,18 @@ def test_note_dependent_voxels_are_where_any_variant_disagrees() -> None:
     s = _sample(0)
     mask = note_dependent_voxels(s)
     expected = np.zeros((1, 8, 6, 6), np.uint8)
-    expected[0, 6:] = 1
-    expected[0, 4:6, 0] = 1  # variant 2's row outside the breast
+    expected[0, 6:] = NODAL_VOXELS
+    expected[0, 4:6, 0] = NODAL_VOXELS  # variant 2's row outside the breast
     assert mask.dtype == np.uint8 and np.array_equal(mask, expected)
     assert note_dependent_voxels(s) is mask  # kept on the sample
+    # the other side's label (breast at x >= 4 instead of x < 4) marks side voxels too
+    s = _sample(0)
+    other = np.zeros_like(s.label)
+    other[0, 4:] = 1
+    s.side_variants = [("right", other)]
+    mask = note_dependent_voxels(s)
+    assert (mask[0, :] & SIDE_VOXELS > 0).all()  # every x differs between the two sides
+    assert np.array_equal(mask & NODAL_VOXELS, expected)
     plain = Sample("c", s.image, s.label, "N0", (1.0, 1.0, 1.0))
     assert not note_dependent_voxels(plain).any()  # no variants: nothing depends on the note
 
@@ -61,6 +76,17 @@ def test_batches_carry_the_mask_cropped_with_the_label() -> None:
     # without the flag the label stays one channel
     image, label, _ = next(iter(batches(samples, 2, tf, np.random.default_rng(0), swap=0.5)))
     assert label.shape == (2, 1, 4, 6, 6)
+
+
+def test_note_voxel_loss_averages_each_kind_on_its_own() -> None:
+    label = torch.zeros(1, 1, 4, 4, 4, dtype=torch.long)
+    logits = torch.zeros(1, 2, 4, 4, 4)  # CE = ln 2 everywhere
+    logits[0, 0, 1:] = 10.0  # confident, right background elsewhere: CE ~ 0
+    mask = torch.zeros_like(label)
+    mask[0, 0, 0, 0, 0] = NODAL_VOXELS  # one uncertain nodal voxel
+    mask[0, 0, 1:] = SIDE_VOXELS  # 48 well-predicted side voxels
+    # a sum of per-kind means: the single nodal voxel keeps its full weight
+    assert note_voxel_loss(logits, label, mask).item() == pytest.approx(math.log(2), rel=1e-3)
 
 
 def test_note_voxel_loss_is_the_cross_entropy_over_the_mask_only() -> None:

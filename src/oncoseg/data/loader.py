@@ -113,15 +113,22 @@ def load_samples(
     return [load_sample(Path(root), c, split, spacing, regions) for c in case_ids]
 
 
+NODAL_VOXELS, SIDE_VOXELS = 1, 2  # bits of note_dependent_voxels
+
+
 def note_dependent_voxels(s: Sample) -> np.ndarray:
-    """1 x D x H x W uint8: the voxels where ``s``'s own label and any of its note variants'
-    labels disagree (what only the note decides; all zero without variants). Kept on ``s``."""
+    """1 x D x H x W uint8, what only the note decides: bit ``NODAL_VOXELS`` where ``s``'s own
+    label and any of its note variants' labels disagree, bit ``SIDE_VOXELS`` where its own
+    label and the other side's (``side_variants[0]``) do (all zero without variants). Kept
+    on ``s``."""
     if s.note_voxels is None:
         assert s.label is not None, f"{s.case_id}: training samples need labels"
-        mask = np.zeros(s.label.shape, bool)
+        own = s.label > 0
+        nodal = np.zeros(own.shape, bool)
         for _, y in s.variants:
-            mask |= (y > 0) != (s.label > 0)
-        s.note_voxels = mask.astype(np.uint8)
+            nodal |= (y > 0) != own
+        side = (s.side_variants[0][1] > 0) != own if s.side_variants else np.zeros_like(own)
+        s.note_voxels = (NODAL_VOXELS * nodal + SIDE_VOXELS * side).astype(np.uint8)
     return s.note_voxels
 
 
@@ -199,9 +206,10 @@ def batches(
             note, label = _pick(s, k, bool(sides[j]))
             assert label is not None, f"{s.case_id}: training samples need labels"
             data = {"image": s.image, "label": label}
-            if note_voxels:  # computed on its own side: none where the side was swapped
+            if note_voxels:  # nodal bits lie on its own side: dropped where that was swapped
                 mask = note_dependent_voxels(s)
-                data["note_voxels"] = 0 * mask if sides[j] and s.side_variants else mask
+                swapped = sides[j] and s.side_variants
+                data["note_voxels"] = mask & SIDE_VOXELS if swapped else mask
             item = transform(data)
             images.append(torch.as_tensor(np.asarray(item["image"])))
             # variant labels are stored as uint8; cast before stacking

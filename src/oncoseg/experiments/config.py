@@ -47,6 +47,10 @@ class ExperimentConfig:
     # notes in phrasings the model never saw (a held-out file, tasks/breast_ctv/heldout.py),
     # scored by the counterfactual experiment on the test cases; "": none
     heldout_notes: str = ""
+    # compare / counterfactual: train and score the vision-only model beside the note-guided
+    # one; false: the note-guided model alone (a kernel-matrix cell, where only its margin
+    # and Dice are asked and the baseline would double the cost)
+    baseline: bool = True
     store: str = "runs/models"  # trained models, reused when config and data match
     data_dir: str = "runs/data"  # synthesised cohorts, reused when spec and generator code match
 
@@ -63,6 +67,8 @@ def load_experiment_config(path: str | None, overrides: list[str] | None) -> Exp
 def model_set(cfg: ExperimentConfig, experiment: str) -> dict[str, tuple[str, ...]]:
     """Model name -> training overrides for a model-comparing experiment."""
     if experiment in ("compare", "counterfactual"):
+        if not cfg.baseline:
+            return {"multimodal": cfg.multimodal}
         return {"vision": cfg.vision, "multimodal": cfg.multimodal}
     if experiment == "fusion-ablation":
         text = tuple(o for o in cfg.multimodal if not o.startswith("model.fusion="))

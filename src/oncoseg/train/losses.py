@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from monai.losses import DeepSupervisionLoss, DiceCELoss
 
+from oncoseg.data.loader import NODAL_VOXELS, SIDE_VOXELS
 from oncoseg.infer.config import RunConfig
 
 
@@ -34,8 +35,14 @@ def segmentation_loss(cfg: RunConfig) -> Any:
 
 
 def note_voxel_loss(logits: torch.Tensor, label: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy averaged over the voxels of ``mask`` (B x 1 x ...; 0 where it is empty):
-    the loss on what only the note decides (``train.note_voxel_weight``)."""
+    """The loss on what only the note decides (``train.note_voxel_weight``): for each kind
+    of note-dependent voxel in ``mask`` (B x 1 x ..., bits of
+    :func:`oncoseg.data.loader.note_dependent_voxels`: nodal, side), the cross-entropy
+    averaged over its voxels; summed over kinds, so the few nodal voxels are not outweighed
+    by a breast's worth of side voxels (0 for a kind absent from the batch)."""
     ce = F.cross_entropy(logits, label[:, 0], reduction="none")  # B x D x H x W
-    m = mask[:, 0].to(ce.dtype)
-    return (ce * m).sum() / m.sum().clamp_min(1.0)
+    total = ce.new_zeros(())
+    for bit in (NODAL_VOXELS, SIDE_VOXELS):
+        m = ((mask[:, 0] & bit) > 0).to(ce.dtype)
+        total = total + (ce * m).sum() / m.sum().clamp_min(1.0)
+    return total

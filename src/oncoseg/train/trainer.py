@@ -248,7 +248,9 @@ def _load(
     val_s = load_samples(cfg.data.dataset, val_ids, spacing=spacing) if rank == 0 else []
     if variants:
         assert note_variants is not None  # checked by train
-        note_variants(cfg.data.dataset, train_s, swap=shares["swap"] > 0, side=shares["side"] > 0)
+        # the other side's label also marks side voxels for train.note_voxel_weight
+        side = shares["side"] > 0 or cfg.train.note_voxel_weight > 0
+        note_variants(cfg.data.dataset, train_s, swap=shares["swap"] > 0, side=side)
     return train_s, val_s
 
 
