@@ -56,26 +56,42 @@ def test_note_dependent_voxels_are_where_any_variant_disagrees() -> None:
     assert not note_dependent_voxels(plain).any()  # no variants: nothing depends on the note
 
 
-def test_batches_carry_the_mask_cropped_with_the_label() -> None:
+@pytest.mark.parametrize("side", [0.0, 1.0])
+def test_batches_carry_the_mask_cropped_and_flipped_with_the_label(side: float) -> None:
     samples = [_sample(i) for i in range(4)]
-    tf = train_transform((4, 6, 6), flips=False, augment=False)  # a random crop along z
+    for i, s in enumerate(samples):
+        # sample i, slice z reads 100 (i + 1) + 10 z: intensity augmentation scales and
+        # shifts it, so the crop's offset and flip are read back from the slice means
+        s.image = (100.0 * (i + 1) + 10.0 * np.arange(8, dtype=np.float32))[None, :, None, None]
+        s.image = np.broadcast_to(s.image, (1, 8, 6, 6)).copy()
+        other = np.zeros_like(s.label)
+        other[0, 4:] = 1
+        s.side_variants = [("other side", other), ("other side N2", other), ("os N1", other)]
+    # a random crop along z and random flips of that axis, with intensity augmentation
+    tf = train_transform((4, 6, 6), flips=True, augment=True)
     tf.set_random_state(seed=0)
-    n = 0
-    for image, label, notes in batches(
-        samples, 2, tf, np.random.default_rng(0), swap=0.5, note_voxels=True
-    ):
-        assert label.shape == (2, 2, 4, 6, 6) and label.dtype == torch.int64
-        for img, lab in zip(image, label, strict=True):
-            s = samples[int(img.max().item()) - 1]
-            full = torch.as_tensor(note_dependent_voxels(s)[0])
-            # the mask channel is the sample's mask, cropped at the label's offset
-            z0 = [z for z in range(5) if torch.equal(full[z : z + 4], lab[1])]
-            assert z0, "mask channel is not a crop of the sample's mask"
-        n += 1
-    assert n == 2
-    # without the flag the label stays one channel
+    flips = set()
+    for _ in range(4):
+        got = batches(
+            samples, 2, tf, np.random.default_rng(0), swap=0.5, side=side, note_voxels=True
+        )
+        for image, label, _notes in got:
+            assert label.shape == (2, 2, 4, 6, 6) and label.dtype == torch.int64
+            for img, lab in zip(image, label, strict=True):
+                m = img[0].mean(dim=(1, 2)).double()
+                scale, flipped = abs(float(m[1] - m[0])) / 10, bool(m[1] < m[0])
+                v = float(m[0]) / scale
+                s, z = samples[int(v // 100) - 1], round((v % 100) / 10)
+                z0 = z - 3 if flipped else z
+                full = torch.as_tensor(note_dependent_voxels(s)[0, z0 : z0 + 4])
+                full = full.flip(0) if flipped else full
+                # side-swapped samples keep only their side voxels
+                expected = full & SIDE_VOXELS if side else full
+                assert torch.equal(lab[1], expected)  # the image's offset and flip
+                flips.add(flipped)
+    assert flips == {True, False}
     image, label, _ = next(iter(batches(samples, 2, tf, np.random.default_rng(0), swap=0.5)))
-    assert label.shape == (2, 1, 4, 6, 6)
+    assert label.shape == (2, 1, 4, 6, 6)  # without the flag the label stays one channel
 
 
 def test_note_voxel_loss_averages_each_kind_on_its_own() -> None:
@@ -104,7 +120,13 @@ def test_note_voxel_loss_is_the_cross_entropy_over_the_mask_only() -> None:
 
 @pytest.mark.parametrize(
     "overrides",
-    [["train.note_voxel_weight=1"], ["train.note_voxel_weight=-1", "train.note_swap=0.5"]],
+    [
+        ["train.note_voxel_weight=1"],
+        ["train.note_voxel_weight=-1", "train.note_swap=0.5"],
+        ["train.note_voxel_weight=nan", "train.note_swap=0.5"],
+        ["train.note_voxel_weight=1", "train.note_swap=0.5", "model.fusion=none"],
+        ["train.note_voxel_weight=1", "train.note_swap=0.5", "train.augment=false"],
+    ],
 )
 def test_note_voxel_weight_needs_note_variants_and_a_positive_weight(
     overrides: list[str],

@@ -154,6 +154,7 @@ def test_multimodal_run_with_local_lm_folder(
             "train.note_swap=0.5",  # other N stages with their labels
             "train.side_swap=0.5",  # and the other side, against the image
             "train.note_voxel_weight=1",  # the voxels only the note decides weigh more
+            "model.deep_supervision=1",  # the note term on the finest output
         ),
         note_variants=note_variants_for(breast_dataset),  # the task's hook
     )

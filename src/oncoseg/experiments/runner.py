@@ -152,6 +152,7 @@ def run_data_efficiency(cfg: ExperimentConfig, data: Data, root: Path) -> tuple[
             models[f"{name}@{pct}"] = (*ov, f"data.train_fraction={frac}")
     results, rows = _run_models(cfg, data, root, models)
     pairs = [(f"multimodal@{round(100 * f)}%", f"vision@{round(100 * f)}%") for f in cfg.fractions]
+    pairs = [(a, b) for a, b in pairs if b in models]  # baseline=false: no vision-only models
     results["comparisons"] = comparisons(rows, pairs)
     results["fractions"] = list(cfg.fractions)
     return results, rows

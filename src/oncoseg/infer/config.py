@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import os
 import types
 import typing
@@ -107,11 +108,14 @@ class TrainConfig:
     # ``weight``); empty: all 1. A foreground weight above 1 makes a missed target voxel cost
     # more than a wrongly drawn one, which moves uncertain borders outwards
     class_weights: tuple[float, ...] = ()
-    # an extra cross-entropy term, with this weight, averaged over the voxels whose label
-    # depends on the note: where a sample's note variants (note_swap) disagree, e.g. the
-    # nodal compartments of a breast case. The Dice + CE loss averages over every voxel, so
-    # the few voxels only the note decides barely move it and a model learns to half-draw
-    # them; 0: off. Needs note_swap > 0 (docs/models.md, "Note-dependent voxels")
+    # an extra cross-entropy term (unweighted by class), with this weight, on the voxels whose
+    # label depends on the note, two kinds each averaged over its own voxels: where a
+    # sample's N-stage variants (note_swap) disagree with its label (the nodal compartments),
+    # and where the other side's label does (the other-side labels, and their notes in the
+    # context standardisation, are built for this even with side_swap 0). The Dice + CE loss
+    # averages over every voxel, so the few only the note decides barely move it and a model
+    # learns to half-draw them; 0: off. Needs a note-guided model with augmentation and
+    # note_swap > 0 (docs/models.md, "Note-dependent voxels")
     note_voxel_weight: float = 0.0
     val_every: int = 1  # epochs
     device: str = "auto"  # auto | cpu | cuda
@@ -261,13 +265,17 @@ def _check_values(cfg: RunConfig) -> RunConfig:
             f"train.class_weights: expected {cfg.model.out_channels} positive weights (one per "
             f"class, background first), got {list(w)}"
         )
-    if cfg.train.note_voxel_weight < 0 or (
-        cfg.train.note_voxel_weight > 0 and cfg.train.note_swap <= 0
+    nv, tr = cfg.train.note_voxel_weight, cfg.train
+    if (
+        not math.isfinite(nv)
+        or nv < 0
+        or (nv > 0 and (tr.note_swap <= 0 or not tr.augment or cfg.model.fusion == "none"))
     ):
         raise ConfigError(
-            "train.note_voxel_weight: expected a weight >= 0, and train.note_swap > 0 when it "
-            f"is above 0 (the voxels come from the note variants), got "
-            f"{cfg.train.note_voxel_weight} with note_swap {cfg.train.note_swap}"
+            "train.note_voxel_weight: expected a finite weight >= 0; above 0 it needs a "
+            "note-guided model (model.fusion != none), train.augment and train.note_swap > 0 "
+            f"(the voxels come from the note variants), got {nv} with fusion "
+            f"{cfg.model.fusion!r}, augment {tr.augment}, note_swap {tr.note_swap}"
         )
     t = cfg.infer.threshold
     if t is not None and not 0.0 < t < 1.0:

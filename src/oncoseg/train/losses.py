@@ -39,7 +39,8 @@ def note_voxel_loss(logits: torch.Tensor, label: torch.Tensor, mask: torch.Tenso
     of note-dependent voxel in ``mask`` (B x 1 x ..., bits of
     :func:`oncoseg.data.loader.note_dependent_voxels`: nodal, side), the cross-entropy
     averaged over its voxels; summed over kinds, so the few nodal voxels are not outweighed
-    by a breast's worth of side voxels (0 for a kind absent from the batch)."""
+    by a breast's worth of side voxels (0 for a kind absent from the batch). Not weighted by
+    ``train.class_weights``: the mask already picks the voxels that matter."""
     ce = F.cross_entropy(logits, label[:, 0], reduction="none")  # B x D x H x W
     total = ce.new_zeros(())
     for bit in (NODAL_VOXELS, SIDE_VOXELS):
