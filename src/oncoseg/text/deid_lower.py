@@ -72,10 +72,16 @@ def kind(word: str) -> str:
     return "unknown" if unknown and len(base) >= 4 and re.search(r"[aeiouy]", base) else "no"
 
 
+def _after_particles(text: str, pos: int) -> int:
+    """Where the name particles starting at ``pos`` end (``pos`` when there are none)."""
+    m = _PARTICLES.match(text, pos)  # the pattern also matches the empty string
+    return m.end() if m else pos
+
+
 def _next(text: str, pos: int, comma: bool) -> re.Match[str] | None:
     """The next word after a space (or ``, `` when ``comma``) and particles."""
     gap = re.compile(r"[ \t]+|,[ \t]*" if comma else r"[ \t]+").match(text, pos)
-    return _WORD.match(text, _PARTICLES.match(text, gap.end()).end()) if gap else None
+    return _WORD.match(text, _after_particles(text, gap.end())) if gap else None
 
 
 def _first(text: str, m: re.Match[str], context: str) -> bool:
@@ -95,9 +101,9 @@ def _first(text: str, m: re.Match[str], context: str) -> bool:
 
 def _run(text: str, pos: int, context: str) -> int:
     """The end of the name that starts at ``pos`` after a context; ``pos`` when none does."""
-    particles = _PARTICLES.match(text, pos)
-    m = _WORD.match(text, particles.end())
-    after_particles = context == "title" and particles.end() > pos  # "dr. de wit"
+    start = _after_particles(text, pos)
+    m = _WORD.match(text, start)
+    after_particles = context == "title" and start > pos  # "dr. de wit"
     if not m or not (_first(text, m, context) or after_particles and not is_clinical(m[0])):
         return pos
     end, comma = m.end(), context == "label"
