@@ -128,8 +128,8 @@ def _spawn(config: BenchConfig, settings: BenchSettings, tmp: Path, image: Path)
     return dict(json.loads(result.read_text(encoding="utf-8")))
 
 
-def _run(cmd: list[str], what: str) -> None:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+def _run(cmd: list[str], what: str, extra_env: dict[str, str] | None = None) -> None:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", **(extra_env or {})}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=3600)
     if proc.returncode:
         raise RuntimeError(f"{what} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
@@ -146,13 +146,16 @@ def cold_cli_s(
 ) -> float:
     """Seconds of ``oncoseg predict`` in a new process: imports, loading, the LM on the
     note (the run's note-state cache emptied first), prediction, writing the mask. With
-    ``cached`` the note's states stay cached, so a cached mode never loads the LM."""
+    ``cached`` the note's states and its de-identification (the run's own memo) stay
+    cached, so a cached mode loads neither the LM nor the de-identifier."""
+    memo = run_dir / "deid-memo"
     if not cached:
         shutil.rmtree(run_dir / "note-states", ignore_errors=True)
+        shutil.rmtree(memo, ignore_errors=True)
     cmd = [*oncoseg_command(), "predict", "-m", str(run_dir), "-i", str(image)]
     cmd += ["-n", str(note), "-o", str(out), "--device", device]
     t0 = time.perf_counter()
-    _run(cmd, f"oncoseg predict with {run_dir.name}")
+    _run(cmd, f"oncoseg predict with {run_dir.name}", {"ONCOSEG_DEID_MEMO": str(memo)})
     return time.perf_counter() - t0
 
 

@@ -7,10 +7,24 @@
 
 Each brings what only it can: a generator or converter, its clinical record and rule
 table, note templates and variants, a clinical score, counterfactual edits.
+
+The registry is imported on first use of one of its names, not with the package: a note
+reader (``oncoseg.tasks.breast_ctv.reader``, loaded by ``oncoseg predict``) then does not pull
+in every task's generator, report and figures.
 """
 
 from __future__ import annotations
 
-from oncoseg.tasks.registry import TASKS, Task, get_task, note_variants_for, task_report
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from oncoseg.tasks.registry import TASKS, Task, get_task, note_variants_for, task_report
 
 __all__ = ["TASKS", "Task", "get_task", "note_variants_for", "task_report"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        return getattr(importlib.import_module("oncoseg.tasks.registry"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -32,8 +32,8 @@ from typing import Any, Protocol, runtime_checkable
 import torch
 from torch import Tensor, nn
 
+from oncoseg.text import note_memo
 from oncoseg.text.cache import EmbeddingCache, cache_key
-from oncoseg.text.deid import deidentify
 from oncoseg.text.notes import clean_note
 
 log = logging.getLogger(__name__)
@@ -53,9 +53,20 @@ class TextEncoder(Protocol):
 
 
 def prepare_note(note: str, deid: bool = True) -> str:
-    """Clean and (by default) de-identify a note: what the model is allowed to see."""
+    """Clean and (by default) de-identify a note: what the model is allowed to see.
+
+    A note de-identified before (:mod:`oncoseg.text.note_memo`) is not read again, and the
+    de-identifier is imported only for a note that is new."""
     text = clean_note(note)
-    return deidentify(text).text if deid else text
+    if not deid:
+        return text
+    if (known := note_memo.lookup(text)) is not None:
+        return known
+    from oncoseg.text.deid import deidentify  # noqa: PLC0415  (lazy: seconds of word lists)
+
+    out = deidentify(text).text
+    note_memo.remember(text, out)
+    return out
 
 
 def trainable_fingerprint(module: nn.Module) -> str:

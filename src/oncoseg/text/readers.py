@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 
 ENTRY_POINT_GROUP = "oncoseg.note_readers"
 
@@ -56,8 +56,14 @@ NoteReader = Callable[[str], NoteReading]
 
 
 @cache
-def _registered() -> dict[str, NoteReader]:
-    return {ep.name: ep.load() for ep in entry_points(group=ENTRY_POINT_GROUP)}
+def _registered() -> dict[str, EntryPoint]:
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+@cache
+def _load(name: str) -> NoteReader:
+    reader: NoteReader = _registered()[name].load()  # only the one asked for is imported
+    return reader
 
 
 def get_reader(name: str) -> NoteReader | None:
@@ -70,7 +76,7 @@ def get_reader(name: str) -> NoteReader | None:
             f"text.reader: no note reader {name!r} is installed (known: {sorted(readers)}); "
             "reinstall oncoseg (`pip install -e .`) if the entry points are missing"
         )
-    return readers[name]
+    return _load(name)
 
 
 def canonical_notes(reader: NoteReader | None, notes: Sequence[str]) -> list[str]:
