@@ -44,6 +44,7 @@ from oncoseg.text.deid_names import (
     name_words,
     repeated_names,
 )
+from oncoseg.text.deid_ner import ner_spans
 from oncoseg.text.deid_rules import AGE_RULES, ID_RULES, RULES, Rule, place_is_generic
 from oncoseg.text.deid_safe import safe_spans
 from oncoseg.text.deid_vocab import is_clinical, is_common, is_medical
@@ -144,12 +145,13 @@ def _all_medical(span_text: str) -> bool:
     return bool(words) and all(is_medical(w) for w in words)
 
 
-def find_identifiers(text: str, *, safe_words: bool = True) -> list[Redaction]:
+def find_identifiers(text: str, *, safe_words: bool = True, ner: bool = False) -> list[Redaction]:
     """Spans (in ``text``) of every identifier found, sorted and non-overlapping.
 
     The rules run first (they give dates, IDs, phones and names their tags); then, with
     ``safe_words`` (the default), every other token not known to be safe is masked
-    (text.deid_safe). ``safe_words=False`` gives the rules alone, for comparison."""
+    (text.deid_safe). ``safe_words=False`` gives the rules alone, for comparison. ``ner``
+    adds spaCy's named entities, kept off clinical words (text.deid_ner; needs spaCy)."""
     spans = _Spans(text)
     for tag, s, e in hl7_spans(text):  # fields of HL7 segments, by their position
         spans.add(tag, s, e)
@@ -171,6 +173,8 @@ def find_identifiers(text: str, *, safe_words: bool = True) -> list[Redaction]:
         names = [(r.start, r.end) for r in spans.found if r.tag == "NAME"]
         for tag, s, e in safe_spans(text, [(r.start, r.end) for r in spans.found], names):
             spans.add(tag, s, e)
+    for tag, s, e in ner_spans(text) if ner else []:  # spaCy's entities, opt-in
+        spans.add(tag, s, e)
     grown = extend_spans(text, [(r.tag, r.start, r.end) for r in spans.found])
     grown = fill_address_gaps(text, grown)
     found = _with_titles(_disjoint(grown, spans.protected), text)

@@ -227,6 +227,13 @@ def rules_finder(text: str) -> list[tuple[str, int, int]]:
     return [(r.tag, r.start, r.end) for r in find_identifiers(text, safe_words=False)]
 
 
+def ner_finder(text: str) -> list[tuple[str, int, int]]:  # pragma: no cover - needs spaCy
+    """oncoseg with the opt-in entity layer (text.deid_ner: spaCy's entities)."""
+    from oncoseg.text.deid import find_identifiers
+
+    return [(r.tag, r.start, r.end) for r in find_identifiers(text, ner=True)]
+
+
 def presidio_finder(model: str = "en_core_web_sm") -> Finder:  # pragma: no cover - optional
     """presidio-analyzer with a spaCy pipeline (every entity it reports, at any score)."""
     from presidio_analyzer import AnalyzerEngine
@@ -321,7 +328,9 @@ def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - a rep
         "corpus", type=Path, nargs="*", help="marked corpora (default: the three in tests/text)"
     )
     ap.add_argument(
-        "--tools", default="oncoseg", help="comma list: oncoseg,oncoseg-rules,presidio,philter"
+        "--tools",
+        default="oncoseg",
+        help="comma list: oncoseg,oncoseg-rules,oncoseg-ner,presidio,philter",
     )
     ap.add_argument("--spacy-model", default="en_core_web_sm")
     ap.add_argument("--show", action="store_true", help="list misses and false positives")
@@ -329,6 +338,7 @@ def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - a rep
     makers: dict[str, Callable[[], Finder]] = {
         "oncoseg": lambda: oncoseg_finder,
         "oncoseg-rules": lambda: rules_finder,
+        "oncoseg-ner": lambda: ner_finder,
         "presidio": lambda: presidio_finder(args.spacy_model),
         "philter": lambda: philter_finder(args.spacy_model),
     }
