@@ -53,20 +53,9 @@ class TextEncoder(Protocol):
 
 
 def prepare_note(note: str, deid: bool = True) -> str:
-    """Clean and (by default) de-identify a note: what the model is allowed to see.
-
-    A note de-identified before (:mod:`oncoseg.text.note_memo`) is not read again, and the
-    de-identifier is imported only for a note that is new."""
+    """Clean and (by default) de-identify a note: what the model is allowed to see."""
     text = clean_note(note)
-    if not deid:
-        return text
-    if (known := note_memo.lookup(text)) is not None:
-        return known
-    from oncoseg.text.deid import deidentify  # noqa: PLC0415  (lazy: seconds of word lists)
-
-    out = deidentify(text).text
-    note_memo.remember(text, out)
-    return out
+    return note_memo.deidentified(text) if deid else text
 
 
 def trainable_fingerprint(module: nn.Module) -> str:

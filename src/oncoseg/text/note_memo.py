@@ -134,6 +134,18 @@ def remember(note: str, deidentified: str) -> None:
         sweep(folder)
 
 
+def deidentified(note: str) -> str:
+    """The de-identified text of the cleaned ``note``: remembered, or else de-identified (the
+    de-identifier is imported only then) and remembered."""
+    if (known := lookup(note)) is not None:
+        return known
+    from oncoseg.text.deid import deidentify  # noqa: PLC0415  (lazy: seconds of word lists)
+
+    out = deidentify(note).text
+    remember(note, out)
+    return out
+
+
 def sweep(folder: Path, max_days: float | None = None) -> int:
     """Remove entries unused for ``max_days`` (default ``$ONCOSEG_NOTE_CACHE_DAYS`` or 90; 0:
     keep all) and stale temporary files; returns the number of entries removed."""
