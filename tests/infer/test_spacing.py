@@ -116,3 +116,26 @@ def test_antialias_smooths_only_shrinking_axes() -> None:
     # axes that keep or grow their size are not smoothed
     ramp = torch.linspace(0, 1, 8).reshape(1, 1, 8, 1, 1).expand(1, 1, 8, 8, 8).contiguous()
     assert torch.allclose(resize(ramp, (8, 16, 16), antialias=True), resize(ramp, (8, 16, 16)))
+
+
+def test_antialiased_resize_equals_smoothing_then_trilinear() -> None:
+    """The per-axis matrix path is the reference (whole-volume Gaussian, then
+    ``F.interpolate``) to float rounding, for shrinking, kept and growing axes."""
+    import torch
+    import torch.nn.functional as F
+
+    from oncoseg.data.resample import resize, smooth_for_downsampling
+
+    g = torch.Generator().manual_seed(1)
+    for shape, size in [
+        ((96, 80, 40), (12, 20, 40)),
+        ((33, 50, 17), (7, 9, 20)),
+        ((9, 9, 9), (3, 27, 9)),
+    ]:
+        x = torch.rand(1, 2, *shape, generator=g)
+        reference = F.interpolate(
+            smooth_for_downsampling(x, size), size=size, mode="trilinear", align_corners=False
+        )
+        out = resize(x, size, antialias=True)
+        assert out.shape == reference.shape == (1, 2, *size)
+        assert float((out - reference).abs().max()) < 1e-5

@@ -43,6 +43,19 @@ def test_threshold_outside_zero_one_is_refused(value: str) -> None:
     assert load_config(None, ["infer.threshold=null"]).infer.threshold is None
 
 
+def test_to_labels_is_numpy_argmax_with_ties() -> None:
+    rng = np.random.default_rng(0)
+    for k in (2, 3, 5):
+        probs = rng.integers(0, 4, size=(k, 6, 7, 8)).astype(np.float32)  # many ties
+        labels = to_labels(probs)
+        assert labels.dtype == np.uint8 and labels.shape == (6, 7, 8)
+        assert np.array_equal(labels, probs.argmax(axis=0))  # the first class wins a tie
+        fg = to_labels(probs, 0.5)
+        expected = (probs[1:].argmax(axis=0) + 1).astype(np.uint8)
+        expected[1.0 - probs[0] <= 0.5] = 0
+        assert np.array_equal(fg, expected)
+
+
 def test_predictor_threshold_from_run_and_override(tiny_run: Path, case_image: Path) -> None:
     default = Predictor.from_run(tiny_run)
     assert default.threshold is None

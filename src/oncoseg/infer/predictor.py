@@ -28,7 +28,12 @@ from oncoseg.infer.device import native_bf16, pick_device
 from oncoseg.infer.plan import Plan
 from oncoseg.io.image import Image, same_geometry
 from oncoseg.io.image_rules import check_image
-from oncoseg.io.orientation import from_orientation, spacing_in_orientation, to_orientation
+from oncoseg.io.orientation import (
+    OrientTransform,
+    from_orientation,
+    spacing_in_orientation,
+    to_orientation,
+)
 from oncoseg.models.multimodal import NoteGuidedSegmenter, build_model
 from oncoseg.models.sliding import segment_volume
 from oncoseg.text.factory import build_text_encoder
@@ -43,9 +48,22 @@ def to_labels(probs: np.ndarray, threshold: float | None = None) -> np.ndarray:
     1 - P(background) exceeds ``threshold`` and takes its most probable foreground class.
     """
     if threshold is None:
-        return probs.argmax(axis=0).astype(np.uint8)
-    labels = (probs[1:].argmax(axis=0) + 1).astype(np.uint8)
+        return _argmax(probs)
+    labels = _argmax(probs[1:]) + np.uint8(1)
     labels[1.0 - probs[0] <= threshold] = 0
+    return labels
+
+
+def _argmax(probs: np.ndarray) -> np.ndarray:
+    """``probs.argmax(axis=0)`` as uint8 (the first class wins a tie), one class at a time:
+    numpy's argmax over the leading axis of a CT-size volume walks it with a stride."""
+    labels = np.zeros(probs.shape[1:], dtype=np.uint8)
+    best = probs[0]
+    for c in range(1, len(probs)):
+        better = probs[c] > best
+        labels[better] = c
+        if c + 1 < len(probs):
+            best = np.where(better, probs[c], best)
     return labels
 
 
@@ -101,13 +119,22 @@ class Predictor:
         ``note_source`` names the note (its file) in the warning given when the note is
         longer than the model reads.
         """
-        probs, ref = self.predict_proba(images, note, note_source)
-        return Image(to_labels(probs, self.threshold), ref.affine.copy())
+        probs, t, ref = self._oriented_proba(images, note, note_source)
+        labels = to_labels(probs, self.threshold)  # before un-orienting: a quarter the bytes
+        return Image(from_orientation(labels, t), ref.affine.copy())
 
     def predict_proba(
         self, images: Sequence[Image], note: str = "", note_source: str = "note"
     ) -> tuple[np.ndarray, Image]:
         """Class probabilities (K, *shape) on the grid of ``images[0]``, and that image."""
+        probs, t, ref = self._oriented_proba(images, note, note_source)
+        return from_orientation(probs, t), ref
+
+    def _oriented_proba(
+        self, images: Sequence[Image], note: str, note_source: str
+    ) -> tuple[np.ndarray, OrientTransform, Image]:
+        """Probabilities (K, *shape) in the model's orientation, the transform back to
+        ``images[0]``'s, and that image."""
         self._check(images)
         if self.uses_text:
             note = fit_note(self.model.text_encoder, note, note_source)
@@ -139,8 +166,7 @@ class Predictor:
                 sw_batch_size=max(2, self.cfg.train.sw_batch_size),
             )
             p = resize(p.float(), shape)
-        probs = p[0].cpu().numpy()
-        return from_orientation(probs, t), ref
+        return p[0].cpu().numpy(), t, ref
 
     def _modalities(self) -> list[str]:
         names = self.plan.channel_names

@@ -59,9 +59,16 @@ def note_side(note: str) -> str | None:
     return sides.pop() if len(sides) == 1 else None
 
 
-def _world_x(idx: np.ndarray, affine: np.ndarray) -> np.ndarray:
-    """RAS x (mm) of voxel indices ``idx`` (N, 3)."""
-    return idx @ affine[0, :3] + affine[0, 3]
+def _mean_index(mask: np.ndarray) -> np.ndarray:
+    """Mean voxel index (3,) of the True voxels of ``mask``, from its three marginal counts
+    (no index list of a CT-size mask)."""
+    total = mask.sum(dtype=np.int64)
+    return np.array(
+        [
+            float(np.arange(n) @ mask.sum(axis=tuple(a for a in range(3) if a != axis))) / total
+            for axis, n in enumerate(mask.shape)
+        ]
+    )
 
 
 def midline_left_share(
@@ -70,18 +77,22 @@ def midline_left_share(
     """Share of the ``mask`` voxels left of the body's midline (NaN for an empty mask).
 
     The midline is the mean RAS x of the image voxels brighter than the image's mean (the
-    body, for CT and MRI alike), or the grid's centre without an image."""
-    idx = np.argwhere(mask)
-    if not len(idx):
+    body, for CT and MRI alike), or the grid's centre without an image. RAS x is linear in
+    the voxel index, so the body's mean x is that of its mean index."""
+    idx = np.nonzero(mask)
+    if not len(idx[0]):
         return float("nan")
-    body = np.empty((0, 3), int)
+    body = None
     if image is not None and np.isfinite(image).all():
-        body = np.argwhere(image > image.mean())
-    if not len(body):  # no image, or a uniform one: the grid's centre
-        body = np.argwhere(np.ones(mask.shape, bool))
-    sample = body[:: max(1, len(body) // 100_000)]  # a regular subsample is plenty
-    midline = float(_world_x(sample.astype(float), affine).mean())
-    return float((_world_x(idx.astype(float), affine) < midline).mean())
+        body = image > image.mean()
+    if body is None or not body.any():  # no image, or a uniform one: the grid's centre
+        centre = (np.array(mask.shape, dtype=float) - 1.0) / 2.0
+    else:
+        centre = _mean_index(body)
+    row = affine[0, :3]
+    midline = float(centre @ row + affine[0, 3])
+    x = sum(float(row[a]) * idx[a].astype(np.float32) for a in range(3)) + float(affine[0, 3])
+    return float((x < midline).mean())
 
 
 def check_side(

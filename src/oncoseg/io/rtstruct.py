@@ -80,6 +80,16 @@ def _contour_data(points: np.ndarray) -> RawDataElement:
     return RawDataElement(CONTOUR_DATA, "DS", len(raw), raw, 0, True, True)
 
 
+def _keep_encoded(ds: Dataset) -> None:
+    """Mark each contour item as encoded the way the file is written (implicit VR, little
+    endian, the item's character set): pydicom then writes the item's elements as they are,
+    where otherwise it would decode every Contour Data value and validate it again (about as
+    long as tracing the contours, for a CT-size mask)."""
+    for roi in ds.get("ROIContourSequence", []):
+        for item in roi.get("ContourSequence", []):
+            item.set_original_encoding(True, True, item._character_set)
+
+
 def _slice_contours(mask2d: np.ndarray, series: DicomSeries, k: int) -> list[Dataset]:
     """CLOSED_PLANAR contour items for one slice ``mask2d`` (``[i, j]``) of slice ``k``."""
     origin = series.slice_position(k)
@@ -195,6 +205,7 @@ def write_rtstruct(
     meta.TransferSyntaxUID = ImplicitVRLittleEndian
     meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
     ds.file_meta = meta
+    _keep_encoded(ds)
     out = Path(path)
     with atomic_path(out) as tmp:
         ds.save_as(tmp, enforce_file_format=True)
