@@ -91,8 +91,10 @@ def midline_left_share(
         centre = _mean_index(body)
     row = affine[0, :3]
     midline = float(centre @ row + affine[0, 3])
-    x = sum(float(row[a]) * idx[a].astype(np.float32) for a in range(3)) + float(affine[0, 3])
-    return float((x < midline).mean())
+    x = np.full(len(idx[0]), affine[0, 3], dtype=np.float32)
+    for a in range(3):
+        x += np.float32(row[a]) * idx[a].astype(np.float32)
+    return float(np.mean(x < midline))
 
 
 def check_side(
