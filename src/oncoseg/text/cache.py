@@ -52,7 +52,7 @@ def cache_key(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
-def _limit(value: float | None, env: str, default: float) -> float:
+def env_limit(value: float | None, env: str, default: float) -> float:
     """``value``, else the environment variable ``env``, else ``default`` (>= 0)."""
     if value is None:
         text = os.environ.get(env, "").strip()
@@ -85,8 +85,8 @@ class EmbeddingCache:
     ):
         self.max_items = max_items
         self.directory = Path(directory) if directory is not None else None
-        self.max_mb = _limit(max_mb, "ONCOSEG_NOTE_CACHE_MB", MAX_MB)
-        self.max_days = _limit(max_days, "ONCOSEG_NOTE_CACHE_DAYS", MAX_DAYS)
+        self.max_mb = env_limit(max_mb, "ONCOSEG_NOTE_CACHE_MB", MAX_MB)
+        self.max_days = env_limit(max_days, "ONCOSEG_NOTE_CACHE_DAYS", MAX_DAYS)
         self._mem: OrderedDict[str, torch.Tensor] = OrderedDict()
         self._writes = 0
         self.hits = 0

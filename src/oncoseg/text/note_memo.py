@@ -41,12 +41,12 @@ from functools import cache
 from pathlib import Path
 
 from oncoseg.io.atomic import atomic_path, remove_stale_temp_files
+from oncoseg.text.cache import MAX_DAYS, env_limit
 
 log = logging.getLogger(__name__)
 
 ENV = "ONCOSEG_DEID_MEMO"
 DAYS_ENV = "ONCOSEG_NOTE_CACHE_DAYS"
-MAX_DAYS = 90.0
 SUFFIX = ".txt"
 _TEXT = Path(__file__).parent
 _mem: dict[tuple[str, str], str] = {}  # (folder, note) -> de-identified, this process
@@ -149,12 +149,7 @@ def deidentified(note: str) -> str:
 def sweep(folder: Path, max_days: float | None = None) -> int:
     """Remove entries unused for ``max_days`` (default ``$ONCOSEG_NOTE_CACHE_DAYS`` or 90; 0:
     keep all) and stale temporary files; returns the number of entries removed."""
-    if max_days is None:
-        text = os.environ.get(DAYS_ENV, "").strip()
-        try:
-            max_days = float(text) if text else MAX_DAYS
-        except ValueError as exc:
-            raise ValueError(f"${DAYS_ENV}: expected a number, got {text!r}") from exc
+    max_days = env_limit(max_days, DAYS_ENV, MAX_DAYS)
     remove_stale_temp_files(folder)
     if not max_days:
         return 0
