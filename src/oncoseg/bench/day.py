@@ -42,6 +42,7 @@ from oncoseg.bench.day_data import (
     write_sr,
 )
 from oncoseg.bench.day_report import count_outputs, finished, summary
+from oncoseg.io.provenance import compute_device, provenance
 
 NS_FLAG = "ONCOSEG_DAY_IN_NAMESPACE"
 
@@ -326,6 +327,7 @@ def run_day(cfg: DayConfig) -> dict[str, Any]:
         orthanc.terminate()
         orthanc.wait(timeout=60)
     result = summary(cfg, plan, clock, outputs, time.time() - t0)
+    result["provenance"] = provenance(device=compute_device(), model_run=str(cfg.model))
     (cfg.work / "day.json").write_text(json.dumps(result, indent=1) + "\n")
     return result
 
