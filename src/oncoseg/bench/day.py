@@ -327,7 +327,10 @@ def run_day(cfg: DayConfig) -> dict[str, Any]:
         orthanc.terminate()
         orthanc.wait(timeout=60)
     result = summary(cfg, plan, clock, outputs, time.time() - t0)
-    result["provenance"] = provenance(device=compute_device(), model_run=str(cfg.model))
+    command = " ".join(["python -m oncoseg.bench.day", *map(_quote, sys.argv[1:])])
+    result["provenance"] = provenance(
+        command=command, device=compute_device(), model_run=str(cfg.model)
+    )
     (cfg.work / "day.json").write_text(json.dumps(result, indent=1) + "\n")
     return result
 
