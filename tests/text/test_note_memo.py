@@ -41,6 +41,8 @@ def test_prepare_note_is_remembered_without_the_note(memo: Path) -> None:
     for secret in (b"Albertine", b"Quennell", b"84412379", b"03/04/2026"):
         assert secret not in stored
     assert stat.S_IMODE((memo / "secret").stat().st_mode) == 0o600
+    assert stat.S_IMODE(memo.stat().st_mode) == 0o700  # a private folder
+    assert stat.S_IMODE(entries[0].stat().st_mode) == 0o600
     note_memo._mem.clear()  # a new process: read from disk
     assert note_memo.lookup(NOTE) == first
     assert prepare_note(NOTE) == first
@@ -84,9 +86,12 @@ def test_sweep_removes_entries_unused_for_the_set_days(memo: Path) -> None:
     old = [p for p in memo.glob("*.txt") if p.read_text() == "O"][0]
     week = time.time() - 7 * 86400
     os.utime(old, (week, week))
+    other = memo / "notes.txt"  # not an entry: never removed, however old
+    other.write_text("a user's file")
+    os.utime(other, (week, week))
     assert note_memo.sweep(memo, max_days=30) == 0
     assert note_memo.sweep(memo, max_days=5) == 1
-    assert not old.exists() and len(list(memo.glob("*.txt"))) == 1
+    assert not old.exists() and other.exists() and len(list(memo.glob("*.txt"))) == 2
 
 
 def test_a_new_process_skips_the_deidentifier_for_a_known_note(memo: Path) -> None:

@@ -281,6 +281,8 @@ def run_day(cfg: DayConfig) -> dict[str, Any]:
     from oncoseg.pacs.notes_store import NoteStore
 
     cfg.work.mkdir(parents=True, exist_ok=True)
+    # the watcher's de-identification memo lives in the day's folder: every day starts cold
+    os.environ.setdefault("ONCOSEG_DEID_MEMO", str(cfg.work / "deid-memo"))
     studies = make_studies(cfg.work / "studies", cfg.studies, cfg.shape, cfg.seed, cfg.date)
     plan = _plan(cfg, studies)
     clock, stop = _Clock(), threading.Event()

@@ -62,7 +62,8 @@ def _resample_axis(x: torch.Tensor, axis: int, n_out: int, sigma: float) -> torc
     n_in = x.shape[2 + axis]
     matrix = _linear_matrix(n_in, n_out) @ _gaussian_matrix(n_in, sigma)
     moved = torch.movedim(x, 2 + axis, -1)
-    return torch.movedim(moved @ matrix.to(x.dtype).T, -1, 2 + axis)
+    out = moved @ matrix.to(dtype=x.dtype).to(x.device).T
+    return torch.movedim(out, -1, 2 + axis).contiguous()
 
 
 def _linear_matrix(n_in: int, n_out: int) -> torch.Tensor:

@@ -65,7 +65,10 @@ def _mean_index(mask: np.ndarray) -> np.ndarray:
     total = mask.sum(dtype=np.int64)
     return np.array(
         [
-            float(np.arange(n) @ mask.sum(axis=tuple(a for a in range(3) if a != axis))) / total
+            float(
+                np.arange(n, dtype=float) @ mask.sum(axis=tuple(a for a in range(3) if a != axis))
+            )
+            / total
             for axis, n in enumerate(mask.shape)
         ]
     )

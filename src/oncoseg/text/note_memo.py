@@ -11,12 +11,14 @@ Each entry maps a *keyed* hash of the cleaned note to its de-identified text:
   the memo folder), over the de-identifier's fingerprint (the bytes of every
   ``oncoseg/text/deid*`` file and ``given_names.txt``) and the note: without the secret nobody
   can test a guessed note against the folder, and a changed de-identifier reads no old entry;
-- the value is the de-identified text, the same text the note-state cache and the logs may
-  hold; the note itself is never written.
+- the value is the de-identified text (the note itself is never written). De-identification
+  misses some identifiers, so the folder is private: made 0700, secret and entries 0600.
 
 Folder: ``$ONCOSEG_DEID_MEMO``, else ``$ONCOSEG_CACHE/deid-memo`` (``off``: no memo). Entries
-unused for ``$ONCOSEG_NOTE_CACHE_DAYS`` days (default 90) are removed, as are stale temporary
-files of killed writers; writes are atomic, so concurrent processes see whole entries or none.
+unused for ``$ONCOSEG_NOTE_CACHE_DAYS`` days (default 90) are removed (only files named as
+entries are), as are stale temporary files of killed writers; writes are atomic, so
+concurrent processes see whole entries or none. Nothing here is fatal: an unwritable folder
+means the note is de-identified again next time (one warning per folder).
 
 Example:
     >>> import os, tempfile
@@ -35,8 +37,11 @@ import hashlib
 import hmac
 import logging
 import os
+import re
+import sys
 import tempfile
 import time
+import unicodedata
 from functools import cache
 from pathlib import Path
 
@@ -49,14 +54,19 @@ ENV = "ONCOSEG_DEID_MEMO"
 DAYS_ENV = "ONCOSEG_NOTE_CACHE_DAYS"
 SUFFIX = ".txt"
 _TEXT = Path(__file__).parent
+_ENTRY = re.compile(r"[0-9a-f]{64}\.txt")
+_MEM_ITEMS = 4096
 _mem: dict[tuple[str, str], str] = {}  # (folder, note) -> de-identified, this process
 _swept: set[str] = set()
+_warned: set[str] = set()
 
 
 def memo_dir() -> Path | None:
     """The memo folder, or ``None`` when ``$ONCOSEG_DEID_MEMO`` is ``off``."""
     value = os.environ.get(ENV, "").strip()
     if value.lower() == "off":
+        return None
+    if not deid_fingerprint():  # the de-identifier's files are not readable: no memo
         return None
     if value:
         return Path(value)
@@ -67,31 +77,41 @@ def memo_dir() -> Path | None:
 
 @cache
 def deid_fingerprint() -> str:
-    """A hash of the de-identifier's code and word lists."""
-    h = hashlib.sha256()
-    for path in sorted([*_TEXT.glob("deid*"), _TEXT / "given_names.txt"]):
-        if path.is_file():
-            h.update(path.name.encode())
-            h.update(path.read_bytes())
+    """A hash of the de-identifier's code and word lists, oncoseg's version and the Python and
+    Unicode versions its patterns depend on; ``""`` when its files cannot be read."""
+    from oncoseg import __version__
+
+    files = sorted(p for p in [*_TEXT.glob("deid*"), _TEXT / "given_names.txt"] if p.is_file())
+    if not any(p.suffix == ".py" for p in files):
+        return ""
+    h = hashlib.sha256(f"{__version__}|{sys.version}|{unicodedata.unidata_version}".encode())
+    for path in files:
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
     return h.hexdigest()
 
 
 def _secret(folder: Path) -> bytes:
-    """The folder's secret, made once: written to a private (0600) temporary file, then linked
-    onto its name, which fails if another process linked first (its secret is then read)."""
+    """The folder's secret, made once: written to a private (0600) temporary file, synced,
+    then linked onto its name, which fails if another process linked first (its secret is
+    then read). A secret that is not 32 bytes is an error (the memo is then not used)."""
     path = folder / "secret"
-    with contextlib.suppress(FileNotFoundError):
-        return path.read_bytes()
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".secret-", dir=folder)  # mode 0600
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(os.urandom(32))
-        with contextlib.suppress(FileExistsError):
-            os.link(tmp, path)
-    finally:
-        os.unlink(tmp)
-    return path.read_bytes()
+    if not path.exists():
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".secret-", dir=folder)  # mode 0600
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(os.urandom(32))
+                f.flush()
+                os.fsync(f.fileno())
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)
+        finally:
+            os.unlink(tmp)
+    secret = path.read_bytes()
+    if len(secret) != 32:
+        raise OSError(f"{path}: expected a 32-byte secret, found {len(secret)} bytes")
+    return secret
 
 
 def _entry(folder: Path, note: str) -> Path:
@@ -113,7 +133,7 @@ def lookup(note: str) -> str | None:
         return None
     with contextlib.suppress(OSError):
         os.utime(path)  # used now: eviction goes by age of last use
-    _mem[(str(folder), note)] = text
+    _keep(folder, note, text)
     return text
 
 
@@ -122,16 +142,26 @@ def remember(note: str, deidentified: str) -> None:
     folder = memo_dir()
     if folder is None:
         return
-    _mem[(str(folder), note)] = deidentified
+    _keep(folder, note, deidentified)
     try:
-        with atomic_path(_entry(folder, note)) as tmp:
+        path = _entry(folder, note)
+        with atomic_path(path) as tmp:
             tmp.write_text(deidentified, encoding="utf-8")
-    except OSError as exc:  # a read-only cache: the note is de-identified again next time
-        log.warning("de-identification memo: cannot write to %s (%s)", folder, exc)
-        return
-    if str(folder) not in _swept:
-        _swept.add(str(folder))
-        sweep(folder)
+        path.chmod(0o600)
+        if str(folder) not in _swept:
+            _swept.add(str(folder))
+            sweep(folder)
+    except (OSError, ValueError) as exc:  # read-only, no hard links, a bad days setting
+        if str(folder) not in _warned:
+            _warned.add(str(folder))
+            log.warning("de-identification memo: not kept in %s (%s)", folder, exc)
+
+
+def _keep(folder: Path, note: str, text: str) -> None:
+    """In memory too, for this process (the oldest entry goes beyond :data:`_MEM_ITEMS`)."""
+    _mem[(str(folder), note)] = text
+    if len(_mem) > _MEM_ITEMS:
+        _mem.pop(next(iter(_mem)))
 
 
 def deidentified(note: str) -> str:
@@ -156,7 +186,7 @@ def sweep(folder: Path, max_days: float | None = None) -> int:
     cutoff = time.time() - max_days * 86400
     removed = 0
     for item in os.scandir(folder):
-        if item.name.endswith(SUFFIX) and not item.name.startswith("."):
+        if _ENTRY.fullmatch(item.name):  # never any other file of the folder
             with contextlib.suppress(FileNotFoundError):
                 if item.stat().st_mtime < cutoff:
                     Path(item.path).unlink(missing_ok=True)
