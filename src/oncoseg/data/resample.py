@@ -80,7 +80,7 @@ def _linear_matrix(n_in: int, n_out: int) -> torch.Tensor:
 
 
 def _gaussian_matrix(n: int, sigma: float) -> torch.Tensor:
-    """(n x n) Gaussian smoothing with replicated edges, as :func:`_smooth_axis` does."""
+    """(n x n) Gaussian smoothing of sigma voxels with replicated edges (radius 3 sigma)."""
     if sigma <= 0.0:
         return torch.eye(n, dtype=torch.float64)
     radius = int(np.ceil(3.0 * sigma))
@@ -92,30 +92,6 @@ def _gaussian_matrix(n: int, sigma: float) -> torch.Tensor:
     m = torch.zeros(n, n, dtype=torch.float64)
     m.index_put_((rows, cols), kernel.repeat(n), accumulate=True)
     return m
-
-
-def smooth_for_downsampling(x: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
-    """Separable Gaussian smoothing of each spatial axis that ``size`` shrinks (see ``resize``)."""
-    for axis, (n_in, n_out) in enumerate(zip(x.shape[2:], size, strict=True)):
-        x = _smooth_axis(x, axis, (n_in / n_out - 1.0) / 2.0)
-    return x
-
-
-def _smooth_axis(x: torch.Tensor, axis: int, sigma: float) -> torch.Tensor:
-    """``x`` smoothed along spatial ``axis`` by a Gaussian of ``sigma`` voxels (edges
-    replicated); unchanged when ``sigma`` <= 0."""
-    if sigma <= 0.0:
-        return x
-    channels = x.shape[1]
-    radius = int(np.ceil(3.0 * sigma))
-    t = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
-    kernel = torch.exp(-0.5 * (t / sigma) ** 2)
-    shape = [1, 1, 1]
-    shape[axis] = kernel.numel()
-    weight = (kernel / kernel.sum()).reshape(1, 1, *shape).repeat(channels, 1, 1, 1, 1)
-    pad = [0] * 6  # F.pad order: last axis first
-    pad[2 * (2 - axis)] = pad[2 * (2 - axis) + 1] = radius
-    return F.conv3d(F.pad(x, pad, mode="replicate"), weight, groups=channels)
 
 
 def resample_image(image: np.ndarray, size: Sequence[int]) -> np.ndarray:
