@@ -69,6 +69,27 @@ def test_batched_variants_equal_one_prediction_per_note(
     assert np.abs(probs[1] - probs[0]).max() > 1e-4
 
 
+def test_vision_only_variants_are_one_prediction(
+    tiny_run: Path, case_image: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    predictor = Predictor.from_run(tiny_run)
+    img = load_image(case_image)
+    calls: list[str] = []
+    real = predictor.predict_proba
+
+    def counted(images: list[Image], note: str = "") -> tuple[np.ndarray, Image]:
+        calls.append(note)
+        return real(images, note)
+
+    monkeypatch.setattr(predictor, "predict_proba", counted)
+    probs = variant_probs(predictor, [img], [NOTE, "N0, total mastectomy, right side"])
+    assert len(calls) == 1  # the note cannot change a vision-only model's output
+    assert probs.shape == (2, 2, *img.shape)
+    direct, _ = real([img])
+    np.testing.assert_array_equal(probs[0], direct)
+    np.testing.assert_array_equal(probs[1], direct)
+
+
 @pytest.mark.slow
 def test_explain_effects_equal_masks_from_direct_predictions(
     predictor: Predictor, case_image: Path

@@ -76,11 +76,15 @@ def _run(
         pred.regions[id(case.images)] = (np.asarray(case.regions.array), case_id)
         return case
 
-    mod.read_case = read_case  # type: ignore[assignment]
+    def variant_probs(p: RulePredictor, images: Any, notes: list[str]) -> list[np.ndarray]:
+        return [p.predict_proba(images, n)[0] for n in notes]  # no network to batch
+
+    real_variants = mod.variant_probs
+    mod.read_case, mod.variant_probs = read_case, variant_probs  # type: ignore[assignment]
     try:
         return heldout_phrasings(pred, cohort, path, every_family=every_family)  # type: ignore[arg-type]
     finally:
-        mod.read_case = real  # type: ignore[assignment]
+        mod.read_case, mod.variant_probs = real, real_variants  # type: ignore[assignment]
 
 
 def test_note_following_predictor_follows_every_edit(cohort: Path, tmp_path: Path) -> None:

@@ -173,7 +173,11 @@ def variant_probs(
     predictor: Predictor, images: Sequence[Image], notes: Sequence[str]
 ) -> np.ndarray:
     """Class probabilities (V, K, *shape) of the case under each of ``notes``, on the grid of
-    ``images[0]``, in batched passes of at most :data:`MAX_VARIANTS` notes."""
+    ``images[0]``, in batched passes of at most :data:`MAX_VARIANTS` notes (a model that
+    does not read the note: one pass, the same probabilities for every note)."""
+    if not predictor.uses_text:
+        p, _ = predictor.predict_proba(images)
+        return np.broadcast_to(p, (len(notes), *p.shape))
     model = predictor.model
     out = []
     for i in range(0, len(notes), MAX_VARIANTS):

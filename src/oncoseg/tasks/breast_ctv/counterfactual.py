@@ -32,6 +32,7 @@ from oncoseg.data.dataset import list_cases, read_case, read_clinical_csv
 from oncoseg.eval.figures import render_png
 from oncoseg.eval.metrics import dice
 from oncoseg.infer import Predictor, to_labels
+from oncoseg.infer.explain import variant_probs
 from oncoseg.infer.side_check import check_side
 from oncoseg.io.image import Image
 from oncoseg.tasks.breast_ctv.clinical import REGIONS
@@ -102,16 +103,20 @@ def breast_counterfactual(
         reg = np.asarray(case.regions.array)
         side = "left" if row["laterality"] in ("left", "both") else "right"
 
-        def probs(r: dict[str, str] = row, imgs: Any = case.images, /, **changes: str) -> Any:
-            return predictor.predict_proba(imgs, note_variant(r, style, seed, **changes))[0]
+        def mask(r: dict[str, str] = row, imgs: Any = case.images, /, **changes: str) -> Any:
+            p, _ = predictor.predict_proba(imgs, note_variant(r, style, seed, **changes))
+            return to_labels(p, predictor.threshold) > 0
 
-        def mask(**changes: str) -> Any:
-            return to_labels(probs(**changes), predictor.threshold) > 0
-
-        p_nodal = {n: probs(n_stage=n) for n in ("N0", "N2")}
-        p_side = None
+        # every note of the case in one batched pass (the image is the same)
+        notes = {n: note_variant(row, style, seed, n_stage=n) for n in ("N0", "N2")}
         if row["laterality"] != "both":
-            p_side = {s: probs(laterality=s) for s in ("left", "right")}
+            notes |= {s: note_variant(row, style, seed, laterality=s) for s in ("left", "right")}
+        if sweep:
+            notes["true"] = case.note
+        probs = variant_probs(predictor, case.images, list(notes.values()))
+        p = dict(zip(notes, probs, strict=True))
+        p_nodal = {n: p[n] for n in ("N0", "N2")}
+        p_side = {s: p[s] for s in ("left", "right")} if "left" in p else None
         result: dict[str, Any] = {"case": case_id}
         masks = _follows(result, p_nodal, p_side, reg, side, predictor.threshold)
         if p_side is not None:
@@ -119,8 +124,7 @@ def breast_counterfactual(
             _side_warnings(result, masks, case.images[0], side)
         per_case.append(result)
         if sweep:
-            p_true = predictor.predict_proba(case.images, case.note)[0]
-            _sweep_rows(sweep, result, case, p_true, (p_nodal, p_side), reg, side)
+            _sweep_rows(sweep, result, case, p["true"], (p_nodal, p_side), reg, side)
         if fig_dir is not None:
             shown = [kind for kind, c in figures.items() if c == case_id]
             _case_figures(fig_dir, name, shown, case, row, masks, mask)

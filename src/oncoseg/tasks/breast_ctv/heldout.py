@@ -25,6 +25,7 @@ import numpy as np
 
 from oncoseg.data.dataset import list_cases, read_case, read_clinical_csv
 from oncoseg.infer import Predictor, to_labels
+from oncoseg.infer.explain import variant_probs
 from oncoseg.tasks.breast_ctv.counterfactual import left_share, nodal_coverage
 
 KEYS = ("left_N0", "left_N2", "right_N0", "right_N2")
@@ -74,13 +75,8 @@ def heldout_phrasings(
         case = read_case(ds, case_id, split)
         assert case.regions is not None  # breast_ctv phantoms carry their region map
         reg = np.asarray(case.regions.array)
-        masks = {
-            k: to_labels(
-                predictor.predict_proba(case.images, family["notes"][k])[0], predictor.threshold
-            )
-            > 0
-            for k in KEYS
-        }
+        probs = variant_probs(predictor, case.images, [family["notes"][k] for k in KEYS])
+        masks = {k: to_labels(p, predictor.threshold) > 0 for k, p in zip(KEYS, probs, strict=True)}
         per_case.append(_score(case_id, family, masks, reg))
     return {**_summary(per_case, str(path)), "reader": reader_accuracy(path)}
 
