@@ -103,7 +103,7 @@ def test_demo_epochs_default_to_the_demo_module(
     assert runner.invoke(app, ["demo", "-o", str(tmp_path)]).exit_code == 0
     assert runner.invoke(app, ["demo", "-o", str(tmp_path), "--note-epochs", "5"]).exit_code == 0
     assert seen[0]["epochs"] == demo.DEMO_EPOCHS == 16
-    assert seen[0]["note_epochs"] == demo.DEMO_NOTE_EPOCHS == 24
+    assert seen[0]["note_epochs"] == demo.DEMO_NOTE_EPOCHS == 28
     assert seen[1]["epochs"] == 16 and seen[1]["note_epochs"] == 5
 
 
