@@ -30,6 +30,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from oncoseg.text.deid_address import fill_address_gaps
+from oncoseg.text.deid_closure import close_spans
 from oncoseg.text.deid_extend import (
     acronym_places,
     extend_spans,
@@ -177,6 +178,8 @@ def find_identifiers(text: str, *, safe_words: bool = True, ner: bool = False) -
         spans.add(tag, s, e)
     grown = extend_spans(text, [(r.tag, r.start, r.end) for r in spans.found])
     grown = fill_address_gaps(text, grown)
+    if safe_words:  # a place or name found in part taken whole (text.deid_closure)
+        grown += close_spans(text, grown)
     found = _with_titles(_disjoint(grown, spans.protected), text)
     return _merge(_fill_gaps(found, text), text)
 
