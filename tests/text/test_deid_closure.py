@@ -8,6 +8,7 @@ import pytest
 
 from oncoseg.text.deid import deidentify, find_identifiers
 from oncoseg.text.deid_cjk import cjk_spans
+from oncoseg.text.deid_numbers import phone_runs
 
 
 def _left(text: str) -> str:
@@ -89,3 +90,21 @@ def test_phantom_training_notes_pass_unchanged() -> None:
         notes.append(brain_tumor.narrative_note(brain_tumor.sample_clinical(rng, "internal"), rng))
         for note in notes:
             assert deidentify(note).text == note, note
+
+
+@pytest.mark.parametrize(
+    ("text", "phone"),
+    [
+        ("Joignable au 02 38 51 44 90 le matin.", "02 38 51 44 90"),
+        ("tlf 73 19 42 55, etter kl. ni", "73 19 42 55"),
+        ("Ring 0 (416) 208 71 33 or the ward.", "0 (416) 208 71 33"),
+        ("Office 604 877-6000 poste 4412 for results.", "604 877-6000 poste 4412"),
+        ("son informed - 98421 55310", "98421 55310"),
+    ],
+)
+def test_phone_numbers_written_as_digit_groups(text: str, phone: str) -> None:
+    assert "[PHONE]" in _left(text) and not any(ch.isdigit() for ch in _left(text)), _left(text)
+
+
+def test_a_series_of_results_is_no_phone_run() -> None:
+    assert phone_runs("Hb 120 118 115 112 over the week; platelets 250 245 238.") == []

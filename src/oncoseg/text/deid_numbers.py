@@ -92,3 +92,33 @@ def initials_spans(text: str, taken: list[bool]) -> list[Span]:
         and not any(taken[m.start() : m.end()])
         and not (m.end() < len(text) and text[m.end()].isalpha())
     ]
+
+
+_PHONE_RUN = re.compile(
+    r"(?<![\w.,/:+\-])(?:\+\d{1,3}[ \t]?)?(?:\(\d{1,5}\)[ \t]?)?\d{1,5}"
+    r"(?:(?:[ \t]|[ \t]?[\-–][ \t]?)(?:\(\d{1,5}\)[ \t]?)?\d{1,5}){1,5}"
+    r"(?:[ \t]*,?[ \t]*(?i:ext|extn|x|loc|poste|wew|tst|toestel|dw|durchwahl|app|int|ramal|"
+    r"anexo|interno)\.?[ \t]*\d{1,6})?(?![\w/]|[.,]?\d)"
+)
+_PHONE_LABEL = re.compile(
+    r"(?i:\b(?:tel|t[ée]l|tlf|phone|ph|mob|mobile|cell|contact|fax|landline|bleep|pager|"
+    r"telefon|tel[ée]fono|telefone|telefoon|bellen|bereikbaar|numer|nr|no)\b\.?|☎)[ \t:.]*"
+    r"(?:\w+[ \t]+)?$"
+)
+
+
+def phone_runs(text: str) -> list[tuple[int, int]]:
+    """Phone numbers written as groups of digits (``01 46 72 18 40``, ``0 (532) 412 55 66``,
+    ``514 890-8000 poste 245``): eight digits or more in three groups or more after a phone
+    label, a leading 0, + or bracket, or an extension; ten or more in two groups."""
+    out = []
+    for m in _PHONE_RUN.finditer(text):
+        run = m.group(0)
+        digits, groups = _digits(run), len(re.findall(r"\d+", run))
+        if not 8 <= digits <= 16 or UNIT_AFTER.match(text, m.end()):
+            continue
+        label = _PHONE_LABEL.search(text, max(0, m.start() - 24), m.start())
+        lead = run[0] in "0+(" or re.search(r"[A-Za-z]", run)
+        if (groups >= 3 and (label or lead)) or (groups == 2 and digits >= 10):
+            out.append(m.span())
+    return out
