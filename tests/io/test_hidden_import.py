@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from oncoseg.io.hidden_import import import_hiding
+from oncoseg.hidden_import import import_hiding
 
 
 def _fresh(code: str) -> str:
@@ -28,6 +28,13 @@ def test_predict_path_skips_the_hidden_libraries_which_import_afterwards() -> No
         "print(pydicom.Dataset.__name__, 'nibabel' in sys.modules, 'monai' in sys.modules)"
     )
     assert out.splitlines() == ["[]", "Dataset True True"]
+
+
+def test_modules_without_images_do_not_import_nibabel() -> None:
+    out = _fresh(
+        "import sys, oncoseg.io.atomic, oncoseg.text.note_memo; print('nibabel' in sys.modules)"
+    )
+    assert out == "False"
 
 
 def test_a_library_imported_first_is_not_hidden() -> None:

@@ -21,12 +21,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import nibabel as nib  # noqa: E402
 import numpy as np  # noqa: E402
 
 from oncoseg.data.dataset import read_case, read_info  # noqa: E402
 from oncoseg.io.atomic import atomic_path  # noqa: E402
 from oncoseg.io.image import Image  # noqa: E402
+from oncoseg.io.nib import nib  # noqa: E402
 
 CT_WINDOW = (-160.0, 240.0)  # soft-tissue window, HU
 CONTOUR_COLOURS = ("#ff3b30", "#34c759", "#0a84ff", "#ffcc00")

@@ -24,9 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import nibabel as nib
 import numpy as np
-from nibabel.openers import ImageOpener
 
 from oncoseg.io.atomic import atomic_path
 from oncoseg.io.image_rules import (
@@ -38,6 +36,7 @@ from oncoseg.io.image_rules import (
     check_spacing,
     spatial_shape,
 )
+from oncoseg.io.nib import ImageOpener, nib
 
 __all__ = [
     "NIFTI_ENDINGS",

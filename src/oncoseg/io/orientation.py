@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import nibabel.orientations as nio
 import numpy as np
+
+from oncoseg.io.nib import nio
 
 MODEL_ORIENTATION = "LPS"
 

@@ -7,7 +7,7 @@ and CSV helpers ``pandas``, the ultrasound and signal transforms ``scipy.signal`
 image reader ``pydicom`` and the TCIA download helpers ``requests``. On 2 CPU cores that
 was about half of a cold ``oncoseg predict``'s imports, for a note-guided model whose note
 states are cached and needs no language model at all. While MONAI imports here, those
-libraries (when not imported yet) read as missing (:mod:`oncoseg.io.hidden_import`): MONAI
+libraries (when not imported yet) read as missing (:mod:`oncoseg.hidden_import`): MONAI
 keeps a placeholder that raises if the feature is used (Transchex, MONAI's own plots, CSV
 tables, ultrasound confidence maps and notch filters, its PydicomReader, TCIA downloads;
 none is used by oncoseg), and the libraries import normally afterwards for the code that
@@ -19,7 +19,7 @@ does need them (oncoseg's own DICOM modules import pydicom themselves).
 
 from __future__ import annotations
 
-from oncoseg.io.hidden_import import import_hiding
+from oncoseg.hidden_import import import_hiding
 
 # optional MONAI dependencies that only MONAI features oncoseg never uses bind at import
 SKIPPED = ("transformers", "matplotlib", "pandas", "scipy.signal", "pydicom", "requests")

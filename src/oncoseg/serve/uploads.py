@@ -22,10 +22,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Protocol
 
-import nibabel as nib
 import numpy as np
 
 from oncoseg.io.image import Image, ImageReadError, load_image, same_geometry
+from oncoseg.io.nib import nib
 from oncoseg.serve.store import Case, Store
 from oncoseg.text.deid import deidentify
 from oncoseg.text.notes import clean_note

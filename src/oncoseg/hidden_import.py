@@ -2,12 +2,13 @@
 
 Some libraries import an optional dependency eagerly when they are imported, for a feature
 oncoseg never uses, and that costs a cold ``oncoseg predict`` its time on 2 CPU cores:
-``monai`` binds ``transformers``, ``matplotlib``, ``pandas`` and ``scipy.signal``
-(:mod:`oncoseg.models.monai_import`); ``nibabel`` binds ``pydicom`` (and through it
-``requests``) for the NIfTI DICOM header extension. While the library imports here, each
-hidden name that is not imported yet reads as missing (``sys.modules[name] = None``), so the
-library keeps its own placeholder for the feature; afterwards the name imports normally for
-the code that needs it. A name already imported is left as it is.
+``monai`` binds ``transformers``, ``matplotlib``, ``pandas``, ``scipy.signal``, ``pydicom``
+and ``requests`` (:mod:`oncoseg.models.monai_import`); ``nibabel`` binds ``pydicom`` (and
+through it ``requests``) for the NIfTI DICOM header extension (:mod:`oncoseg.io.nib`).
+While the library imports here, each hidden name that is not imported yet reads as missing
+(``sys.modules[name] = None``), so the library keeps its own placeholder for the feature;
+afterwards the name imports normally for the code that needs it. A name already imported is
+left as it is.
 
 Example:
     >>> import sys
