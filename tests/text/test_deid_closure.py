@@ -108,3 +108,16 @@ def test_phone_numbers_written_as_digit_groups(text: str, phone: str) -> None:
 
 def test_a_series_of_results_is_no_phone_run() -> None:
     assert phone_runs("Hb 120 118 115 112 over the week; platelets 250 245 238.") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Seen with Mrs el-Haddad today.",
+        "Patient: Siti Rahmah binte Abdul Karim, 54F",
+        "Reply from Kavitha d/o Ramasamy, staff nurse",
+    ],
+)
+def test_lower_case_name_particles_go_with_the_name(text: str) -> None:
+    left = _left(text)
+    assert not any(p in left for p in ("el-", "binte", "d/o")), left

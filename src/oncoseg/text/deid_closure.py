@@ -14,7 +14,9 @@ safe words and is not removed. Here, on the found spans:
 3. an alias: a bracketed acronym, a name in another script or a facility phrase next to a
    found name or place (``[Lagos University Teaching Hospital] (LUTH)``,
    ``[Park Seo-yeon] (박서연)``), and every other use of an acronym so found;
-4. a surname in capitals before a found given name (``WANG [Lihua]``, ``LE, [Thi Hoa]``);
+4. a surname in capitals before a found given name (``WANG [Lihua]``, ``LE, [Thi Hoa]``),
+   a particle in lower case hyphened to a found name or between its parts (``al-``,
+   ``binte``, ``d/o``, ``dela``);
 5. a comma part of capitalised words and a postcode after a found place (``Manila 1000``).
 
 Example:
@@ -239,6 +241,27 @@ def _caps_name_spans(text: str, tags: list[str | None]) -> list[Span]:
     return out
 
 
+_NAME_PARTICLE = re.compile(
+    r"(?<![\w/])(?:al|el|bin|binti|binte|bint|ibn|abu|ould|d/o|s/o|w/o|a/l|a/p|dela|del|de|"
+    r"da|di|dos|das|du|van|von|der|den|ter|ten|le|la)(?:-|[ \t]+)(?=\w)"
+)
+
+
+def _particle_spans(text: str, tags: list[str | None]) -> list[Span]:
+    """A name's particle in lower case: ``al-[Khoury]``, ``[Nur] binte [Yusof]``, ``[Ana]
+    dela [Cruz]`` (hyphened to a found name, or between two of its found parts)."""
+    out: list[Span] = []
+    for m in _NAME_PARTICLE.finditer(text):
+        s, e = m.span()
+        before = re.search(r"(\w)[ \t]+$", text[max(0, s - 3) : s])
+        joined = m.group(0).endswith("-") or (
+            before and tags[s - len(before.group(0))] in _PLACE_TAGS
+        )
+        if tags[e] == "NAME" and joined:
+            out.append(("NAME", s, e))
+    return out
+
+
 _POSTCODE_PART = re.compile(
     r",[ \t]*((?:[A-Z][^\W\d_]+[ \t]+){1,2}(?:[A-Z]{2,3}[ \t]+)?\d{4,6})(?=[ \t]*(?:[,;)]|$))",
     re.M,
@@ -263,6 +286,7 @@ def close_spans(text: str, spans: list[Span]) -> list[Span]:
     more = _unit_spans(text) + cjk_spans(text)
     tags = _tags(text, spans + more)
     more += _facility_spans(text, tags) + _caps_name_spans(text, tags)
+    more += _particle_spans(text, tags)
     tags = _tags(text, spans + more)
     more += _postcode_spans(text, tags)
     tags = _tags(text, spans + more)
