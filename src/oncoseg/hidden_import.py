@@ -2,13 +2,14 @@
 
 Some libraries import an optional dependency eagerly when they are imported, for a feature
 oncoseg never uses, and that costs a cold ``oncoseg predict`` its time on 2 CPU cores:
-``monai`` binds ``transformers``, ``matplotlib``, ``pandas``, ``scipy.signal``, ``pydicom``
-and ``requests`` (:mod:`oncoseg.models.monai_import`); ``nibabel`` binds ``pydicom`` (and
+``monai`` binds ``transformers``, ``matplotlib``, ``pandas``, ``scipy.signal`` and ``pydicom``
+(:mod:`oncoseg.models.monai_import`); ``nibabel`` binds ``pydicom`` (and
 through it ``requests``) for the NIfTI DICOM header extension (:mod:`oncoseg.io.nib`).
 While the library imports here, each hidden name that is not imported yet reads as missing
 (``sys.modules[name] = None``), so the library keeps its own placeholder for the feature;
 afterwards the name imports normally for the code that needs it. A name already imported is
-left as it is.
+left as it is. The hiding holds for the whole process while the library imports: call it
+at start-up, before other threads import the hidden names.
 
 Example:
     >>> import sys
@@ -35,9 +36,9 @@ def import_hiding(name: str, hidden: Sequence[str]) -> None:
         if name in sys.modules:
             return
         masked = [h for h in hidden if h not in sys.modules]
-        for h in masked:
-            sys.modules[h] = None  # type: ignore[assignment]  # "import h" raises ImportError
         try:
+            for h in masked:
+                sys.modules[h] = None  # type: ignore[assignment]  # "import h" raises ImportError
             importlib.import_module(name)
         finally:
             for h in masked:

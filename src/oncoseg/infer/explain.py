@@ -181,7 +181,8 @@ def variant_probs(
     model = predictor.model
     out = []
     for i in range(0, len(notes), MAX_VARIANTS):
-        chunk = list(notes[i : i + MAX_VARIANTS])
+        # each note cut to what the model reads, as predict_proba does for one note
+        chunk = [fit_note(model.text_encoder, n, "note") for n in notes[i : i + MAX_VARIANTS]]
         with torch.no_grad():
             contexts = model.encode_notes(chunk)
         assert contexts is not None
@@ -189,8 +190,8 @@ def variant_probs(
         stand_in.model = _VariantModel(model, contexts)  # type: ignore[assignment]
         p, _ = stand_in.predict_proba(images, chunk[0])
         p = p.reshape(len(chunk), -1, *p.shape[1:])  # V x K x ...
-        out.append(p / np.maximum(p.sum(axis=1, keepdims=True), 1e-30))
-    return np.concatenate(out)
+        out.append(np.divide(p, np.maximum(p.sum(axis=1, keepdims=True), 1e-30), out=p))
+    return out[0] if len(out) == 1 else np.concatenate(out)
 
 
 def _effect(
