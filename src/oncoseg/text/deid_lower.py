@@ -40,8 +40,9 @@ _RELATION = (
     r"neighbou?r|fianc[ée]e?|cousin"
 )
 # what introduces a person; "label" contexts allow "surname, given" after them
+_ROLES = r"rn|rgn|fy[12]|sho|spr|cns|hca|reg|cons"  # ward roles before a name: "RN jasmine"
 _CONTEXT = re.compile(
-    rf"(?i:\b(?P<title>{LOWER_TITLES})\.?[ \t]+|"
+    rf"(?i:\b(?P<title>{LOWER_TITLES}|{_ROLES}|(?:mr|ms|mx)(?=\.?[ \t]+[a-z]\.))\.?[ \t]+|"
     rf"\b(?P<label>(?:(?:pt|patient)[ \t]+)?name|from|to|caller|contact|nok|next[ \t]+of[ \t]+kin|"
     r"patient|pt|sent[ \t]+by|cc)[ \t]*:[ \t]*|"
     rf"\b(?:{_RELATION})(?:-in-law)?(?:[ \t]+of)?[ \t]*[,:(]?[ \t]*|\b[wsdc]/o[ \t]+|"
@@ -55,12 +56,25 @@ _ENDS_LABEL = re.compile(r"[ \t]*(?:[,\-–(:;!?]|\.(?!\w)|$)", re.M)
 _NAME_SHAPE = re.compile(r"(?:o|d)['’][a-zß-ÿ]{3,}|ma?c[a-z]{4,}")
 _RELATIVE_AFTER = re.compile(rf"['’]s[ \t]+(?:{_RELATION}|family|gp)\b")
 _INITIAL_BEFORE = re.compile(r"\b[a-z]\.[ \t]*$")
+_INITIAL_AFTER = re.compile(r"[ \t]+[a-z]\.(?![a-z])")
+
+
+def _french_elision(base: str) -> bool:
+    """``d'orange``, ``d'intervalle``, ``d'oncogénétique``: French ``de`` before a word (a
+    common or clinical one, a long one or one with a French accent), not ``d'souza``."""
+    rest = base[2:] if re.match(r"[dl]['’]", base) else ""
+    if not rest:
+        return False
+    known = is_common(rest) or is_clinical(rest) or is_medical_shape(rest)
+    return known or len(rest) >= 9 or bool(re.search(r"[éèêàâôûç]", rest))
 
 
 def kind(word: str) -> str:
     """``given``, ``shape``, ``unknown`` (strong), ``weak`` or ``no`` (see the module doc)."""
     base = re.sub(r"['’]s$", "", word)
     if base in ("o'clock", "o’clock") or is_clinical(base) or base.capitalize() in STOP:
+        return "no"
+    if _french_elision(base):
         return "no"
     if base.capitalize() in given_names() and len(base) > 2:
         return "given"
@@ -101,7 +115,8 @@ def _first(text: str, m: re.Match[str], context: str) -> bool:
 
 def _run(text: str, pos: int, context: str) -> int:
     """The end of the name that starts at ``pos`` after a context; ``pos`` when none does."""
-    start = _after_particles(text, pos)
+    initial = re.match(r"[a-z]\.[ \t]*", text[pos:]) if context == "title" else None
+    start = _after_particles(text, pos + (initial.end() if initial else 0))  # "dr s. patel"
     m = _WORD.match(text, start)
     after_particles = context == "title" and start > pos  # "dr. de wit"
     if not m or not (_first(text, m, context) or after_particles and not is_clinical(m[0])):
@@ -113,7 +128,8 @@ def _run(text: str, pos: int, context: str) -> int:
             break
         comma = comma and text[end] != ","
         end = nxt.end()
-    return end
+    initial = _INITIAL_AFTER.match(text, end)  # "dr ifeoma n."
+    return initial.end() if initial else end
 
 
 def _anywhere(text: str) -> list[tuple[int, int]]:
