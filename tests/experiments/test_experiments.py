@@ -290,3 +290,51 @@ def test_cached_cohort_is_remade_when_the_generator_changed(
     assert note.read_text() == original and again.hashes == first.hashes
     stamp = Path(cfg.data_dir) / "breast_ctv-internal-3+1-32-prompt-s0.generator"
     assert stamp.read_text().strip() == "0123456789abcdef"
+
+
+def test_side_by_side_trains_both_models_with_a_thread_schedule(
+    tmp_path: Path, tiny_lm_dir: Path
+) -> None:
+    """Two models at once: the shorter in a child process on one thread, the longer here on
+    one thread for its first side_by_side epochs; the schedule is in each run's config, the
+    parent's thread count is restored, and an error is raised, not waited on."""
+    import torch
+    import yaml
+
+    from oncoseg.experiments.cohorts import prepare_data
+    from oncoseg.experiments.store import trained_all
+
+    cfg = _cfg(tmp_path, tiny_lm_dir, external_cases=0, side_by_side=1)
+    data = prepare_data(cfg)
+    models = {"vision": ("model.fusion=none",), "multimodal": (*cfg.multimodal, "train.epochs=2")}
+    threads = torch.get_num_threads()
+    runs = trained_all(cfg, data, models)
+    assert list(runs) == ["vision", "multimodal"] and torch.get_num_threads() == threads
+    train = {n: yaml.safe_load((p / "config.yaml").read_text())["train"] for n, p in runs.items()}
+    assert (train["vision"]["threads"], train["vision"]["threads_epochs"]) == (1, 0)
+    assert (train["multimodal"]["threads"], train["multimodal"]["threads_epochs"]) == (1, 1)
+    epochs = [len((p / "metrics.jsonl").read_text().splitlines()) for p in runs.values()]
+    assert epochs == [1, 2]
+    assert trained_all(cfg, data, models) == runs  # reused from the store
+    # an error here stops the child's training too
+    bad = {**models, "multimodal": (*models["multimodal"], "train.note_swap=2")}
+    with pytest.raises(ConfigError, match="train.note_swap"):
+        trained_all(dataclasses.replace(cfg, store=str(tmp_path / "other")), data, bad)
+
+
+def test_epoch_threads_follows_the_schedule_and_restores() -> None:
+    import torch
+
+    from oncoseg.infer.config import TrainConfig
+    from oncoseg.train.threads import epoch_threads
+
+    before = torch.get_num_threads()
+    seen = []
+    with epoch_threads(TrainConfig(threads=1, threads_epochs=2)) as at:
+        for epoch in range(4):
+            at(epoch)
+            seen.append(torch.get_num_threads())
+    assert seen == [1, 1, before, before] and torch.get_num_threads() == before
+    with epoch_threads(TrainConfig()) as at:
+        at(0)
+        assert torch.get_num_threads() == before

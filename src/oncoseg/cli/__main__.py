@@ -2,4 +2,5 @@
 
 from oncoseg.cli.app import main
 
-main()
+if __name__ == "__main__":  # not when a spawned child process imports this module
+    main()

@@ -51,6 +51,13 @@ class ExperimentConfig:
     # one; false: the note-guided model alone (a kernel-matrix cell, where only its margin
     # and Dice are asked and the baseline would double the cost)
     baseline: bool = True
+    # two models (compare, counterfactual): 0 trains one after the other with every core;
+    # n > 0 trains both at once, one thread each, the longer-training one on every core
+    # from its epoch n (choose n near where the other ends: the demo's 16 vision-only
+    # epochs end near the note-guided model's 12th). Each run records its thread schedule
+    # (train.threads, train.threads_epochs), which changes its rounding like any kernel
+    # setting
+    side_by_side: int = 0
     store: str = "runs/models"  # trained models, reused when config and data match
     data_dir: str = "runs/data"  # synthesised cohorts, reused when spec and generator code match
 

@@ -50,7 +50,7 @@ from oncoseg.eval.report import write_reports
 from oncoseg.eval.summary import comparisons, summarize_models
 from oncoseg.experiments.cohorts import Data, prepare_data
 from oncoseg.experiments.config import EXPERIMENTS, ExperimentConfig, model_set
-from oncoseg.experiments.store import trained
+from oncoseg.experiments.store import trained, trained_all
 from oncoseg.infer import Predictor
 from oncoseg.infer.config import load_config
 from oncoseg.infer.device import kernel_settings
@@ -111,9 +111,7 @@ def evaluate_runs(
 def _run_models(
     cfg: ExperimentConfig, data: Data, root: Path, models: dict[str, tuple[str, ...]]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    runs: dict[str, Path] = {}
-    for name, ov in models.items():
-        runs[name] = trained(cfg, data, name, ov)
+    runs = trained_all(cfg, data, models)
     infer = {name: infer_settings(cfg, ov) for name, ov in models.items()}
     summary, rows = evaluate_runs(runs, data, root, infer=infer)
     names = list(models)

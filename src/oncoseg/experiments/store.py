@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import multiprocessing
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,6 +70,7 @@ def trained(
     data: Data,
     name: str,
     overrides: tuple[str, ...] | list[str],
+    progress: bool = True,
 ) -> Path:
     """A finished training run for ``overrides``: from the store, or trained now."""
     full = [
@@ -93,7 +95,8 @@ def trained(
             shutil.rmtree(out)  # a different model, or other code: start clean
         # a run killed before done.json resumes from its last.pt (or starts at epoch 0)
         run = load_config(None, [f"data.dataset={data.internal}", f"out={out}", *full])
-        train(run, resume=True, note_variants=note_variants_for(data.internal))
+        notes = note_variants_for(data.internal)
+        train(run, resume=True, note_variants=notes, progress=progress)
         write_json(done, {"key": key, "name": name, "overrides": full})
     return out
 
@@ -116,3 +119,33 @@ def store_lock(path: Path) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(path):
         yield
+
+
+def trained_all(
+    cfg: ExperimentConfig, data: Data, models: dict[str, tuple[str, ...]]
+) -> dict[str, Path]:
+    """:func:`trained` for every model: one after another, or, with ``cfg.side_by_side``
+    and two models, both at once on one thread each (the shorter in a child process, without
+    a progress bar), the longer taking every core after ``side_by_side`` epochs
+    (:mod:`oncoseg.train.threads`; the schedule is in each run's config and key)."""
+    if cfg.side_by_side <= 0 or len(models) != 2:
+        return {name: trained(cfg, data, name, ov) for name, ov in models.items()}
+    longest, other = sorted(models, key=lambda n: -_epochs(cfg, models[n]))
+    mine = (*models[longest], "train.threads=1", f"train.threads_epochs={cfg.side_by_side}")
+    pool = multiprocessing.get_context("spawn").Pool(1)
+    try:
+        child = pool.apply_async(trained, (cfg, data, other, (*models[other], "train.threads=1")))
+        runs = {longest: trained(cfg, data, longest, mine), other: child.get()}
+        pool.close()
+    except BaseException:
+        pool.terminate()  # the parent failed or was interrupted: stop the child's training
+        raise
+    finally:
+        pool.join()
+    return {name: runs[name] for name in models}
+
+
+def _epochs(cfg: ExperimentConfig, overrides: tuple[str, ...]) -> int:
+    """The epochs a model trains for: its own ``train.epochs`` override, else the config's."""
+    given = [o.split("=", 1)[1] for o in (*cfg.train, *overrides) if o.startswith("train.epochs=")]
+    return int(given[-1]) if given else cfg.epochs

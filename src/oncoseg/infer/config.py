@@ -120,6 +120,12 @@ class TrainConfig:
     val_every: int = 1  # epochs
     device: str = "auto"  # auto | cpu | cuda
     sw_batch_size: int = 2  # sliding-window batch at validation
+    # CPU threads of training: 0 = PyTorch's default (every core); n > 0: n threads for the
+    # first threads_epochs epochs (0: all of them), then the default. Set by an experiment
+    # that trains its models side by side (ExperimentConfig.side_by_side); part of the
+    # recipe, since the thread count changes the rounding
+    threads: int = 0
+    threads_epochs: int = 0
 
 
 @dataclass
@@ -280,6 +286,11 @@ def _check_values(cfg: RunConfig) -> RunConfig:
     t = cfg.infer.threshold
     if t is not None and not 0.0 < t < 1.0:
         raise ConfigError(f"infer.threshold: expected a probability in (0, 1) or null, got {t}")
+    if cfg.train.threads < 0 or cfg.train.threads_epochs < 0:
+        raise ConfigError(
+            "train.threads, train.threads_epochs: expected whole numbers >= 0, got "
+            f"{cfg.train.threads}, {cfg.train.threads_epochs}"
+        )
     if cfg.train.schedule not in SCHEDULES:
         raise ConfigError(
             f"train.schedule: expected one of {list(SCHEDULES)}, got {cfg.train.schedule!r}"

@@ -41,6 +41,7 @@ from oncoseg.train.resume import (
     seed_everything,
     start_run_folder,
 )
+from oncoseg.train.threads import epoch_threads
 from oncoseg.train.validation_dice import validation_dice
 
 log = logging.getLogger(__name__)
@@ -122,7 +123,11 @@ class TrainState:
 
 
 def train(
-    cfg: RunConfig, *, resume: bool = False, note_variants: NoteVariants | None = None
+    cfg: RunConfig,
+    *,
+    resume: bool = False,
+    note_variants: NoteVariants | None = None,
+    progress: bool = True,
 ) -> Path:
     """Train as configured; returns the run directory.
 
@@ -175,6 +180,7 @@ def train(
         rank=rank,
         world=world,
         state=state,
+        quiet=not progress,
     )
     trainer.fit()
     if world > 1:
@@ -272,6 +278,7 @@ class Trainer:
     rank: int = 0
     world: int = 1
     state: TrainState = field(default_factory=TrainState)
+    quiet: bool = False  # no progress bar (a run trained beside another)
 
     def fit(self) -> None:
         """Train the remaining epochs, with a progress bar on rank 0."""
@@ -282,9 +289,11 @@ class Trainer:
             TimeElapsedColumn(),
         )
         epochs = self.cfg.train.epochs
-        with Progress(*columns, disable=self.rank != 0) as bar:
+        bar = Progress(*columns, disable=self.rank != 0 or self.quiet)
+        with bar, epoch_threads(self.cfg.train) as threads:
             task = bar.add_task("train", total=epochs, completed=self.state.epoch, info="")
             for epoch in range(self.state.epoch, epochs):
+                threads(epoch)
                 record, steps = self.epoch(epoch)
                 if self.rank == 0:
                     self.end_of_epoch(record)
