@@ -37,6 +37,7 @@ from oncoseg.text.deid_extend import (
     field_spans,
 )
 from oncoseg.text.deid_hl7 import hl7_spans
+from oncoseg.text.deid_keep import kept_spans
 from oncoseg.text.deid_lower import lowercase_names
 from oncoseg.text.deid_names import (
     NAME_RULES,
@@ -78,7 +79,7 @@ class _Spans:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.protected = [m.span() for m in PROTECT.finditer(text)]
+        self.protected = [m.span() for m in PROTECT.finditer(text)] + kept_spans(text)
         self.found: list[Redaction] = []
 
     def add(self, tag: str, s: int, e: int) -> None:

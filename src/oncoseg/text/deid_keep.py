@@ -1,0 +1,70 @@
+"""Clinical terms named after people or places, kept by the words around them (issue #33).
+
+An eponym or a classification named after a town reads like a name (``Billroth``,
+``Nottingham``, ``Traverso-Longmire``); the name list of text.deid_names protects the common
+ones word by word. Here a capitalised word (or two, or a hyphened pair) is protected by what
+follows or precedes it, never by a list of the names themselves:
+
+1. a clinical head noun after it: ``Bristol stool type 5``, ``Richter transformation``,
+   ``Ryle's tube``, ``Trucut biopsy``, ``Traverso-Longmire modification``, ``Lauren diffuse
+   type``; a title-case scoring head: ``Nottingham Prognostic Index``, ``Cambridge
+   Prognostic Group``, ``Glasgow Prognostic Score``;
+2. a Roman numeral after a single eponym with no capitalised word before it: ``Billroth II
+   reconstruction``, ``Bismuth-Corlette IV,`` (not ``John Smith III``);
+3. a staging system named after a stage: ``stage IIIA (Ann Arbor)``, ``stadio IIB secondo
+   Ann Arbor``, ``Stadium II nach Ann-Arbor``;
+4. ``Ph+``, ``Ph-negative``, ``Ph positive`` (the Philadelphia chromosome).
+
+The spans are protected like text.deid_names.PROTECT: no layer masks inside them.
+
+Example:
+    >>> t = "Billroth II reconstruction; Bristol stool type 6; seen by John Smith III."
+    >>> [t[s:e] for s, e in kept_spans(t)]
+    ['Billroth II', 'Bristol stool type']
+"""
+
+from __future__ import annotations
+
+import re
+
+_EP = r"[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]{2,}"
+_EPONYM = rf"{_EP}(?:-{_EP})?(?:['’]s?)?"
+_HEAD = re.compile(
+    rf"\b{_EPONYM}(?:[ \t]+(?:[a-z]{{4,12}}[ \t]+)?(?:type|classification|grading)\b|[ \t]+"
+    r"(?:stool|tube|transformation|biopsy|catheter|reconstruction|modification|anastomosis|"
+    r"criteria|algorithm|macroglobulin(?:a?emia)?|phenomenon|dressing)\b)"
+)
+_TITLE_HEAD = re.compile(
+    rf"\b{_EP}(?:[ \t\-]+{_EP})?[ \t]+(?:(?:Prognostic|Risk|Comorbidity)[ \t]+"
+    r"(?:Index|Group|Score|Scale|Model|Category)|Index|Score|Scale|Criteria|Classification|"
+    r"Staging|Nomogram)\b"
+)
+_ROMAN = re.compile(
+    rf"\b{_EP}(?:-{_EP})?[ \t]+(?:IV|I{{1,3}})(?![\w+\-/])(?=[ \t]+[a-z]|[ \t]*[,;.)]|[ \t]*$)",
+    re.M,
+)
+_WORD_BEFORE = re.compile(r"([^\W\d_][\w'’.\-]*)[ \t]*$")
+_STAGE = r"(?i:stage|stadio|stadium|estadio|est[áa]dio|stade|staging)[ \t]+[0-4IV]{1,4}[A-E]?\d?"
+_SYSTEM_AFTER_STAGE = re.compile(
+    rf"{_STAGE}[ \t]*(?:\(|,?[ \t]+(?i:per|according[ \t]+to|secondo|nach|selon|seg[úu]n|"
+    rf"segundo|volgens|enligt|ifølge)[ \t]+)({_EP}(?:[ \t\-]{_EP})?)\b"
+)
+_PH = re.compile(r"\bPh(?:[+\-]|[ \t\-]+(?:positive|negative|chromosome|pos|neg)\b)")
+
+
+def _roman_spans(text: str) -> list[tuple[int, int]]:
+    """An eponym before a Roman numeral with no capitalised word before it."""
+    out = []
+    for m in _ROMAN.finditer(text):
+        before = _WORD_BEFORE.search(text, max(0, m.start() - 30), m.start())
+        if before and before.group(1)[0].isupper() and text[before.end(1)] in " \t":
+            continue  # "John Smith III", "Dr Jones II"
+        out.append(m.span())
+    return out
+
+
+def kept_spans(text: str) -> list[tuple[int, int]]:
+    """Spans of the clinical terms above, sorted by their start."""
+    spans = [m.span() for p in (_HEAD, _TITLE_HEAD, _PH) for m in p.finditer(text)]
+    spans += [m.span(1) for m in _SYSTEM_AFTER_STAGE.finditer(text)]
+    return sorted(spans + _roman_spans(text))
