@@ -50,6 +50,7 @@ from oncoseg.text.deid_ner import ner_spans
 from oncoseg.text.deid_numbers import phone_runs
 from oncoseg.text.deid_rules import AGE_RULES, ID_RULES, RULES, Rule, place_is_generic
 from oncoseg.text.deid_safe import safe_spans
+from oncoseg.text.deid_shapes import shape_spans
 from oncoseg.text.deid_vocab import is_clinical, is_common, is_medical
 
 TAGS = ("NAME", "DATE", "ID", "PHONE", "EMAIL", "ADDRESS", "LOCATION", "AGE")
@@ -159,6 +160,8 @@ def find_identifiers(text: str, *, safe_words: bool = True, ner: bool = False) -
     for tag, s, e in hl7_spans(text):  # fields of HL7 segments, by their position
         spans.add(tag, s, e)
     spans.apply(RULES)  # e-mail, dates, labelled numbers, phones, addresses, places
+    for tag, s, e in shape_spans(text):  # other calendars, towns by shape, licence numbers
+        spans.add(tag, s, e)
     for s, e in phone_runs(text) if safe_words else []:  # digit groups: 01 46 72 18 40
         spans.add("PHONE", s, e)
     for tag, s, e in field_spans(text) + acronym_places(text):

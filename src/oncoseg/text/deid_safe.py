@@ -38,9 +38,11 @@ Span = tuple[str, int, int]  # (tag, start, end)
 _MIXED_CASE = re.compile(
     r"(?!Mc|Mac|De|Di|Da|Le|La|Du|Van|Von|O['’])[A-Z][a-z]{1,2}[A-Z][A-Za-z]{0,2}|[A-Z]{2,4}[a-z]"
 )  # IgG, MeV, DXd
-_DOSE_AFTER = re.compile(
-    r"[ \t]*\)?[ \t]*\(?[ \t]*\d+(?:\.\d+)?[ \t]*"
-    r"(?i:mg|g|mcg|µg|ml|units?|iu|gbq|mbq|mg/m2|mg/kg|auc)\b"
+_DOSE_AFTER = re.compile(  # a drug by its dose, an analyte by its unit: "Tg 2.1 ng/mL"
+    r"[ \t]*\)?[ \t]*\(?[ \t]*\d+(?:[.,]\d+)*[ \t]*"
+    r"(?i:mg|g|mcg|µg|ml|units?|iu|ie|gbq|mbq|mg/m2|mg/kg|auc|micrograms?|microg|"
+    r"(?:ng|pg|µg|ug|mg|g|mmol|µmol|umol|nmol|pmol|u|iu|ku|miu|meq)/(?:l|dl|ml|24h|h|hr|d)|"
+    r"[x×][ \t]*10)(?![a-z])"
 )
 TITLE_WORDS = frozenset(re.findall(r"[A-Za-z]+", TITLES))
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")

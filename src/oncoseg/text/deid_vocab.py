@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import unicodedata
 from functools import cache
 from importlib import resources
 
@@ -45,11 +46,20 @@ def is_name_word(low: str) -> bool:
     return low in _words("deid_name_words.txt")
 
 
+def _folded(low: str) -> str:
+    """``waldenström`` -> ``waldenstrom``: the word without its accents."""
+    return "".join(c for c in unicodedata.normalize("NFKD", low) if not unicodedata.combining(c))
+
+
 def is_clinical(word: str) -> bool:
     """A clinical word: in the hand-written list, or a drug or disease word of six letters or
     more (the short ones of DrugBank and MeSH are mostly gene symbols and abbreviations that
-    read like names: ``Seng``, ``Hemi``, ``Nata``)."""
+    read like names: ``Seng``, ``Hemi``, ``Nata``); with or without its accents
+    (``Waldenström``, ``Sézary``)."""
     low = word.lower()
+    folded = _folded(low)
+    if folded != low and is_clinical(folded):
+        return True
     return (
         low in _words("deid_clinical.txt")
         or (len(low) >= 6 and low in _words("deid_medical_words.txt.gz"))
@@ -79,7 +89,9 @@ _MEDICAL_SUFFIX = re.compile(
 _PREFIX = re.compile(
     r"(?:re|pre|post|non|sub|inter|intra|peri|para|hyper|hypo|neo|anti|co|multi|over|under|oligo|"
     r"de|un|mis|semi|trans|extra|retro|supra|infra|micro|macro|mono|bi|tri|poly|pseudo|"
-    r"chemo|radio|immuno|onco|lympho|myelo|neuro|cardio|gastro|hepato|nephro|uro|gyn(?:a?e)?)"
+    r"chemo|radio|immuno|onco|lympho|myelo|neuro|cardio|gastro|hepato|nephro|uro|gyn(?:a?e)?|"
+    r"naso|oro|jejuno|duodeno|o?esophago|pancreatico|broncho|pleuro|thoraco|laparo|colo|recto|"
+    r"vesico|uretero|pyelo|osteo|chondro|angio|ha?emato|cyto|histo|endo|cholangio)"
     r"-?(?=[a-z]{4,}$)"
 )
 
