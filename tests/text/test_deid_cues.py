@@ -113,3 +113,25 @@ def test_dates_towns_and_licence_numbers_by_their_shape_are_removed(text: str, g
 )
 def test_shapes_leave_clinical_text_alone(text: str, kept: str) -> None:
     assert kept in _left(text), _left(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "gone"),
+    [
+        ("Home: Im Quellenfeld 42, 69117 Heidelberg", "Im"),
+        ("Domicilio: C/ de Valdoncella 214, 3ºB, 28028 Madrid", "C/"),
+        ("Adresse : 3 place de la Tremblaye, 77300 Fontainebleau", "3 place"),
+        ("Address: Unit 4/27 Wattle Cres, Kiama NSW 2533", "4/27"),
+        ("Avda. Doctor Quesnel s/n, 41013 Sevilla", "s/n"),
+        ("Clínica San Quirino, Calle 134 # 7B-83, Bogotá D.C.", "7B-83"),
+        ("Address: 12 Quenby Road, Rathgar, Dublin 6", "Dublin 6"),
+        ("Av. Quirino 2355, C1428AAI CABA", "CABA"),
+    ],
+)
+def test_an_address_is_taken_whole_on_its_line(text: str, gone: str) -> None:
+    assert gone not in _left(text), _left(text)
+
+
+def test_an_address_does_not_take_the_field_label_or_clinical_codes() -> None:
+    out = _left("Seen in clinic, 12 Quenby Road, Tarrow TR4 5NB. Plan: CT CAP")
+    assert out.startswith("Seen in clinic,") and out.endswith("Plan: CT CAP"), out

@@ -186,7 +186,7 @@ def find_identifiers(text: str, *, safe_words: bool = True, ner: bool = False) -
     grown = extend_spans(text, [(r.tag, r.start, r.end) for r in spans.found])
     grown = fill_address_gaps(text, grown)
     if safe_words:  # a place or name found in part taken whole (text.deid_closure)
-        grown += close_spans(text, grown)
+        grown = fill_address_gaps(text, grown + close_spans(text, grown))
     found = _with_titles(_disjoint(grown, spans.protected), text)
     return _merge(_fill_gaps(found, text), text)
 

@@ -38,7 +38,13 @@ _ADDRESS_NOUNS = frozenset(
         """village town city district county province region state suburb colony sector block
         phase road street lane floor flat apt depto dpto apto piso andar bloco bairro barrio
         colonia quartier étage etg stock woning ul al os no nr de del della da das do dos di du
-        van von der den la le las los y e et am an im""",
+        van von der den la le las los y e et am an im s/n
+        avenue ave av avda avenida drive cres crescent place pl way court ct close boulevard
+        blvd terrace tce square sq gardens parade highway hwy rd st calle rua rue via viale
+        piazza praça plaza largo travessa camino carrera cra carretera chemin allée impasse quai
+        straße strasse str gasse weg platz allee laan straat plein vej gade gata gatan veien vei
+        ulica caddesi cad sokak sk mahallesi mah jalan jln lorong soi marg nagar ro gil gu dong
+        cnr corner north south east west upper lower centro""",
     )
 )
 _FIELDS = frozenset(
@@ -48,12 +54,12 @@ _FIELDS = frozenset(
         Mr Mrs Ms Prof The And Of For With To From In On At By Seen Plan""",
     )
 )
-_TOKEN = re.compile(r"[^\s,/]+")
+_TOKEN = re.compile(r"s/n|[^\s,/]+")
 
 
 def _address_token(tok: str) -> bool:
     """Whether one token of a gap could be part of an address."""
-    if tok in ("-", "–"):
+    if tok in ("-", "–", "#", "&"):
         return True
     word = tok.rstrip(".")
     if tok.endswith(".") and len(word) > 4:
@@ -70,11 +76,35 @@ def _address_token(tok: str) -> bool:
 def _joins(text: str, a: Span, b: Span) -> bool:
     """Whether the gap between two spans on one line holds only address tokens."""
     gap = text[a[2] : b[1]]
-    if len(gap) > 48 or "  " in gap or not re.fullmatch(r"[\w .,'’/\-–ºª°]*", gap):
+    if len(gap) > 48 or "  " in gap or not re.fullmatch(r"[\w .,'’/\-–ºª°#&]*", gap):
         return False  # a field break, a line break, a bracket, a colon: not one address
     if a[0] not in PLACES and b[0] not in PLACES:
         return False
     return all(_address_token(t) for t in _TOKEN.findall(gap))
+
+
+_LEAD = re.compile(r"(?:^|(?<=[\n,:;(|]))[ \t]*((?:[^\s,:;()|]+[ \t]+){1,3})$")
+_TAIL = re.compile(
+    r"[ \t]*,?[ \t]*(?:[A-Z]{2,5}|\d{1,2})(?=[ \t]*(?:$|[\n;)|]|\.(?!\w)|[ \t]{2}))", re.M
+)
+
+
+def _lead(text: str, s: int) -> int:
+    """Where an address starts that a found part starts late in: ``Im``, ``C/``, ``3
+    place``, ``No.``, ``81`` before it at the start of its field."""
+    m = _LEAD.search(text, max(0, s - 24), s)
+    if not m or "  " in m.group(1):
+        return s
+    tokens = _TOKEN.findall(m.group(1))
+    lead = all(_address_token(t) for t in tokens) and not any(t in _FIELDS for t in tokens)
+    return m.start(1) if lead else s
+
+
+def _tail(text: str, e: int) -> int:
+    """Where an address ends that its last found part stops short of: ``, CDMX``,
+    ``Dublin 6`` (a code in capitals or a district number that ends the field)."""
+    m = _TAIL.match(text, e)
+    return m.end() if m and not is_clinical(m.group(0).strip(" ,\t")) else e
 
 
 def fill_address_gaps(text: str, spans: list[Span]) -> list[Span]:
@@ -82,12 +112,16 @@ def fill_address_gaps(text: str, spans: list[Span]) -> list[Span]:
     word before a house number taken; spans merged so become one ADDRESS."""
     out: list[Span] = []
     for tag, s, e in sorted(spans, key=lambda t: (t[1], -t[2])):
+        if out and e <= out[-1][2]:  # inside the span before (a layer found it twice)
+            if tag in PLACES and out[-1][0] not in PLACES:
+                out[-1] = (tag, *out[-1][1:])
+            continue
         unit = _UNIT_BEFORE.search(text, max(0, s - 16), s)
-        house = re.match(r"\d[\dA-Za-z]{0,4}(?![\w\-/])", text[s:e])  # not a record number
+        house = re.match(r"\d[\dA-Za-z]{0,4}(?:/\d{1,4})?(?![\w\-/])", text[s:e])  # Unit 4/27
         if unit and tag in (*PLACES, "ID") and house:
             tag, s = "ADDRESS", unit.start()
         if out and out[-1][2] <= s and _joins(text, out[-1], (tag, s, e)):
             prev = out.pop()
             tag, s = "ADDRESS", prev[1]
         out.append((tag, s, e))
-    return out
+    return [(t, _lead(text, s), _tail(text, e)) if t == "ADDRESS" else (t, s, e) for t, s, e in out]
