@@ -53,8 +53,9 @@ class ExperimentConfig:
     baseline: bool = True
     # two models (compare, counterfactual): 0 trains one after the other with every core;
     # n > 0 trains both at once, one thread each, the longer-training one on every core
-    # from its epoch n (choose n near where the other ends: the demo's 16 vision-only
-    # epochs end near the note-guided model's 12th). Each run records its thread schedule
+    # from its epoch n (choose n where the other has ended: two threads on the core the
+    # other still uses make both runs 2-3x slower; the demo takes the other's epoch count,
+    # as its epochs cost less). Each run records its thread schedule
     # (train.threads, train.threads_epochs), which changes its rounding like any kernel
     # setting
     side_by_side: int = 0
