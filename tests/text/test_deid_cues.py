@@ -135,3 +135,31 @@ def test_an_address_is_taken_whole_on_its_line(text: str, gone: str) -> None:
 def test_an_address_does_not_take_the_field_label_or_clinical_codes() -> None:
     out = _left("Seen in clinic, 12 Quenby Road, Tarrow TR4 5NB. Plan: CT CAP")
     assert out.startswith("Seen in clinic,") and out.endswith("Plan: CT CAP"), out
+
+
+@pytest.mark.parametrize(
+    ("text", "gone"),
+    [
+        ("Obs stable, for review.\nQuinlan T.R. RN", "Quinlan"),
+        ("Plan checked.\nPhysics: Min-jae Ko, MRT(T)", "Min-jae Ko"),
+        ("Bloods to be repeated.\n– TW, PGY-2", "TW"),
+        ("Bloods to be repeated, will call back.\nrk", "rk"),
+        ("Please chase the CT report. thx BH", "BH"),
+        ('Patient: Juan Miguel Quiroga ("JM"), 6 y/o', "JM"),
+        ("Spoke to the family.\n— saoirse (cns)", "saoirse"),
+    ],
+)
+def test_names_and_initials_in_a_signature_are_removed(text: str, gone: str) -> None:
+    assert gone not in _left(text), _left(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("Seen by Dr Otieno Quarshie (MO) today.", "(MO)"),
+        ("Continue current plan.\nNAD", "NAD"),
+        ("Son Derek Quint (LPA) present.", "(LPA)"),
+    ],
+)
+def test_roles_and_clinical_words_in_a_signature_are_kept(text: str, kept: str) -> None:
+    assert kept in _left(text), _left(text)

@@ -51,6 +51,7 @@ from oncoseg.text.deid_numbers import phone_runs
 from oncoseg.text.deid_rules import AGE_RULES, ID_RULES, RULES, Rule, place_is_generic
 from oncoseg.text.deid_safe import safe_spans
 from oncoseg.text.deid_shapes import shape_spans
+from oncoseg.text.deid_signoff import signoff_spans
 from oncoseg.text.deid_vocab import is_clinical, is_common, is_medical
 
 TAGS = ("NAME", "DATE", "ID", "PHONE", "EMAIL", "ADDRESS", "LOCATION", "AGE")
@@ -187,6 +188,7 @@ def find_identifiers(text: str, *, safe_words: bool = True, ner: bool = False) -
     grown = fill_address_gaps(text, grown)
     if safe_words:  # a place or name found in part taken whole (text.deid_closure)
         grown = fill_address_gaps(text, grown + close_spans(text, grown))
+        grown += signoff_spans(text, grown)  # initials and names by the signature's shape
     found = _with_titles(_disjoint(grown, spans.protected), text)
     return _merge(_fill_gaps(found, text), text)
 
