@@ -163,3 +163,31 @@ def test_names_and_initials_in_a_signature_are_removed(text: str, gone: str) -> 
 )
 def test_roles_and_clinical_words_in_a_signature_are_kept(text: str, kept: str) -> None:
     assert kept in _left(text), _left(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("Diagnose: Melanoom van de rug, Breslow 3,1 mm.", "Melanoom"),
+        ("Z.n. Resektion (subtotal) am Montag.", "Resektion"),
+        ("Pleurakatheter rechts liegt seit Montag.", "Pleurakatheter"),
+        ("Komorbidität: Herzinsuffizienz (LVEF 45 %).", "Herzinsuffizienz"),
+        ("Keine Whipple-Operation wegen ECOG 2.", "Whipple-Operation"),
+        ("Z.n. Stent-Implantation 2019.", "Stent-Implantation"),
+    ],
+)
+def test_clinical_words_of_other_languages_are_kept(text: str, kept: str) -> None:
+    assert kept in _left(text), _left(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "gone"),
+    [
+        ("Seen by Dr Quenby Pryce-Davies today.", "Pryce-Davies"),
+        ("Adaeze Nwosu-Kaplan, MD FRCPC", "Nwosu-Kaplan"),
+        ("Adresse : Saint-Martin-des-Prairies, Québec", "Prairies"),
+        ("Lindqvist, Karin rang about her results.", "Lindqvist"),
+    ],
+)
+def test_surnames_and_towns_are_no_cognates(text: str, gone: str) -> None:
+    assert gone not in _left(text), _left(text)

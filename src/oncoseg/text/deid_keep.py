@@ -13,7 +13,11 @@ follows or precedes it, never by a list of the names themselves:
    reconstruction``, ``Bismuth-Corlette IV,`` (not ``John Smith III``);
 3. a staging system named after a stage: ``stage IIIA (Ann Arbor)``, ``stadio IIB secondo
    Ann Arbor``, ``Stadium II nach Ann-Arbor``;
-4. ``Ph+``, ``Ph-negative``, ``Ph positive`` (the Philadelphia chromosome).
+4. ``Ph+``, ``Ph-negative``, ``Ph positive`` (the Philadelphia chromosome);
+5. a hyphened compound whose last part is a clinical word of another language
+   (text.deid_cognates) or a common word of seven letters or more: ``Whipple-Operation``,
+   ``Stent-Implantation``, ``B-Zell-Lymphom`` (not ``Pryce-Davies``, ``Nwosu-Kaplan``,
+   ``Rivière-des-Prairies``).
 
 The spans are protected like text.deid_names.PROTECT: no layer masks inside them.
 
@@ -26,6 +30,9 @@ Example:
 from __future__ import annotations
 
 import re
+
+from oncoseg.text.deid_cognates import is_cognate_clinical
+from oncoseg.text.deid_vocab import is_clinical, is_common
 
 _EP = r"[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]{2,}"
 _EPONYM = rf"{_EP}(?:-{_EP})?(?:['’]s?)?"
@@ -63,8 +70,26 @@ def _roman_spans(text: str) -> list[tuple[int, int]]:
     return out
 
 
+_COMPOUND = re.compile(rf"\b(?:{_EP}|[A-Z]{{1,5}})(?:-[^\W\d_]+)*-({_EP})(?![\w\-])")
+
+
+def _compound_spans(text: str) -> list[tuple[int, int]]:
+    """A hyphened compound whose last part is a clinical or long common word."""
+    out = []
+    for m in _COMPOUND.finditer(text):
+        last = m.group(1)
+        if re.search(r"-[a-zß-öø-ÿ]{1,3}-", m.group(0)):
+            continue  # a town: Rivière-des-Prairies
+        long_common = len(last) >= 7 and is_common(last.lower())
+        cognate = is_cognate_clinical(last) and not is_clinical(last)  # not Nwosu-Kaplan
+        if long_common or cognate:
+            out.append(m.span())
+    return out
+
+
 def kept_spans(text: str) -> list[tuple[int, int]]:
     """Spans of the clinical terms above, sorted by their start."""
     spans = [m.span() for p in (_HEAD, _TITLE_HEAD, _PH) for m in p.finditer(text)]
+    spans += _compound_spans(text)
     spans += [m.span(1) for m in _SYSTEM_AFTER_STAGE.finditer(text)]
     return sorted(spans + _roman_spans(text))

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from oncoseg.text.deid_cognates import is_cognate_clinical
 from oncoseg.text.deid_names import TITLES, given_names
 from oncoseg.text.deid_numbers import initials_spans, number_spans
 from oncoseg.text.deid_rules import GENERIC
@@ -90,8 +91,8 @@ def _word_state(w: str) -> str:
         return "ambiguous" if is_name_word(low) else ("safe" if is_common(low) else "caps")
     if is_name_word(low):
         return "ambiguous"
-    if is_common(low) or is_medical_shape(low):
-        return "safe"
+    if is_common(low) or is_medical_shape(low) or is_cognate_clinical(base):
+        return "safe"  # Resektion, Pleurakatheter: a clinical word of another language
     return "mask"
 
 

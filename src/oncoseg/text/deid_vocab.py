@@ -46,7 +46,7 @@ def is_name_word(low: str) -> bool:
     return low in _words("deid_name_words.txt")
 
 
-def _folded(low: str) -> str:
+def folded(low: str) -> str:
     """``waldenström`` -> ``waldenstrom``: the word without its accents."""
     return "".join(c for c in unicodedata.normalize("NFKD", low) if not unicodedata.combining(c))
 
@@ -57,14 +57,19 @@ def is_clinical(word: str) -> bool:
     read like names: ``Seng``, ``Hemi``, ``Nata``); with or without its accents
     (``Waldenström``, ``Sézary``)."""
     low = word.lower()
-    folded = _folded(low)
-    if folded != low and is_clinical(folded):
+    plain = folded(low)
+    if plain != low and is_clinical(plain):
         return True
     return (
         low in _words("deid_clinical.txt")
         or (len(low) >= 6 and low in _words("deid_medical_words.txt.gz"))
         or low in _words("deid_rare_words.txt.gz")
     )
+
+
+def is_medical_listed(low: str) -> bool:
+    """A drug or disease word of six letters or more in the shipped lists."""
+    return len(low) >= 6 and low in _words("deid_medical_words.txt.gz")
 
 
 def is_medical(word: str) -> bool:
