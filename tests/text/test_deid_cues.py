@@ -191,3 +191,27 @@ def test_clinical_words_of_other_languages_are_kept(text: str, kept: str) -> Non
 )
 def test_surnames_and_towns_are_no_cognates(text: str, gone: str) -> None:
     assert gone not in _left(text), _left(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "gone"),
+    [
+        ("Quenby Vale Community Palliative Care Service – home visit", "Service"),
+        ("GP: Dr. Ada Quist, Tarrowfield Village Family Health Team", "Team"),
+        ("Szpital Specjalistyczny w Tarnowie – dyżur", "w Tarnowie"),
+        ("d/w reg. T Quist FY1 bp 74431", "74431"),
+    ],
+)
+def test_facility_phrases_and_bleeps_are_removed(text: str, gone: str) -> None:
+    assert gone not in _left(text), _left(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("BP 124/80, HR 72.", "124/80"),
+        ("Referred to the acute oncology service today.", "acute oncology service"),
+    ],
+)
+def test_blood_pressure_and_plain_services_are_kept(text: str, kept: str) -> None:
+    assert kept in _left(text), _left(text)

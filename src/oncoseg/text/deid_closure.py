@@ -40,7 +40,8 @@ _TOKEN = re.compile(r"[^\W\d_](?:[\w'’.\-]*[^\W_])?|&")
 _HEAD = re.compile(  # English ones capitalised; a ward's "clinic at [X]" is no place's name
     r"(?:Hospitals?|Hosp|Infirmary|Hospice|Clinics?|Clinique|Cl[ií]nica|Klinik|Klinikum|"
     r"Centre|Center|Centrum|Centro|Institute|Institut|Instituto|Istituto|Universit\w*|"
-    r"College|Network|Suite|Unit|Trust|Foundation|Wing|Pavilion|HealthCare|Healthcare|"
+    r"College|Network|Suite|Unit|Trust|Foundation|Wing|Pavilion|HealthCare|Healthcare|Service|"
+    r"Services|Team|"
     r"Health|Medical|HOSPITAL|CENTRE|CENTER|CLINIC)|(?i:universit\w*|hospitalier|h[ôo]pital|"
     r"ospedale|szpital|spital|ziekenhuis|krankenhaus|hastanesi|afdeling|avdeling|legekontor|"
     r"l[æa]gehus|v[åa]rdcentral|\w*sykehus(?:et)?|\w*sjukhus(?:et)?|\w*sygehus(?:et)?|"
@@ -50,7 +51,7 @@ _CONNECTOR = frozenset(
     re.findall(
         r"\S+",
         """of for the and & de du des la le di del della do da dos das der den von van für
-        ve y und e et im am""",
+        ve y und e et im am w""",
     )
 )
 _NOT_CAP = re.compile(r"[ldLD]['’]")  # l'Université, d'Oncologie

@@ -6,6 +6,8 @@
   abbreviated month (``17. Feb. 2026``);
 - towns whose name is words hyphened by a particle (``Ivry-sur-Seine``, ``Stoke-on-Trent``,
   ``Châlons-en-Champagne``, ``Frankfurt-am-Main``), an Irish county (``Co. Cork``);
+- a bleep number of four digits or more after ``bp`` or ``bleep`` (``FY1 bp 74431``; a
+  blood pressure has a slash);
 - a doctor's registration number after a licensing body's label (``CRM-SP 145.882``,
   ``MN 112.874``, ``GMC 4455667``, ``RPPS 10101234567``).
 
@@ -49,6 +51,7 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
     ("DATE", re.compile(rf"\b{_CALENDAR_MONTH}[ \t]+(?:1[34]\d\d|5[78]\d\d)\b")),
     ("DATE", re.compile(rf"\b{_LOWER_MONTH}\.?[ \t]+(?:19|20)\d\d\b(?![.,/]\d)")),
     ("DATE", re.compile(rf"\b\d{{1,2}}\.[ \t]*{MONTH}[ \t]*(?:19|20)\d\d\b")),
+    ("PHONE", re.compile(r"\b(?i:bp|bleep|blp|pager|pgr)[ \t.:#]*(\d{4,6})\b(?![/.,]\d)")),
     ("ADDRESS", re.compile(rf"\b{_TOWN}(?:-{_PARTICLE})+-{_TOWN}(?:-{_TOWN})*\b")),
     ("ADDRESS", re.compile(rf"(?m)(?:^|(?<=[,(]))[ \t]*\b(Co\.?[ \t]+{_TOWN})\b")),
     (
