@@ -1,7 +1,7 @@
 """Clinical words of other European languages by their English cognate (issue #33).
 
 German, Dutch, Nordic, Turkish, French and Spanish notes capitalise nouns that the English
-lists do not hold: ``Resektion``, ``Melanoom``, ``Magnezyum``, ``Pleurakatheter``. A word is
+lists do not hold: ``Resektion``, ``Melanoom``, ``Herzinsuffizienz``, ``Pleurakatheter``. A word is
 taken as clinical here when a regular change of spelling (``k``/``z`` -> ``c``, ``f`` ->
 ``ph``, ``oo`` -> ``o``, accents dropped) and of ending (``-ie`` -> ``-y``, ``-om`` ->
 ``-oma``, ``-id`` -> ``-ide``, ``-ese`` -> ``-esis``, ``-yum`` -> ``-ium``, a final ``-e``
