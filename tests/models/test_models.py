@@ -295,3 +295,22 @@ def test_attention_grid_reaches_every_level_and_is_refused_elsewhere() -> None:
     with pytest.raises(ValueError, match="grid must be >= 0"):
         TwoWayFusion(channels=8, context_dim=12, num_tokens=2, grid=-1)
     assert ModelConfig().fusion_grid == 0  # runs stored before the setting: every voxel
+
+
+def test_one_window_on_cpu_runs_as_a_batch_of_two_with_the_same_result() -> None:
+    """segment_volume runs a CPU window batch of one as two copies (PyTorch would take its
+    unvectorised 3-D convolution for batch 1): the probabilities equal the network's own
+    output on that window, and the network saw a batch of two."""
+    from oncoseg.models.sliding import segment_volume
+
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(preset="tiny", fusion="none"), None).eval()
+    x = torch.randn(1, 1, 32, 32, 32)
+    seen: list[int] = []
+    model.unet.register_forward_pre_hook(lambda _m, args: seen.append(args[0].shape[0]))
+    with torch.no_grad():
+        ref = torch.softmax(model.unet(x, None), dim=1)
+        seen.clear()
+        probs = segment_volume(model, x, None, roi_size=(32, 32, 32), sw_batch_size=2)
+    assert seen == [2] and probs.shape == (1, 2, 32, 32, 32)
+    assert torch.allclose(probs, ref, atol=1e-5)
