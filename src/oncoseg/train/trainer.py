@@ -132,18 +132,13 @@ def train(
     """Train as configured; returns the run directory.
 
     ``note_variants`` is the dataset's task's hook (``oncoseg.tasks.note_variants_for``),
-    needed when ``train.note_swap`` or ``train.side_swap`` is above 0.
+    needed when ``train.note_swap`` or ``train.side_swap`` is above 0; ``progress``: show
+    the progress bar (off for a run trained beside another).
     """
     rank, world = _ddp()
     seed_everything(cfg.train.seed + rank)
     resume = resume and has_checkpoint(Path(cfg.out))
-    device = pick_device(cfg.train.device)
-    if device.type == "cuda" and world > 1:
-        device = torch.device("cuda", rank % torch.cuda.device_count())
-    cfg = resolve_config(cfg)
-    # precision=auto: bf16 only where native; config.yaml records the outcome in train.bf16
-    bf16 = resolve_bf16(cfg.train.precision, cfg.train.bf16, device)
-    cfg = replace(cfg, train=replace(cfg.train, bf16=bf16))
+    device, cfg = _placed(cfg, rank, world)
     _check_note_variants(cfg, note_variants)
     model = build_from_config(cfg, device)
     train_ids, val_ids = split_cases(cfg)
@@ -186,6 +181,17 @@ def train(
     if world > 1:
         dist.barrier()
     return out
+
+
+def _placed(cfg: RunConfig, rank: int, world: int) -> tuple[torch.device, RunConfig]:
+    """The rank's device and the resolved config, with ``precision=auto`` decided (bf16
+    only where native; config.yaml records the outcome in ``train.bf16``)."""
+    device = pick_device(cfg.train.device)
+    if device.type == "cuda" and world > 1:
+        device = torch.device("cuda", rank % torch.cuda.device_count())
+    cfg = resolve_config(cfg)
+    bf16 = resolve_bf16(cfg.train.precision, cfg.train.bf16, device)
+    return device, replace(cfg, train=replace(cfg.train, bf16=bf16))
 
 
 def _transform(
@@ -282,13 +288,8 @@ class Trainer:
 
     def fit(self) -> None:
         """Train the remaining epochs, with a progress bar on rank 0."""
-        columns = (
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.fields[info]}"),
-            TimeElapsedColumn(),
-        )
-        epochs = self.cfg.train.epochs
+        epochs, info = self.cfg.train.epochs, TextColumn("{task.fields[info]}")
+        columns = (TextColumn("{task.description}"), BarColumn(), info, TimeElapsedColumn())
         bar = Progress(*columns, disable=self.rank != 0 or self.quiet)
         with bar, epoch_threads(self.cfg.train) as threads:
             task = bar.add_task("train", total=epochs, completed=self.state.epoch, info="")
