@@ -60,10 +60,6 @@ DEMO_EPOCHS = 16  # the vision-only model's
 # demo when run from a checkout, as `make demo` is)
 DEMO_HELDOUT = "configs/heldout/breast_notes_heldout_v5.json"
 DEMO_NOTE_EPOCHS = 28
-# both models train at once, one thread each; the note-guided one takes every core after as
-# many epochs as the vision-only one trains (ExperimentConfig.side_by_side): its epochs cost
-# more than theirs (the same U-Net plus the fusions), so the other run has ended by then and
-# the two never share a core (on 2 cores a third thread made both 2-3x slower)
 DEMO_MULTIMODAL = (
     *MULTIMODAL,
     "text.reader=breast_ctv",
@@ -91,6 +87,10 @@ def demo_config(
         vision=DEMO_VISION,
         multimodal=(*DEMO_MULTIMODAL, f"train.epochs={note_epochs}"),
         heldout_notes=DEMO_HELDOUT if Path(DEMO_HELDOUT).is_file() else "",
+        # both models train at once, one thread each; the note-guided one takes every core
+        # after as many epochs as the vision-only one trains: its epochs cost more (the same
+        # U-Net plus the fusions), so the other run has ended by then and the two never share
+        # a core (on 2 cores a third thread made both 2-3x slower; docs/performance.md)
         side_by_side=epochs,
     )
 
