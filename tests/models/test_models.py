@@ -298,19 +298,22 @@ def test_attention_grid_reaches_every_level_and_is_refused_elsewhere() -> None:
 
 
 def test_one_window_on_cpu_runs_as_a_batch_of_two_with_the_same_result() -> None:
-    """segment_volume runs a CPU window batch of one as two copies (PyTorch would take its
-    unvectorised 3-D convolution for batch 1): the probabilities equal the network's own
-    output on that window, and the network saw a batch of two."""
+    """Without gradients, the U-Net runs a CPU batch of one as two copies (PyTorch would take
+    its unvectorised 3-D convolution for batch 1): its convolutions see a batch of two, and
+    segment_volume's probabilities equal the batch-1 computation (with gradients on)."""
     from oncoseg.models.sliding import segment_volume
 
     torch.manual_seed(0)
     model = build_model(ModelConfig(preset="tiny", fusion="none"), None).eval()
     x = torch.randn(1, 1, 32, 32, 32)
     seen: list[int] = []
-    model.unet.register_forward_pre_hook(lambda _m, args: seen.append(args[0].shape[0]))
+    first = next(m for m in model.unet.modules() if isinstance(m, torch.nn.Conv3d))
+    first.register_forward_pre_hook(lambda _m, args: seen.append(args[0].shape[0]))
+    with torch.enable_grad():
+        ref = torch.softmax(model.unet(x, None), dim=1).detach()
+    assert seen == [1]
+    seen.clear()
     with torch.no_grad():
-        ref = torch.softmax(model.unet(x, None), dim=1)
-        seen.clear()
         probs = segment_volume(model, x, None, roi_size=(32, 32, 32), sw_batch_size=2)
     assert seen == [2] and probs.shape == (1, 2, 32, 32, 32)
     assert torch.allclose(probs, ref, atol=1e-5)

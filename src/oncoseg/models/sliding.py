@@ -31,17 +31,8 @@ def segment_volume(
     context = model.encode_notes([note or ""]) if model.uses_text else None
 
     def window(x: Tensor) -> Tensor:
-        # PyTorch sends a CPU 3-D convolution of batch 1 with a kernel of 3 or less to its
-        # unvectorised im2col path (aten::slow_conv3d_forward) unless N*C*D*H > 20480, i.e.
-        # at every level of this U-Net but one; oneDNN, which it takes from batch 2, is 8-12x
-        # faster there (16 channels at 32³: 103 against 8.5 ms on one AVX2 core). So a batch
-        # of one runs as two copies and the first is kept: the same result (instance norm and
-        # every convolution act per sample) in a fraction of the time
-        n = x.shape[0]
-        if n == 1 and x.device.type == "cpu":
-            x = x.expand(2, *x.shape[1:])
         ctx = None if context is None else context.expand(x.shape[0], -1, -1)
-        return model.unet(x, ctx)[:n]
+        return model.unet(x, ctx)
 
     # a window no larger than the image where the network takes that size and keeps at
     # least 2 voxels at its bottleneck (instance norm needs them); MONAI pads otherwise

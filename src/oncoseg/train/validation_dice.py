@@ -43,8 +43,9 @@ def _probabilities(
     """``(sample, class probabilities 1 x K x ...)`` for each sample. Two cases that are each
     exactly one window (a phantom the patch's size) run as one batch of two, with their own
     notes; the rest through :func:`segment_volume`. Two distinct cases cost what one case
-    costs as the batch of two segment_volume runs it as on the CPU, and the result is the
-    same: a single window's Gaussian weight divides out, and every layer acts per sample."""
+    costs as the batch of two the U-Net runs it as on the CPU without gradients, and the
+    result is the same: a single window's Gaussian weight divides out, and every layer acts
+    per sample."""
     patch = tuple(cfg.data.patch_size)
     whole = [s for s in samples if tuple(s.image.shape[1:]) == patch]
     for a, b in zip(whole[::2], whole[1::2], strict=False):
@@ -60,11 +61,14 @@ def _probabilities(
     for s in samples:
         if id(s) not in paired:
             image = torch.as_tensor(s.image)[None].to(device)
-            yield s, segment_volume(
-                model,
-                image,
-                s.note,
-                roi_size=cfg.data.patch_size,
-                bf16=cfg.train.bf16,
-                sw_batch_size=cfg.train.sw_batch_size,
+            yield (
+                s,
+                segment_volume(
+                    model,
+                    image,
+                    s.note,
+                    roi_size=cfg.data.patch_size,
+                    bf16=cfg.train.bf16,
+                    sw_batch_size=cfg.train.sw_batch_size,
+                ),
             )
