@@ -139,3 +139,23 @@ def test_reads_dcmqi_fixture_seg() -> None:
     assert masks["Liver"].sum() > 1000
     assert np.array_equal(masks["Liver"], ref > 0)
     assert pydicom.dcmread(folder / "liver.dcm").SegmentationType == "BINARY"
+
+
+def test_a_label_with_no_voxel_is_an_empty_segment(
+    make_series: Callable[..., Path], tmp_path: Path
+) -> None:
+    """An unprescribed target (all its voxels ruled out) is still a named segment, empty, so a
+    planning system shows it as not drawn rather than missing."""
+    series = read_dicom_series(make_series())
+    arr = label_mask(SeriesSpec())
+    arr[arr == 2] = 3
+    labels = {"PTV70": 1, "PTV63": 2, "PTV56": 3}
+    path = write_dicom_seg(Image(arr, series.image.affine), series, tmp_path / "seg.dcm", labels)
+    assert dciodvfy_errors(path) == []
+    assert [s.SegmentLabel for s in pydicom.dcmread(path).SegmentSequence] == list(labels)
+    got = read_dicom_seg(path, series)
+    assert {k: int(np.count_nonzero(v)) for k, v in got.items()} == {
+        "PTV70": int(np.count_nonzero(arr == 1)),
+        "PTV63": 0,
+        "PTV56": int(np.count_nonzero(arr == 3)),
+    }

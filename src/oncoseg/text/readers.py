@@ -35,6 +35,9 @@ class NoteReading:
     canonical: str
     evidence: dict[str, str] = field(default_factory=dict)
     required: tuple[str, ...] = ()  # the fields the task's target depends on
+    # label names the note rules out (a target that is not prescribed): the predictor draws
+    # none of them, whatever the image suggests (``oncoseg.infer.predictor``)
+    absent: tuple[str, ...] = ()
 
     def missing(self, required: Sequence[str] | None = None) -> list[str]:
         """The ``required`` fields (default: the reader's own) the note did not decide."""
@@ -49,7 +52,11 @@ class NoteReading:
             for k, v in self.fields.items()
         ]
         missing = self.missing()
-        return ", ".join(shown) + (f"; not stated: {', '.join(missing)}" if missing else "")
+        return (
+            ", ".join(shown)
+            + (f"; not stated: {', '.join(missing)}" if missing else "")
+            + (f"; not drawn: {', '.join(self.absent)}" if self.absent else "")
+        )
 
 
 NoteReader = Callable[[str], NoteReading]
