@@ -123,7 +123,7 @@ def test_brain_hemisphere_edit_onto_the_nontarget_lesion() -> None:
     }
     _, label, _, _ = brain.render(7, brain.from_row(row), "internal", 32)
     eff = brain.truth_effects(row, label, 1.0, site="internal", size=32)
-    lesion = brain._nontarget_mask(row, "internal", 32)
+    lesion = brain.nontarget_mask(row, "internal", 32)
     assert lesion.sum() > 0 and not (lesion & (label > 0)).any()
     assert eff["hemisphere"] == float((label > 0).sum() + lesion.sum())
     assert brain.field_change(brain.from_row(row), "lobe") == {"lobe": "parietal"}

@@ -70,7 +70,7 @@ def test_an_unprescribed_target_comes_out_empty() -> None:
     before = to_labels(probs.copy())
     assert np.count_nonzero(before == 2) > 100
     note = prescription(["PTV70", "PTV56"])
-    after = to_labels(_predictor()._rule_out(probs.copy(), note))
+    after = to_labels(_predictor().rule_out(probs.copy(), note))
     assert np.count_nonzero(after == 2) == 0
     # PTV63's voxels go to the likeliest other class; the others keep their label
     keep = before != 2
@@ -79,4 +79,4 @@ def test_an_unprescribed_target_comes_out_empty() -> None:
     np.testing.assert_array_equal(after[before == 2], np.array([0, 1, 3])[others.argmax(0)])
     # a note that prescribes every target, or none, changes nothing
     for note in (prescription(["PTV70", "PTV63", "PTV56"]), "no prescription here"):
-        np.testing.assert_array_equal(to_labels(_predictor()._rule_out(probs.copy(), note)), before)
+        np.testing.assert_array_equal(to_labels(_predictor().rule_out(probs.copy(), note)), before)

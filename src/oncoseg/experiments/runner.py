@@ -128,9 +128,9 @@ def _run_models(
 
 def run_compare(cfg: ExperimentConfig, data: Data, root: Path) -> tuple[dict, dict]:
     results, rows = _run_models(cfg, data, root, model_set(cfg, "compare"))
-    breakdown = get_task(data.task).breakdown
-    if breakdown is not None:  # openkbp: Dice by prescription
-        results["by_prescription"] = breakdown(rows, data.internal)
+    task = get_task(data.task)
+    if task.breakdown is not None:  # openkbp: Dice by prescription; brain_tumor: by lesion
+        results[task.breakdown_key] = task.breakdown(rows, data.internal)
     return results, rows
 
 

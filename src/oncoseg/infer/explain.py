@@ -159,6 +159,7 @@ class _VariantModel(nn.Module):
     """Stands in for the segmenter inside :meth:`Predictor.predict_proba`."""
 
     uses_text = True
+    note_reader = None  # what a note rules out is applied per variant (variant_probs)
 
     def __init__(self, model: NoteGuidedSegmenter, contexts: Tensor) -> None:
         super().__init__()
@@ -190,7 +191,10 @@ def variant_probs(
         stand_in.model = _VariantModel(model, contexts)  # type: ignore[assignment]
         p, _ = stand_in.predict_proba(images, chunk[0])
         p = p.reshape(len(chunk), -1, *p.shape[1:])  # V x K x ...
-        out.append(np.divide(p, np.maximum(p.sum(axis=1, keepdims=True), 1e-30), out=p))
+        p = np.divide(p, np.maximum(p.sum(axis=1, keepdims=True), 1e-30), out=p)
+        for j, note in enumerate(notes[i : i + MAX_VARIANTS]):
+            predictor.rule_out(p[j], note)  # each note's own ruled-out labels
+        out.append(p)
     return out[0] if len(out) == 1 else np.concatenate(out)
 
 

@@ -166,12 +166,12 @@ class Predictor:
                 sw_batch_size=max(2, self.cfg.train.sw_batch_size),
             )
             p = resize(p.float(), shape)
-        return self._rule_out(p[0].cpu().numpy(), note), t, ref
+        return self.rule_out(p[0].cpu().numpy(), note), t, ref
 
-    def _rule_out(self, probs: np.ndarray, note: str) -> np.ndarray:
+    def rule_out(self, probs: np.ndarray, note: str) -> np.ndarray:
         """``probs`` with the classes the note rules out (its reading's ``absent``, e.g. a
         target that is not prescribed) at probability 0, so they come out empty and their
-        voxels go to the likeliest other class."""
+        voxels go to the likeliest other class (in place; ``probs`` is (K, *shape))."""
         reading = self.read_note(note) if self.uses_text else None
         if reading is None or not reading.absent:
             return probs

@@ -27,6 +27,7 @@ from oncoseg.data.phantom_cohort import CohortSpec
 from oncoseg.eval.sections import TaskReport
 from oncoseg.infer import Predictor
 from oncoseg.tasks.brain_tumor import phantom as brain_phantom
+from oncoseg.tasks.brain_tumor.score import lesion_breakdown, lesion_score
 from oncoseg.tasks.breast_ctv import phantom as breast_phantom
 from oncoseg.tasks.breast_ctv.clinical import BreastClinical
 from oncoseg.tasks.breast_ctv.counterfactual import breast_counterfactual
@@ -58,8 +59,10 @@ class Task:
     counterfactual_on_validation: bool = False  # also on each run's validation cases
     # (predictor, dataset, held-out notes file) -> follow-rates of notes in unseen phrasings
     phrasings: Callable[..., dict[str, Any]] | None = None
-    # (rows, dataset) -> extra result table of the ``compare`` experiment
+    # (rows, dataset) -> extra result table of the ``compare`` experiment, stored in its
+    # results.json under ``breakdown_key``
     breakdown: Callable[[Rows, Path], dict[str, Any]] | None = None
+    breakdown_key: str = "breakdown"
     # (results.json, figure dir) -> the report sections and figures of what the task's
     # own plug-ins added to the results (counterfactual, breakdown); eval renders them
     report: Callable[[dict[str, Any], Path], TaskReport] | None = None
@@ -96,12 +99,19 @@ TASKS: dict[str, Task] = {
         phrasings=heldout_phrasings,
         report=breast_report,
     ),
-    # no counterfactual or breakdown: its report is the generic one
-    "brain_tumor": Task(name="brain_tumor", cohort_spec=brain_phantom.cohort_spec),
+    # no counterfactual: its report is the generic one; which lesion each model drew
+    "brain_tumor": Task(
+        name="brain_tumor",
+        cohort_spec=brain_phantom.cohort_spec,
+        case_score=lesion_score,
+        breakdown=lesion_breakdown,
+        breakdown_key="by_lesion",
+    ),
     "openkbp": Task(
         name="openkbp",
         counterfactual=_openkbp_counterfactual,
         breakdown=prescription_breakdown,
+        breakdown_key="by_prescription",
         report=openkbp_report,
     ),
 }

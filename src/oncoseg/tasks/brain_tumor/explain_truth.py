@@ -59,7 +59,8 @@ def field_change(c: BrainClinical, name: str) -> dict[str, str]:
     raise ValueError(f"brain_tumor has no deciding field {name!r}; known: {FIELDS}")
 
 
-def _nontarget_mask(row: Mapping[str, str], site: str, size: int) -> np.ndarray:
+def nontarget_mask(row: Mapping[str, str], site: str, size: int) -> np.ndarray:
+    """The voxels of the case's non-target lesion (re-rendered with and without it)."""
     c = from_row(row)
     seed = int(row["anatomy_seed"])
     with_it, _, _, _ = render(seed, c, site, size)
@@ -77,7 +78,7 @@ def truth_effects(
     other = field_change(c, "hemisphere")["hemisphere"]
     moved = np.zeros_like(target)
     if c.nontarget and c.nontarget_hemisphere == other and c.nontarget_lobe == c.lobe:
-        moved = _nontarget_mask(row, site, size)
+        moved = nontarget_mask(row, site, size)
         if moved.shape != target.shape:
             raise ValueError(f"case {row.get('case', '?')}: re-rendered grid differs from label")
     out["hemisphere"] = float((moved != target).sum()) * voxel_ml
