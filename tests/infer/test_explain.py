@@ -134,6 +134,56 @@ def test_remove_mode_and_bad_mode(predictor: Predictor, case_image: Path) -> Non
         explain(predictor, [img], NOTE, mode="blank")
 
 
+def test_contrast_edits_are_the_other_values_of_each_clauses_field() -> None:
+    from types import SimpleNamespace
+
+    from oncoseg.tasks.breast_ctv.reader import read_breast_note
+
+    stub = SimpleNamespace(read_note=read_breast_note)
+    note = "N2, breast conserving surgery, left side. Plan: RT"
+    edits = explain_mod._contrast_edits(stub, note, split_clauses(note))  # type: ignore[arg-type]
+    assert [lab for lab, _ in edits[0]] == [
+        f"n_stage: N2 -> {n}" for n in ("N0", "N1mi", "N1", "N3")
+    ]
+    assert edits[1] == [("surgery: BCS -> mastectomy", "N2, total mastectomy, left side")]
+    assert [n for _, n in edits[2]] == [
+        "N2, breast conserving surgery, right side",
+        "N2, breast conserving surgery, both sides",
+    ]
+    # a clause that decides no field is blanked, as in filler mode
+    assert edits[3] == [("removed", neutralise(note, split_clauses(note), 3, "filler"))]
+    # a field stated twice is decided by neither clause alone: both are blanked instead
+    twice = "Lt breast IDC, s/p left mastectomy"
+    assert [
+        lab for lab, _ in explain_mod._contrast_edits(stub, twice, split_clauses(twice))[0]
+    ] == ["removed"]
+    with pytest.raises(ValueError, match="contrast.*note reader"):
+        explain_mod._contrast_edits(SimpleNamespace(read_note=lambda n: None), note, [])  # type: ignore[arg-type]
+
+
+@pytest.mark.slow
+def test_contrast_effects_equal_direct_predictions_of_the_edited_notes(
+    guided_run: Path, case_image: Path
+) -> None:
+    from oncoseg.tasks.breast_ctv.reader import read_breast_note
+
+    predictor = Predictor.from_run(guided_run)
+    predictor.model.note_reader = read_breast_note  # notes reach it in the canonical form
+    img = load_image(case_image)
+    ex = explain(predictor, [img], NOTE, mode="contrast")
+    assert ex.mode == "contrast"
+    base = np.asarray(predictor.predict([img], NOTE).array)
+    edits = explain_mod._contrast_edits(predictor, ex.note, split_clauses(ex.note))
+    for e, mask, clause_edits in zip(ex.effects, ex.changed, edits, strict=True):
+        changed = {
+            label: np.asarray(predictor.predict([img], n).array) != base
+            for label, n in clause_edits
+        }
+        assert e.edit in changed  # the clause's largest edit
+        np.testing.assert_array_equal(mask, changed[e.edit])
+        assert mask.sum() == max(m.sum() for m in changed.values())
+
+
 @pytest.mark.slow
 def test_vision_only_model_has_nothing_to_explain(tiny_run: Path, case_image: Path) -> None:
     img = load_image(case_image)

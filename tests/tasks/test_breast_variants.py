@@ -12,6 +12,7 @@ import pytest
 from oncoseg.data.dataset import list_cases, read_clinical_csv, read_info
 from oncoseg.data.loader import load_samples
 from oncoseg.tasks.breast_ctv.clinical import REGIONS
+from oncoseg.tasks.breast_ctv.reader import read_breast_note
 from oncoseg.tasks.breast_ctv.variants import add_note_variants, note_variant
 
 _SIDES = {"left": "right", "Left": "Right", "Lt": "Rt", "L": "R"}
@@ -97,3 +98,27 @@ def test_note_variants_need_a_breast_phantom(brain_dataset: Path) -> None:
         add_note_variants(brain_dataset, [])
     with pytest.raises(ConfigError, match=r"train\.side_swap: .*breast_ctv"):
         add_note_variants(brain_dataset, [], swap=False, side=True)
+
+
+def test_surgery_variants_join_the_note_swap_pool(breast_dataset: Path) -> None:
+    """With ``surgery`` each sample's last variant is the other surgery at its own N stage:
+    breast <-> chest wall by the rule table, nodal compartments as the patient's own."""
+    rows = read_clinical_csv(breast_dataset)
+    samples = load_samples(breast_dataset, list_cases(breast_dataset), regions=True)
+    plain = load_samples(breast_dataset, list_cases(breast_dataset), regions=True)
+    add_note_variants(breast_dataset, samples, swap=True, surgery=True)
+    add_note_variants(breast_dataset, plain, swap=True)
+    for s, p in zip(samples, plain, strict=True):
+        row = rows[s.case_id]
+        assert [n for n, _ in s.variants[:-1]] == [n for n, _ in p.variants]
+        note, label = s.variants[-1]
+        sides = ("left", "right") if row["laterality"] == "both" else (row["laterality"],)
+        breast = np.isin(s.regions, [REGIONS[f"breast_{x}"] for x in sides])
+        wall = np.isin(s.regions, [REGIONS[f"chestwall_{x}"] for x in sides])
+        own, other = (breast, wall) if row["surgery"] == "BCS" else (wall, breast)
+        assert label[0][other].all() and not label[0][own & ~other].any()
+        rest = ~(breast | wall)
+        np.testing.assert_array_equal(label[0][rest] > 0, s.label[0][rest] > 0)
+        assert note != s.note
+        other_surgery = "mastectomy" if row["surgery"] == "BCS" else "BCS"
+        assert read_breast_note(note).fields["surgery"] == other_surgery, note

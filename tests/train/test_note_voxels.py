@@ -135,3 +135,11 @@ def test_note_voxel_weight_needs_note_variants_and_a_positive_weight(
         load_config(None, overrides)
     cfg = load_config(None, ["train.note_voxel_weight=2", "train.note_swap=0.5"])
     assert cfg.train.note_voxel_weight == 2.0
+
+
+def test_surgery_variants_need_note_swap() -> None:
+    with pytest.raises(ConfigError, match=r"train\.surgery_variants.*note_swap > 0"):
+        load_config(None, ["train.surgery_variants=true"])
+    assert load_config(
+        None, ["train.surgery_variants=true", "train.note_swap=0.5"]
+    ).train.surgery_variants

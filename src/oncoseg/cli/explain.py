@@ -19,7 +19,11 @@ def explain_check_cmd(
     fold: int | None = typer.Option(
         None, help="With --split Tr: only this fold's validation cases (splits.json)."
     ),
-    mode: str = typer.Option("filler", help="How a clause is neutralised: filler | remove."),
+    mode: str = typer.Option(
+        "filler",
+        help="filler | remove: how a clause is neutralised; contrast: each field the clause "
+        "decides set to its other values (a model with a note reader).",
+    ),
     edits: bool = typer.Option(True, help="Also predict each field edit (one more pass)."),
     style: list[str] = typer.Option(
         [],

@@ -17,6 +17,7 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -43,6 +44,23 @@ class Sample:
     side_variants: list[tuple[str, np.ndarray]] = field(default_factory=list)
     # 1 x D x H x W uint8: the voxels whose label depends on the note (note_dependent_voxels)
     note_voxels: np.ndarray | None = None
+
+
+class NoteVariants(Protocol):
+    """What a task hands the trainer: each training sample's note variants with their labels,
+    in place (``swap``: ``Sample.variants``, other notes; ``side``: ``Sample.side_variants``,
+    the other side's; ``surgery``: the other surgery's note joins ``variants``). Samples come
+    with their region maps; raises :class:`ConfigError` when the dataset cannot give them."""
+
+    def __call__(
+        self,
+        dataset: str | os.PathLike[str],
+        samples: list[Sample],
+        *,
+        swap: bool,
+        side: bool,
+        surgery: bool = False,
+    ) -> None: ...
 
 
 def load_sample(
@@ -157,10 +175,16 @@ def train_transform(patch_size: Sequence[int], *, flips: bool, augment: bool) ->
     return mt.Compose(steps)
 
 
+def _sided(s: Sample, k: int, side: bool) -> bool:
+    """Whether ``s`` takes the other side with note variant ``k`` (a surgery variant has no
+    other-side partner)."""
+    return side and bool(s.side_variants) and k + 1 < len(s.side_variants)
+
+
 def _pick(s: Sample, k: int, side: bool) -> tuple[str, np.ndarray | None]:
     """``(note, label)`` of ``s`` with note variant ``k`` (-1: its own) and, if ``side``,
     the other side."""
-    if side and s.side_variants:
+    if _sided(s, k, side):
         return s.side_variants[k + 1]
     if k >= 0:
         return s.variants[k]
@@ -208,8 +232,7 @@ def batches(
             data = {"image": s.image, "label": label}
             if note_voxels:  # nodal bits lie on its own side: dropped where that was swapped
                 mask = note_dependent_voxels(s)
-                swapped = sides[j] and s.side_variants
-                data["note_voxels"] = mask & SIDE_VOXELS if swapped else mask
+                data["note_voxels"] = mask & SIDE_VOXELS if _sided(s, k, sides[j]) else mask
             item = transform(data)
             images.append(torch.as_tensor(np.asarray(item["image"])))
             # variant labels are stored as uint8; cast before stacking

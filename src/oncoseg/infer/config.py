@@ -104,6 +104,11 @@ class TrainConfig:
     # shows), so the model learns that the note decides the side. See docs/models.md
     note_swap: float = 0.0
     side_swap: float = 0.0
+    # note_swap's variants also hold the same patient with the other surgery (breast_ctv:
+    # breast-conserving <-> mastectomy, the label by the rule table: breast <-> chest wall).
+    # Like side_swap this contradicts the image, so the model learns that the note decides
+    # breast or chest wall; the voxels it moves join the note-voxel loss. Needs note_swap > 0
+    surgery_variants: bool = False
     # one weight per class (background first) for both loss terms (MONAI DiceCELoss
     # ``weight``); empty: all 1. A foreground weight above 1 makes a missed target voxel cost
     # more than a wrongly drawn one, which moves uncertain borders outwards
@@ -282,6 +287,11 @@ def _check_values(cfg: RunConfig) -> RunConfig:
             "note-guided model (model.fusion != none), train.augment and train.note_swap > 0 "
             f"(the voxels come from the note variants), got {nv} with fusion "
             f"{cfg.model.fusion!r}, augment {tr.augment}, note_swap {tr.note_swap}"
+        )
+    if tr.surgery_variants and tr.note_swap <= 0:
+        raise ConfigError(
+            "train.surgery_variants: the surgery variants are note_swap's; set "
+            f"train.note_swap > 0 (got {tr.note_swap})"
         )
     t = cfg.infer.threshold
     if t is not None and not 0.0 < t < 1.0:

@@ -48,6 +48,7 @@ from oncoseg.text.note_length import fit_note
 log = logging.getLogger(__name__)
 
 MAX_VARIANTS = 8  # note variants per batched pass (memory grows with it)
+EXPLAIN_MODES = (*MODES, "contrast")
 
 
 @dataclass
@@ -65,6 +66,9 @@ class ClauseEffect:
     centroid_mm: list[float] | None = None  # of the changed voxels, world RAS
     bbox: list[list[int]] | None = None  # [[i0, j0, k0], [i1, j1, k1]] inclusive, voxels
     regions_ml: dict[str, float] = field(default_factory=dict)
+    # mode contrast: the edit whose effect this is ("side: left -> right"; "removed" for a
+    # clause that decides no field the reader can edit)
+    edit: str = ""
 
     @property
     def changed_ml(self) -> float:
@@ -244,8 +248,8 @@ def explain_note(
     ``regions``: an optional region map on the grid of ``images[0]`` and its name -> value
     table; each effect then says how many changed ml lie in each region.
     """
-    if mode not in MODES:
-        raise ValueError(f"explain mode must be one of {MODES}, got {mode!r}")
+    if mode not in EXPLAIN_MODES:
+        raise ValueError(f"explain mode must be one of {EXPLAIN_MODES}, got {mode!r}")
     t0 = time.perf_counter()
     if not predictor.uses_text:
         mask = np.asarray(predictor.predict(images, note, note_source).array)
@@ -254,16 +258,21 @@ def explain_note(
     encoder = predictor.model.text_encoder
     text = prepare_note(fit_note(encoder, note, note_source), bool(getattr(encoder, "deid", True)))
     clauses = split_clauses(text)
-    notes = [text, *(neutralise(text, clauses, c.index, mode) for c in clauses)]
-    probs = variant_probs(predictor, images, notes)
+    edits = _contrast_edits(predictor, text, clauses) if mode == "contrast" else None
+    per_clause = edits or [[("", neutralise(text, clauses, c.index, mode))] for c in clauses]
+    probs = variant_probs(predictor, images, [text, *(n for e in per_clause for _, n in e)])
     labels = [to_labels(p, predictor.threshold) for p in probs]
     fg = [1.0 - p[0] for p in probs]
     affine = images[0].affine
-    effects, changed = [], []
-    for c in clauses:
-        e, m = _effect(
-            c, (labels[0], labels[c.index + 1]), (fg[0], fg[c.index + 1]), affine, regions
-        )
+    effects, changed, i = [], [], 1
+    for c, clause_edits in zip(clauses, per_clause, strict=True):
+        tried = []
+        for k, (label, _) in enumerate(clause_edits):  # the largest of the clause's edits
+            e, m = _effect(c, (labels[0], labels[i + k]), (fg[0], fg[i + k]), affine, regions)
+            e.edit = label
+            tried.append((e, m))
+        i += len(clause_edits)
+        e, m = max(tried, key=lambda t: (t[0].changed_ml, t[0].soft_ml))
         effects.append(e)
         changed.append(m)
     ml = float(abs(np.linalg.det(affine[:3, :3]))) / 1000.0
@@ -275,6 +284,39 @@ def explain_note(
 
 
 explain = explain_note  # the short name, for Python callers
+
+
+def _contrast_edits(
+    predictor: Predictor, text: str, clauses: Sequence[Clause]
+) -> list[list[tuple[str, str]]]:
+    """Per clause, ``(label, note)`` for each edit of what it says: every other value of each
+    field the clause decides (the field the reader reads differently once the clause is
+    blanked), written as the reader's canonical note; a clause that decides no editable field
+    is blanked (``filler``) instead."""
+    reading = predictor.read_note(text)
+    if reading is None or not reading.options or reading.render is None:
+        raise ValueError(
+            "explain mode 'contrast' needs a model whose note reader (text.reader) offers "
+            "each field's values; use filler or remove"
+        )
+    out = []
+    for c in clauses:
+        blanked = neutralise(text, clauses, c.index, "filler")
+        without = predictor.read_note(blanked)
+        fields = reading.fields
+        decided = [
+            f
+            for f in fields
+            if f in reading.options and (without is None or without.fields.get(f) != fields[f])
+        ]
+        edits = [
+            (f"{f}: {fields[f]} -> {v}", reading.edited(f, v) or text)
+            for f in decided
+            for v in reading.options[f]
+            if v != fields[f]
+        ]
+        out.append(edits or [("removed", blanked)])
+    return out
 
 
 def write_explanation(

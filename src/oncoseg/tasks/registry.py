@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from oncoseg.data.dataset import read_clinical_csv, read_info
+from oncoseg.data.loader import NoteVariants
 from oncoseg.data.phantom_cohort import CohortSpec
 from oncoseg.eval.sections import TaskReport
 from oncoseg.infer import Predictor
@@ -37,7 +38,6 @@ from oncoseg.tasks.breast_ctv.score import clinical_score
 from oncoseg.tasks.breast_ctv.variants import add_note_variants
 from oncoseg.tasks.openkbp.counterfactual import prescription_breakdown, prescription_counterfactual
 from oncoseg.tasks.openkbp.report import openkbp_report
-from oncoseg.train.trainer import NoteVariants
 
 CaseScore = Callable[[Any, np.ndarray], dict[str, Any]]  # (case, predicted labels) -> fields
 Rows = dict[str, dict[str, list[dict[str, Any]]]]  # model -> site -> per-case rows

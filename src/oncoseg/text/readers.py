@@ -14,7 +14,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
@@ -38,6 +38,15 @@ class NoteReading:
     # label names the note rules out (a target that is not prescribed): the predictor draws
     # none of them, whatever the image suggests (``oncoseg.infer.predictor``)
     absent: tuple[str, ...] = ()
+    # the values each field can take, and the canonical note of a set of fields: what a
+    # contrastive explanation edits ("if the note said right instead of left"); empty / None:
+    # the reader offers no edits
+    options: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    render: Callable[[dict[str, str]], str] | None = field(default=None, repr=False)
+
+    def edited(self, name: str, value: str) -> str | None:
+        """The canonical note with field ``name`` set to ``value`` (None without ``render``)."""
+        return self.render({**self.fields, name: value}) if self.render else None
 
     def missing(self, required: Sequence[str] | None = None) -> list[str]:
         """The ``required`` fields (default: the reader's own) the note did not decide."""

@@ -3,8 +3,8 @@ autocast, validation Dice, best/last checkpoints, resume, seeds, and DDP when st
 ``torchrun``.
 
 Task-specific augmentation comes in through one hook: the caller hands :func:`train` the
-dataset's task's :class:`NoteVariants` (``oncoseg.tasks.note_variants_for``); this module
-names no task.
+dataset's task's :class:`~oncoseg.data.loader.NoteVariants`
+(``oncoseg.tasks.note_variants_for``); this module names no task.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import os
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import torch
@@ -22,7 +22,7 @@ import torch.distributed as dist
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from oncoseg.data.dataset import list_cases, read_info, read_splits
-from oncoseg.data.loader import Sample, batches, load_samples, train_transform
+from oncoseg.data.loader import NoteVariants, Sample, batches, load_samples, train_transform
 from oncoseg.infer.checkpoint import load_checkpoint, restore_model
 from oncoseg.infer.config import ConfigError, RunConfig
 from oncoseg.infer.device import pick_device, resolve_bf16
@@ -45,20 +45,6 @@ from oncoseg.train.threads import epoch_threads
 from oncoseg.train.validation_dice import validation_dice
 
 log = logging.getLogger(__name__)
-
-
-class NoteVariants(Protocol):
-    """What a task hands the trainer: give each training sample its note variants.
-
-    Fills ``Sample.variants`` (``swap``: other notes the image is equally consistent with)
-    and ``Sample.side_variants`` (``side``: notes naming the other side), each with its
-    label, in place. Samples come with their region maps (``load_samples(regions=True)``).
-    Raises :class:`ConfigError` when the dataset cannot give them.
-    """
-
-    def __call__(
-        self, dataset: str | os.PathLike[str], samples: list[Sample], *, swap: bool, side: bool
-    ) -> None: ...
 
 
 def resolve_config(cfg: RunConfig) -> RunConfig:
@@ -262,7 +248,10 @@ def _load(
         assert note_variants is not None  # checked by train
         # the other side's label also marks side voxels for train.note_voxel_weight
         side = shares["side"] > 0 or cfg.train.note_voxel_weight > 0
-        note_variants(cfg.data.dataset, train_s, swap=shares["swap"] > 0, side=side)
+        surgery = cfg.train.surgery_variants
+        note_variants(
+            cfg.data.dataset, train_s, swap=shares["swap"] > 0, side=side, surgery=surgery
+        )
     return train_s, val_s
 
 

@@ -24,6 +24,8 @@ from oncoseg.tasks.brain_tumor.phantom import LOBES, brain_prompt
 from oncoseg.text.readers import NoteReading
 
 FIELDS = ("hemisphere", "lobe", "grade")
+# the values a contrastive explanation tries for each field (NoteReading.options)
+OPTIONS = {"hemisphere": ("left", "right"), "lobe": tuple(LOBES), "grade": ("high", "low")}
 _SIDE = {"left": "left", "lt": "left", "l": "left", "right": "right", "rt": "right", "r": "right"}
 _SIDE_WORD = r"(left|right|lt|rt|l|r)(?:[- ]?sided)?\.?"
 _LOBE_WORD = r"(" + "|".join(LOBES) + r")(?:\s+lobe)?"
@@ -101,5 +103,12 @@ def read_brain_note(note: str) -> NoteReading:
     grade = _grade(" ".join(sentences))
     if grade:
         fields["grade"], evidence["grade"] = grade
-    canonical = brain_prompt(fields) if all(f in fields for f in FIELDS) else note
-    return NoteReading(fields=fields, canonical=canonical, evidence=evidence, required=FIELDS)
+    complete = all(f in fields for f in FIELDS)
+    return NoteReading(
+        fields=fields,
+        canonical=brain_prompt(fields) if complete else note,
+        evidence=evidence,
+        required=FIELDS,
+        options=OPTIONS if complete else {},
+        render=brain_prompt,
+    )

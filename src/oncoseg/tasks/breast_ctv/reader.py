@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 
+from oncoseg.tasks.breast_ctv.clinical import N_STAGES
 from oncoseg.tasks.breast_ctv.notes import SURGERY_TEXT
 from oncoseg.tasks.breast_ctv.reader_nodes import node_positive, read_n_stage
 from oncoseg.tasks.breast_ctv.reader_plan import nodes_planned
@@ -33,6 +34,8 @@ from oncoseg.tasks.breast_ctv.reader_surgery import read_surgery
 from oncoseg.text.readers import NoteReading
 
 FIELDS = ("side", "surgery", "n_stage")
+# the values a contrastive explanation tries for each field (NoteReading.options)
+OPTIONS = {"side": ("left", "right", "both"), "surgery": tuple(SURGERY_TEXT), "n_stage": N_STAGES}
 _T_STAGE = re.compile(r"\b(?:y?p|y?c)?T([0-4]|is)[abcd]?(?=N|\b|\s)", re.I)
 # an unticked option of a form: "[ ] Chest wall", "[ ] R" (up to the next box or field)
 _UNTICKED = re.compile(r"\[\s?\]\s*[^\[|;\n]*?(?=\s*(?:\[|\||;|\n|$))")
@@ -76,7 +79,12 @@ def read_breast_note(note: str) -> NoteReading:
     if t:
         fields["t_stage"] = f"T{t.group(1).lower() if t.group(1) == 'IS' else t.group(1)}"
     return NoteReading(
-        fields=fields, canonical=_canonical(fields), evidence=evidence, required=FIELDS
+        fields=fields,
+        canonical=_canonical(fields),
+        evidence=evidence,
+        required=FIELDS,
+        options=OPTIONS,
+        render=_canonical,
     )
 
 

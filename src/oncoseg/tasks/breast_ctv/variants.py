@@ -78,15 +78,29 @@ def side_variants(
     return [_variant(row, regions, style, seed, laterality=other, n_stage=n) for n in stages]
 
 
+def surgery_variants(
+    row: dict[str, str], regions: np.ndarray, style: str, seed: int = 0
+) -> list[tuple[str, np.ndarray]]:
+    """The same image with the note's other surgery (breast-conserving <-> mastectomy), the
+    patient's own N stage: one ``(note, label)`` pair, the CTV on the breast or the chest
+    wall by the rule table. Like :func:`side_variants` it contradicts what the image shows (a
+    breast, or none): it teaches a note-guided model that the note decides the target."""
+    c = BreastClinical.from_row(row)
+    other = "mastectomy" if c.surgery == "BCS" else "BCS"
+    return [_variant(row, regions, style, seed, surgery=other)]
+
+
 def add_note_variants(
     dataset: str | os.PathLike[str],
     samples: list[Sample],
     *,
     swap: bool = True,
     side: bool = False,
+    surgery: bool = False,
 ) -> None:
     """Give each breast_ctv training sample its other-N-stage notes (``swap``) and its
-    other-side notes (``side``), with their labels (in place; labels uint8): this task's
+    other-side notes (``side``), with their labels (in place; labels uint8), the note_swap
+    pool extended by the other surgery's note (``surgery``, after the N stages): this task's
     :class:`oncoseg.train.trainer.NoteVariants` hook.
 
     Needs the phantom's clinical.csv, region maps and note style (dataset.json). A case whose
@@ -117,6 +131,9 @@ def add_note_variants(
                 "its clinical.csv row, so its note variants cannot be labelled"
             )
         if swap:
-            s.variants = [(n, y[None]) for n, y in nodal_variants(row, s.regions, style, seed)]
+            pairs = nodal_variants(row, s.regions, style, seed)
+            if surgery:
+                pairs += surgery_variants(row, s.regions, style, seed)
+            s.variants = [(n, y[None]) for n, y in pairs]
         if side:
             s.side_variants = [(n, y[None]) for n, y in side_variants(row, s.regions, style, seed)]
