@@ -152,11 +152,16 @@ def test_contrast_edits_are_the_other_values_of_each_clauses_field() -> None:
     ]
     # a clause that decides no field is blanked, as in filler mode
     assert edits[3] == [("removed", neutralise(note, split_clauses(note), 3, "filler"))]
-    # a field stated twice is decided by neither clause alone: both are blanked instead
+    # a field stated twice is decided by neither clause alone, but stated by both: each
+    # clause edits it
     twice = "Lt breast IDC, s/p left mastectomy"
-    assert [
-        lab for lab, _ in explain_mod._contrast_edits(stub, twice, split_clauses(twice))[0]
-    ] == ["removed"]
+    both = explain_mod._contrast_edits(stub, twice, split_clauses(twice))  # type: ignore[arg-type]
+    assert [lab for lab, _ in both[0]] == ["side: left -> right", "side: left -> both"]
+    assert [lab for lab, _ in both[1]] == [
+        "side: left -> right",
+        "side: left -> both",
+        "surgery: mastectomy -> BCS",
+    ]
     with pytest.raises(ValueError, match="contrast.*note reader"):
         explain_mod._contrast_edits(SimpleNamespace(read_note=lambda n: None), note, [])  # type: ignore[arg-type]
 

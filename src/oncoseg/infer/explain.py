@@ -290,9 +290,10 @@ def _contrast_edits(
     predictor: Predictor, text: str, clauses: Sequence[Clause]
 ) -> list[list[tuple[str, str]]]:
     """Per clause, ``(label, note)`` for each edit of what it says: every other value of each
-    field the clause decides (the field the reader reads differently once the clause is
-    blanked), written as the reader's canonical note; a clause that decides no editable field
-    is blanked (``filler``) instead."""
+    field the clause decides (the reader reads it differently once the clause is blanked) or
+    states (the reader reads the same value in the clause alone, so a field written twice is
+    edited from either clause), written as the reader's canonical note; a clause that decides
+    and states no editable field is blanked (``filler``) instead."""
     reading = predictor.read_note(text)
     if reading is None or not reading.options or reading.render is None:
         raise ValueError(
@@ -300,14 +301,18 @@ def _contrast_edits(
             "each field's values; use filler or remove"
         )
     out = []
+    fields = reading.fields
     for c in clauses:
         blanked = neutralise(text, clauses, c.index, "filler")
-        without = predictor.read_note(blanked)
-        fields = reading.fields
+        without, alone = predictor.read_note(blanked), predictor.read_note(c.text)
         decided = [
             f
             for f in fields
-            if f in reading.options and (without is None or without.fields.get(f) != fields[f])
+            if f in reading.options
+            and (
+                (without is None or without.fields.get(f) != fields[f])  # only it decides f
+                or (alone is not None and alone.fields.get(f) == fields[f])  # it states f
+            )
         ]
         edits = [
             (f"{f}: {fields[f]} -> {v}", reading.edited(f, v) or text)
