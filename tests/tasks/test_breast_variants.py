@@ -101,7 +101,7 @@ def test_note_variants_need_a_breast_phantom(brain_dataset: Path) -> None:
 
 
 def test_surgery_variants_join_the_note_swap_pool(breast_dataset: Path) -> None:
-    """With ``surgery`` each sample's last variant is the other surgery at its own N stage:
+    """With ``surgery`` each sample gets the other surgery at its own N stage:
     breast <-> chest wall by the rule table, nodal compartments as the patient's own."""
     rows = read_clinical_csv(breast_dataset)
     samples = load_samples(breast_dataset, list_cases(breast_dataset), regions=True)
@@ -110,8 +110,9 @@ def test_surgery_variants_join_the_note_swap_pool(breast_dataset: Path) -> None:
     add_note_variants(breast_dataset, plain, swap=True)
     for s, p in zip(samples, plain, strict=True):
         row = rows[s.case_id]
-        assert [n for n, _ in s.variants[:-1]] == [n for n, _ in p.variants]
-        note, label = s.variants[-1]
+        assert [n for n, _ in s.variants] == [n for n, _ in p.variants]
+        assert p.surgery_variants == [] and len(s.surgery_variants) == 1
+        note, label = s.surgery_variants[0]
         sides = ("left", "right") if row["laterality"] == "both" else (row["laterality"],)
         breast = np.isin(s.regions, [REGIONS[f"breast_{x}"] for x in sides])
         wall = np.isin(s.regions, [REGIONS[f"chestwall_{x}"] for x in sides])

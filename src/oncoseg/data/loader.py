@@ -42,6 +42,8 @@ class Sample:
     variants: list[tuple[str, np.ndarray]] = field(default_factory=list)
     # the note naming the other side: [0] for its own note, [k + 1] for variants[k]
     side_variants: list[tuple[str, np.ndarray]] = field(default_factory=list)
+    # the other surgery's note (train.surgery_variants): drawn with ``variants`` by note_swap
+    surgery_variants: list[tuple[str, np.ndarray]] = field(default_factory=list)
     # 1 x D x H x W uint8: the voxels whose label depends on the note (note_dependent_voxels)
     note_voxels: np.ndarray | None = None
 
@@ -49,7 +51,7 @@ class Sample:
 class NoteVariants(Protocol):
     """What a task hands the trainer: each training sample's note variants with their labels,
     in place (``swap``: ``Sample.variants``, other notes; ``side``: ``Sample.side_variants``,
-    the other side's; ``surgery``: the other surgery's note joins ``variants``). Samples come
+    the other side's; ``surgery``: ``Sample.surgery_variants``, the other surgery's). Samples come
     with their region maps; raises :class:`ConfigError` when the dataset cannot give them."""
 
     def __call__(
@@ -131,22 +133,30 @@ def load_samples(
     return [load_sample(Path(root), c, split, spacing, regions) for c in case_ids]
 
 
-NODAL_VOXELS, SIDE_VOXELS = 1, 2  # bits of note_dependent_voxels
+NODAL_VOXELS, SIDE_VOXELS, SURGERY_VOXELS = 1, 2, 4  # bits of note_dependent_voxels
 
 
 def note_dependent_voxels(s: Sample) -> np.ndarray:
     """1 x D x H x W uint8, what only the note decides: bit ``NODAL_VOXELS`` where ``s``'s own
     label and any of its note variants' labels disagree, bit ``SIDE_VOXELS`` where its own
-    label and the other side's (``side_variants[0]``) do (all zero without variants). Kept
-    on ``s``."""
+    label and the other side's (``side_variants[0]``) do, bit ``SURGERY_VOXELS`` where the
+    other surgery's does (all zero without variants). Kept on ``s``."""
     if s.note_voxels is None:
         assert s.label is not None, f"{s.case_id}: training samples need labels"
         own = s.label > 0
-        nodal = np.zeros(own.shape, bool)
-        for _, y in s.variants:
-            nodal |= (y > 0) != own
-        side = (s.side_variants[0][1] > 0) != own if s.side_variants else np.zeros_like(own)
-        s.note_voxels = (NODAL_VOXELS * nodal + SIDE_VOXELS * side).astype(np.uint8)
+
+        def differ(pairs: list[tuple[str, np.ndarray]]) -> np.ndarray:
+            out = np.zeros(own.shape, bool)
+            for _, y in pairs:
+                out |= (y > 0) != own
+            return out
+
+        bits = (
+            NODAL_VOXELS * differ(s.variants)
+            + SIDE_VOXELS * differ(s.side_variants[:1])
+            + SURGERY_VOXELS * differ(s.surgery_variants)
+        )
+        s.note_voxels = bits.astype(np.uint8)
     return s.note_voxels
 
 
@@ -187,7 +197,7 @@ def _pick(s: Sample, k: int, side: bool) -> tuple[str, np.ndarray | None]:
     if _sided(s, k, side):
         return s.side_variants[k + 1]
     if k >= 0:
-        return s.variants[k]
+        return (s.variants + s.surgery_variants)[k]
     return s.note, s.label
 
 
@@ -206,7 +216,8 @@ def batches(
     """One epoch of shuffled batches ``(image B x C x ..., label B x 1 x ..., notes)``.
 
     With ``swap`` > 0 a sample with note variants takes, with that probability, one of them
-    (chosen uniformly) in place of its own note and label. With ``side`` > 0 a sample with
+    (chosen uniformly among ``variants`` and ``surgery_variants``) in place of its own note
+    and label. With ``side`` > 0 a sample with
     side variants takes, with that probability, the note naming the other side, with the
     variant the ``swap`` draw chose (its own note when not swapped).
 
@@ -226,7 +237,8 @@ def batches(
         images, ys, notes = [], [], []
         for j in range(b * batch_size, (b + 1) * batch_size):
             s = samples[order[j]]
-            k = int(swaps[j, 1] * len(s.variants)) if s.variants and swaps[j, 0] < swap else -1
+            pool = len(s.variants) + len(s.surgery_variants)
+            k = int(swaps[j, 1] * pool) if pool and swaps[j, 0] < swap else -1
             note, label = _pick(s, k, bool(sides[j]))
             assert label is not None, f"{s.case_id}: training samples need labels"
             data = {"image": s.image, "label": label}

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from monai.losses import DeepSupervisionLoss, DiceCELoss
 
-from oncoseg.data.loader import NODAL_VOXELS, SIDE_VOXELS
+from oncoseg.data.loader import NODAL_VOXELS, SIDE_VOXELS, SURGERY_VOXELS
 from oncoseg.infer.config import RunConfig
 
 
@@ -37,13 +37,13 @@ def segmentation_loss(cfg: RunConfig) -> Any:
 def note_voxel_loss(logits: torch.Tensor, label: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """The loss on what only the note decides (``train.note_voxel_weight``): for each kind
     of note-dependent voxel in ``mask`` (B x 1 x ..., bits of
-    :func:`oncoseg.data.loader.note_dependent_voxels`: nodal, side), the cross-entropy
+    :func:`oncoseg.data.loader.note_dependent_voxels`: nodal, side, surgery), the cross-entropy
     averaged over its voxels; summed over kinds, so the few nodal voxels are not outweighed
     by a breast's worth of side voxels (0 for a kind absent from the batch). Not weighted by
     ``train.class_weights``: the mask already picks the voxels that matter."""
     ce = F.cross_entropy(logits, label[:, 0], reduction="none")  # B x D x H x W
     total = ce.new_zeros(())
-    for bit in (NODAL_VOXELS, SIDE_VOXELS):
+    for bit in (NODAL_VOXELS, SIDE_VOXELS, SURGERY_VOXELS):
         m = ((mask[:, 0] & bit) > 0).to(ce.dtype)
         total = total + (ce * m).sum() / m.sum().clamp_min(1.0)
     return total

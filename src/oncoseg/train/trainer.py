@@ -131,7 +131,7 @@ def train(
     train_s, val_s = _load(cfg, train_ids, val_ids, rank, note_variants)
     if not resume:
         notes = {s.note for s in train_s} | {
-            n for s in train_s for n, _ in s.variants + s.side_variants
+            n for s in train_s for n, _ in s.variants + s.side_variants + s.surgery_variants
         }
         model.fit_context_norm(sorted(notes))
     opt, sched = training_optimiser(cfg.train, model, len(train_s), world)

@@ -99,8 +99,8 @@ def add_note_variants(
     surgery: bool = False,
 ) -> None:
     """Give each breast_ctv training sample its other-N-stage notes (``swap``) and its
-    other-side notes (``side``), with their labels (in place; labels uint8), the note_swap
-    pool extended by the other surgery's note (``surgery``, after the N stages): this task's
+    other-side notes (``side``) and the other surgery's note (``surgery``, drawn with the N
+    stages by note_swap), with their labels (in place; labels uint8): this task's
     :class:`oncoseg.train.trainer.NoteVariants` hook.
 
     Needs the phantom's clinical.csv, region maps and note style (dataset.json). A case whose
@@ -131,9 +131,9 @@ def add_note_variants(
                 "its clinical.csv row, so its note variants cannot be labelled"
             )
         if swap:
-            pairs = nodal_variants(row, s.regions, style, seed)
-            if surgery:
-                pairs += surgery_variants(row, s.regions, style, seed)
-            s.variants = [(n, y[None]) for n, y in pairs]
+            s.variants = [(n, y[None]) for n, y in nodal_variants(row, s.regions, style, seed)]
+        if swap and surgery:
+            pairs = surgery_variants(row, s.regions, style, seed)
+            s.surgery_variants = [(n, y[None]) for n, y in pairs]
         if side:
             s.side_variants = [(n, y[None]) for n, y in side_variants(row, s.regions, style, seed)]
