@@ -229,3 +229,33 @@ def test_truth_effects_of_a_stored_case(breast_dataset: Path, brain_dataset: Pat
             )
             assert got == want
         assert set(got) and all(v >= 0 for v in got.values())
+
+
+def test_write_check_records_provenance(breast_dataset: Path, tmp_path: Path) -> None:
+    import json
+
+    from oncoseg.data.dataset import dataset_hash
+    from oncoseg.tasks.explain_check import write_check
+
+    result = {
+        "task": "breast_ctv",
+        "style": "prompt",
+        "mode": "contrast",
+        "n": 0,
+        "unmapped": 0,
+        "top_hit": 0.0,
+        "spearman_mean": None,
+        "spearman_n": 0,
+        "spearman_soft_mean": None,
+        "seconds_median": 0.0,
+        "disagreements": [],
+        "cases": [],
+        "dataset": str(breast_dataset),
+    }
+    path = write_check([result], tmp_path / "out", "run-a")
+    doc = json.loads(path.read_text())
+    assert doc["model"] == "run-a" and doc["checks"] == [result]
+    assert doc["data_hash"] == {str(breast_dataset): dataset_hash(breast_dataset)}
+    for key in ("command", "commit", "device", "packages", "created_utc"):
+        assert doc[key], key
+    assert (tmp_path / "out" / "explain_check.md").read_text().startswith("# Clause attribution")

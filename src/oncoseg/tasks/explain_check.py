@@ -269,10 +269,15 @@ def markdown(results: Sequence[dict[str, Any]], model: str) -> str:
 
 
 def write_check(results: list[dict[str, Any]], out: Path, model: str) -> Path:
-    """``explain_check.json`` and ``explain_check.md`` under ``out``."""
+    """``explain_check.json`` (with the command, commit, versions, device and each dataset's
+    hash) and ``explain_check.md`` under ``out``."""
+    from oncoseg.data.dataset import dataset_hash
     from oncoseg.io.atomic import write_json, write_text
+    from oncoseg.io.provenance import compute_device, provenance
 
     out.mkdir(parents=True, exist_ok=True)
-    write_json(out / "explain_check.json", {"model": model, "checks": results})
+    data = {r["dataset"]: dataset_hash(r["dataset"]) for r in results if "dataset" in r}
+    record = provenance(device=compute_device(), data_hash=data)
+    write_json(out / "explain_check.json", {"model": model, **record, "checks": results})
     write_text(out / "explain_check.md", markdown(results, model))
     return out / "explain_check.json"
