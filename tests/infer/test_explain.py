@@ -4,6 +4,7 @@ predictions, and each clause's effect against masks computed by hand."""
 from __future__ import annotations
 
 from pathlib import Path
+from unittest.mock import ANY
 
 import numpy as np
 import pytest
@@ -132,6 +133,9 @@ def test_remove_mode_and_bad_mode(predictor: Predictor, case_image: Path) -> Non
     np.testing.assert_array_equal(ex.changed[1], other != base)
     with pytest.raises(ValueError, match="explain mode"):
         explain(predictor, [img], NOTE, mode="blank")
+    with pytest.raises(ValueError, match="contrast.*note reader"):  # this model has no reader
+        explain(predictor, [img], NOTE, mode="contrast")
+    assert explain(predictor, [img], NOTE, mode="auto").mode == "filler"
 
 
 def test_contrast_edits_are_the_other_values_of_each_clauses_field() -> None:
@@ -177,6 +181,10 @@ def test_contrast_effects_equal_direct_predictions_of_the_edited_notes(
     img = load_image(case_image)
     ex = explain(predictor, [img], NOTE, mode="contrast")
     assert ex.mode == "contrast"
+    assert explain(predictor, [img], NOTE, mode="auto").to_json() == {
+        **ex.to_json(),
+        "seconds": ANY,
+    }
     base = np.asarray(predictor.predict([img], NOTE).array)
     edits = explain_mod._contrast_edits(predictor, ex.note, split_clauses(ex.note))
     for e, mask, clause_edits in zip(ex.effects, ex.changed, edits, strict=True):

@@ -49,7 +49,7 @@ def test_explain_is_off_unless_the_request_asks(
         jobs.append(wait_job(url, res.json()["job_id"]))
     assert [j["status"] for j in jobs] == ["done"] * 4
     assert [j["explain"] for j in jobs] == [False, False, False, True]
-    assert asked == [None, None, None, "filler"]
+    assert asked == [None, None, None, "auto"]
     # the stand-in is no Predictor: nothing is attributed, and no explain file is listed
     assert all(j["result"]["explain"] is None for j in jobs)
     assert all(set(j["result"]["files"]) == {"mask.nii.gz"} for j in jobs)

@@ -80,3 +80,11 @@ def test_an_unprescribed_target_comes_out_empty() -> None:
     # a note that prescribes every target, or none, changes nothing
     for note in (prescription(["PTV70", "PTV63", "PTV56"]), "no prescription here"):
         np.testing.assert_array_equal(to_labels(_predictor().rule_out(probs.copy(), note)), before)
+
+
+def test_the_prediction_result_says_what_is_not_drawn() -> None:
+    from oncoseg.infer.pipeline import _reading
+
+    reading = _reading(_predictor(), prescription(["PTV70", "PTV63"]))
+    assert reading is not None
+    assert reading["not_drawn"] == ["PTV56"] and list(reading["fields"]) == ["PTV70", "PTV63"]

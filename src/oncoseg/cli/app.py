@@ -167,7 +167,7 @@ def predict_cmd(
             series=loaded[0][1],
             run_name=model.name,
             note_source=str(note),
-            explain="filler" if explain else None,
+            explain="auto" if explain else None,
         )
         if result.explanation is not None:
             result = _add_explain_png(result, loaded[0][0], predictor, out / f"{name}_explain.png")

@@ -48,7 +48,8 @@ from oncoseg.text.note_length import fit_note
 log = logging.getLogger(__name__)
 
 MAX_VARIANTS = 8  # note variants per batched pass (memory grows with it)
-EXPLAIN_MODES = (*MODES, "contrast")
+# auto: contrast where the model's note reader offers each field's values, else filler
+EXPLAIN_MODES = (*MODES, "contrast", "auto")
 
 
 @dataclass
@@ -257,6 +258,9 @@ def explain_note(
         return Explanation("", mode, False, float((mask > 0).sum()) * ml, [], 0.0)
     encoder = predictor.model.text_encoder
     text = prepare_note(fit_note(encoder, note, note_source), bool(getattr(encoder, "deid", True)))
+    if mode == "auto":
+        reading = predictor.read_note(text)
+        mode = "contrast" if reading is not None and reading.options else "filler"
     clauses = split_clauses(text)
     edits = _contrast_edits(predictor, text, clauses) if mode == "contrast" else None
     per_clause = edits or [[("", neutralise(text, clauses, c.index, mode))] for c in clauses]

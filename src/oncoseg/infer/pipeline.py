@@ -128,9 +128,11 @@ def run_prediction(
         run_name: the training run, recorded in DICOM outputs and in the provenance.
         note_source: how to name the note (its file) in warnings about it.
         side_check: False skips step 3 (a pass over the whole image) where no one reads it.
-        explain: ``"filler"`` or ``"remove"``: also attribute the contour to the note's
-            clauses (:mod:`oncoseg.infer.explain`), written as ``NAME_explain.json`` and
-            ``NAME_explain.nii.gz`` (bit i: clause i changed the voxel) when ``out`` is given.
+        explain: ``"filler"``, ``"remove"``, ``"contrast"`` or ``"auto"`` (contrast where
+            the model's note reader can edit the fields, else filler): also attribute the
+            contour to the note's clauses (:mod:`oncoseg.infer.explain`), written as
+            ``NAME_explain.json`` and ``NAME_explain.nii.gz`` (bit i: clause i changed the
+            voxel) when ``out`` is given.
     """
     mask = predictor.predict(images, note if predictor.uses_text else "", note_source=note_source)
     files: list[Path] = []
@@ -167,6 +169,7 @@ def _reading(predictor: SegmentModel, note: str) -> dict[str, Any] | None:
         "fields": reading.fields,
         "evidence": reading.evidence,
         "not_stated": reading.missing(),
+        "not_drawn": list(reading.absent),
         "model_input": reading.canonical,
     }
 

@@ -44,7 +44,7 @@ def run_job(model: SegmentModel, store: Store, job: Job, run_name: str = "") -> 
             formats=formats,
             series=series,
             run_name=run_name,
-            explain="filler" if job.explain else None,
+            explain="auto" if job.explain else None,
         )
         names = [_served_name(p.name) for p in result.files]
         for path, name in zip(result.files, names, strict=True):
