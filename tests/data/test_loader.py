@@ -63,6 +63,42 @@ def test_batches_swap_in_a_variant_note_with_its_label() -> None:
                     assert note == src.note and np.array_equal(lab, src.label)
 
 
+def test_surgery_variants_share_the_pool_and_keep_their_side() -> None:
+    """note_swap draws among the N-stage and surgery variants; a surgery variant drawn with a
+    side swap keeps its own side (it has no other-side partner), and its note-voxel mask
+    keeps every bit, where a side-swapped sample keeps only the side bit."""
+    from oncoseg.data.loader import NODAL_VOXELS, SIDE_VOXELS, SURGERY_VOXELS
+
+    samples = _toy_samples()
+    for i, s in enumerate(samples):
+        s.variants = [(f"N-variant {i}", np.full_like(s.label, 1))]
+        s.side_variants = [
+            (f"other side {i}", np.zeros_like(s.label)),
+            (f"other side, N-variant {i}", np.zeros_like(s.label)),
+        ]
+        s.surgery_variants = [(f"surgery {i}", np.full_like(s.label, 1))]
+        s.note_voxels = np.full(
+            s.label.shape, NODAL_VOXELS | SIDE_VOXELS | SURGERY_VOXELS, np.uint8
+        )
+    by_value = {s.image.max(): (i, s) for i, s in enumerate(samples)}
+    tf = train_transform((8, 4, 4), flips=False, augment=False)
+    seen = set()
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        for image, label, notes in batches(
+            samples, 2, tf, rng, swap=1.0, side=1.0, note_voxels=True
+        ):
+            for img, lab, note in zip(image.numpy(), label.numpy(), notes, strict=True):
+                i, _ = by_value[img.max()]
+                assert note in (f"other side, N-variant {i}", f"surgery {i}")
+                seen.add(note.split(" ")[0])
+                if note.startswith("surgery"):  # not side-swapped: every bit kept
+                    assert (lab[1] == NODAL_VOXELS | SIDE_VOXELS | SURGERY_VOXELS).all()
+                else:
+                    assert (lab[1] == SIDE_VOXELS).all()
+    assert seen == {"other", "surgery"}  # both kinds drawn
+
+
 def test_same_rng_same_batches(breast_dataset: Path) -> None:
     from oncoseg.data.dataset import list_cases
 

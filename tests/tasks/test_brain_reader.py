@@ -46,6 +46,9 @@ def test_prompt_is_its_own_canonical_form() -> None:
             "A lesion in the right parietal region; not a target. Target: left frontal LGG.",
             ("left", "frontal", "low"),
         ),
+        # a denied lesion is not another lesion
+        ("Left frontal GBM, no metastatic disease.", ("left", "frontal", "high")),
+        ("R temporal LGG without evidence of metastasis", ("right", "temporal", "low")),
     ],
 )
 def test_reads_clinician_phrasings(note: str, fields: tuple[str, str, str]) -> None:

@@ -129,6 +129,7 @@ def test_pipeline_reports_what_the_reader_read() -> None:
         "fields": {"side": "left", "surgery": "BCS", "n_stage": "N2"},
         "evidence": got["evidence"],
         "not_stated": [],
+        "not_drawn": [],
         "model_input": "N2, breast conserving surgery, left side",
     }
     assert pipeline._reading(Reads(), "lumpectomy")["not_stated"] == ["side", "n_stage"]

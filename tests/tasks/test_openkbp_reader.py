@@ -46,6 +46,24 @@ def test_reads_prescriptions_as_written(note: str, prescribed: tuple[str, ...]) 
     assert ("not drawn" in reading.describe()) == bool(reading.absent)
 
 
+@pytest.mark.parametrize(
+    ("note", "prescribed", "absent"),
+    [
+        # organ limits and an earlier course are not prescriptions
+        ("70 Gy in 35 fractions. Cord max 45 Gy, brainstem max 54 Gy.", ("PTV70",), ()),
+        ("Parotid mean < 26 Gy; 70 Gy to PTV70 only", ("PTV70",), ("PTV63", "PTV56")),
+        ("Prior RT 60 Gy in 2015. Rx 70 Gy.", ("PTV70",), ("PTV63", "PTV56")),
+        # one dose and no stated prescription: nothing is ruled out
+        ("70 Gy/35# to primary and involved nodes", ("PTV70",), ()),
+    ],
+)
+def test_limits_and_partial_notes(
+    note: str, prescribed: tuple[str, ...], absent: tuple[str, ...]
+) -> None:
+    reading = read_prescription(note)
+    assert tuple(reading.fields) == prescribed and reading.absent == absent
+
+
 def test_a_note_without_a_prescription_rules_nothing_out() -> None:
     reading = read_prescription("Oropharynx SCC, p16 positive, for radical chemoradiotherapy.")
     assert reading.fields == {} and reading.absent == ()
@@ -77,6 +95,11 @@ def test_an_unprescribed_target_comes_out_empty() -> None:
     np.testing.assert_array_equal(after[keep], before[keep])
     others = probs[[0, 1, 3]][:, before == 2]
     np.testing.assert_array_equal(after[before == 2], np.array([0, 1, 3])[others.argmax(0)])
+    # with a threshold too: the ruled-out probability is not left in the foreground
+    thresholded = to_labels(_predictor().rule_out(probs.copy(), note), 0.3)
+    assert np.count_nonzero(thresholded == 2) == 0
+    ruled = _predictor().rule_out(probs.copy(), note)
+    np.testing.assert_allclose(ruled.sum(axis=0), 1.0, rtol=1e-5)
     # a note that prescribes every target, or none, changes nothing
     for note in (prescription(["PTV70", "PTV63", "PTV56"]), "no prescription here"):
         np.testing.assert_array_equal(to_labels(_predictor().rule_out(probs.copy(), note)), before)

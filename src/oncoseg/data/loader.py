@@ -186,9 +186,10 @@ def train_transform(patch_size: Sequence[int], *, flips: bool, augment: bool) ->
 
 
 def _sided(s: Sample, k: int, side: bool) -> bool:
-    """Whether ``s`` takes the other side with note variant ``k`` (a surgery variant has no
-    other-side partner)."""
-    return side and bool(s.side_variants) and k + 1 < len(s.side_variants)
+    """Whether ``s`` takes the other side with note variant ``k`` (-1: its own note). Only
+    its own note and its N-stage variants have other-side partners (``side_variants`` holds
+    one more than ``variants``); a surgery variant (``k >= len(variants)``) keeps its side."""
+    return side and bool(s.side_variants) and k < len(s.variants)
 
 
 def _pick(s: Sample, k: int, side: bool) -> tuple[str, np.ndarray | None]:
@@ -219,7 +220,8 @@ def batches(
     (chosen uniformly among ``variants`` and ``surgery_variants``) in place of its own note
     and label. With ``side`` > 0 a sample with
     side variants takes, with that probability, the note naming the other side, with the
-    variant the ``swap`` draw chose (its own note when not swapped).
+    variant the ``swap`` draw chose (its own note when not swapped); a surgery variant is never
+    side-swapped, so with both the effective side share is a little below ``side``.
 
     With ``world`` > 1 each rank takes every ``world``-th batch of the same permutation, and
     every rank gets the same number of batches (a rank with one more would wait forever in

@@ -197,7 +197,7 @@ def variant_probs(
         p, _ = stand_in.predict_proba(images, chunk[0])
         p = p.reshape(len(chunk), -1, *p.shape[1:])  # V x K x ...
         p = np.divide(p, np.maximum(p.sum(axis=1, keepdims=True), 1e-30), out=p)
-        for j, note in enumerate(notes[i : i + MAX_VARIANTS]):
+        for j, note in enumerate(chunk):
             predictor.rule_out(p[j], note)  # each note's own ruled-out labels
         out.append(p)
     return out[0] if len(out) == 1 else np.concatenate(out)
@@ -260,22 +260,25 @@ def explain_note(
     text = prepare_note(fit_note(encoder, note, note_source), bool(getattr(encoder, "deid", True)))
     if mode == "auto":
         reading = predictor.read_note(text)
-        mode = "contrast" if reading is not None and reading.options else "filler"
+        editable = reading is not None and reading.options and reading.render is not None
+        mode = "contrast" if editable else "filler"
     clauses = split_clauses(text)
     edits = _contrast_edits(predictor, text, clauses) if mode == "contrast" else None
     per_clause = edits or [[("", neutralise(text, clauses, c.index, mode))] for c in clauses]
-    probs = variant_probs(predictor, images, [text, *(n for e in per_clause for _, n in e)])
+    # each distinct note once (an edited field stated by two clauses gives one note)
+    notes = list(dict.fromkeys([text, *(n for e in per_clause for _, n in e)]))
+    probs = variant_probs(predictor, images, notes)
     labels = [to_labels(p, predictor.threshold) for p in probs]
     fg = [1.0 - p[0] for p in probs]
     affine = images[0].affine
-    effects, changed, i = [], [], 1
+    effects, changed = [], []
     for c, clause_edits in zip(clauses, per_clause, strict=True):
         tried = []
-        for k, (label, _) in enumerate(clause_edits):  # the largest of the clause's edits
-            e, m = _effect(c, (labels[0], labels[i + k]), (fg[0], fg[i + k]), affine, regions)
+        for label, note_k in clause_edits:  # the largest of the clause's edits
+            k = notes.index(note_k)
+            e, m = _effect(c, (labels[0], labels[k]), (fg[0], fg[k]), affine, regions)
             e.edit = label
             tried.append((e, m))
-        i += len(clause_edits)
         e, m = max(tried, key=lambda t: (t[0].changed_ml, t[0].soft_ml))
         effects.append(e)
         changed.append(m)

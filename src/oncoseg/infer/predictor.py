@@ -170,15 +170,17 @@ class Predictor:
 
     def rule_out(self, probs: np.ndarray, note: str) -> np.ndarray:
         """``probs`` with the classes the note rules out (its reading's ``absent``, e.g. a
-        target that is not prescribed) at probability 0, so they come out empty and their
-        voxels go to the likeliest other class (in place; ``probs`` is (K, *shape))."""
+        target that is not prescribed) at probability 0 and the rest renormalised, so they
+        come out empty with or without ``infer.threshold`` and their voxels go to the
+        likeliest other class (in place; ``probs`` is (K, *shape))."""
         reading = self.read_note(note) if self.uses_text else None
         if reading is None or not reading.absent:
             return probs
-        for name in reading.absent:
-            value = int(self.plan.labels.get(name, 0))
-            if 0 < value < probs.shape[0]:
-                probs[value] = 0.0
+        out = [int(self.plan.labels.get(n, 0)) for n in reading.absent]
+        out = [v for v in out if 0 < v < probs.shape[0]]
+        if out:
+            probs[out] = 0.0
+            np.divide(probs, np.maximum(probs.sum(axis=0, keepdims=True), 1e-12), out=probs)
         return probs
 
     def _modalities(self) -> list[str]:

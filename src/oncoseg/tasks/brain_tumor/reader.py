@@ -51,13 +51,18 @@ _SENTENCE = re.compile(r"(?<=[.;!?|\n])\s+")
 _ONLY_NOT_TARGET = re.compile(r"^\W*(?:(?:but|and)\s+)?not\s+(?:a\s+|the\s+)?target\W*$", re.I)
 
 
+# a lesion denied, not described: "no metastatic disease", "without meningioma"
+_DENIED = re.compile(r"\b(?:no|without|not)\s+(?:\w+\s+){0,2}?(?:metasta\w*|meningioma)", re.I)
+
+
 def _target_sentences(text: str) -> list[str]:
     """The note's sentences (and ';' clauses) that are not about a non-target lesion."""
     parts = _SENTENCE.split(text)
     keep = []
     for i, part in enumerate(parts):
         after = parts[i + 1] if i + 1 < len(parts) else ""
-        if not _NOT_TARGET.search(part) and not _ONLY_NOT_TARGET.match(after):
+        about_other = _NOT_TARGET.search(_DENIED.sub(" ", part))
+        if not about_other and not _ONLY_NOT_TARGET.match(after):
             keep.append(part)
     return keep
 

@@ -108,7 +108,8 @@ def add_note_variants(
     labels would then be wrong too (a 2% disagreement is allowed for resampled cases, whose
     label and region map are interpolated separately).
     """
-    keys = "/".join(k for k, on in (("note_swap", swap), ("side_swap", side)) if on)
+    named = (("note_swap", swap), ("side_swap", side), ("surgery_variants", surgery))
+    keys = "/".join(k for k, on in named if on)
     info = read_info(dataset)
     if info.task != "breast_ctv":
         raise ConfigError(
