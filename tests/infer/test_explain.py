@@ -145,7 +145,7 @@ def test_contrast_edits_are_the_other_values_of_each_clauses_field() -> None:
 
     stub = SimpleNamespace(read_note=read_breast_note)
     note = "N2, breast conserving surgery, left side. Plan: RT"
-    edits = explain_mod._contrast_edits(stub, note, split_clauses(note))  # type: ignore[arg-type]
+    edits = explain_mod._contrast_edits(stub, read_breast_note(note), note, split_clauses(note))  # type: ignore[arg-type]
     assert [lab for lab, _ in edits[0]] == [
         f"n_stage: N2 -> {n}" for n in ("N0", "N1mi", "N1", "N3")
     ]
@@ -159,7 +159,7 @@ def test_contrast_edits_are_the_other_values_of_each_clauses_field() -> None:
     # a field stated twice is decided by neither clause alone, but stated by both: each
     # clause edits it
     twice = "Lt breast IDC, s/p left mastectomy"
-    both = explain_mod._contrast_edits(stub, twice, split_clauses(twice))  # type: ignore[arg-type]
+    both = explain_mod._contrast_edits(stub, read_breast_note(twice), twice, split_clauses(twice))  # type: ignore[arg-type]
     assert [lab for lab, _ in both[0]] == ["side: left -> right", "side: left -> both"]
     assert [lab for lab, _ in both[1]] == [
         "side: left -> right",
@@ -167,7 +167,7 @@ def test_contrast_edits_are_the_other_values_of_each_clauses_field() -> None:
         "surgery: mastectomy -> BCS",
     ]
     with pytest.raises(ValueError, match="contrast.*note reader"):
-        explain_mod._contrast_edits(SimpleNamespace(read_note=lambda n: None), note, [])  # type: ignore[arg-type]
+        explain_mod._contrast_edits(SimpleNamespace(read_note=lambda n: None), None, note, [])  # type: ignore[arg-type]
 
 
 @pytest.mark.slow
@@ -186,7 +186,9 @@ def test_contrast_effects_equal_direct_predictions_of_the_edited_notes(
         "seconds": ANY,
     }
     base = np.asarray(predictor.predict([img], NOTE).array)
-    edits = explain_mod._contrast_edits(predictor, ex.note, split_clauses(ex.note))
+    edits = explain_mod._contrast_edits(
+        predictor, predictor.read_note(ex.note), ex.note, split_clauses(ex.note)
+    )
     for e, mask, clause_edits in zip(ex.effects, ex.changed, edits, strict=True):
         changed = {
             label: np.asarray(predictor.predict([img], n).array) != base

@@ -44,6 +44,7 @@ from oncoseg.models.multimodal import NoteGuidedSegmenter
 from oncoseg.text.clauses import MODES, Clause, neutralise, split_clauses
 from oncoseg.text.encoders import prepare_note
 from oncoseg.text.note_length import fit_note
+from oncoseg.text.readers import NoteReading
 
 log = logging.getLogger(__name__)
 
@@ -258,12 +259,12 @@ def explain_note(
         return Explanation("", mode, False, float((mask > 0).sum()) * ml, [], 0.0)
     encoder = predictor.model.text_encoder
     text = prepare_note(fit_note(encoder, note, note_source), bool(getattr(encoder, "deid", True)))
-    if mode == "auto":
-        reading = predictor.read_note(text)
-        editable = reading is not None and reading.options and reading.render is not None
+    reading = predictor.read_note(text) if mode in ("auto", "contrast") else None
+    if mode == "auto":  # contrast where the reader can edit the fields
+        editable = reading is not None and bool(reading.options) and reading.render is not None
         mode = "contrast" if editable else "filler"
     clauses = split_clauses(text)
-    edits = _contrast_edits(predictor, text, clauses) if mode == "contrast" else None
+    edits = _contrast_edits(predictor, reading, text, clauses) if mode == "contrast" else None
     per_clause = edits or [[("", neutralise(text, clauses, c.index, mode))] for c in clauses]
     # each distinct note once (an edited field stated by two clauses gives one note)
     notes = list(dict.fromkeys([text, *(n for e in per_clause for _, n in e)]))
@@ -294,14 +295,14 @@ explain = explain_note  # the short name, for Python callers
 
 
 def _contrast_edits(
-    predictor: Predictor, text: str, clauses: Sequence[Clause]
+    predictor: Predictor, reading: NoteReading | None, text: str, clauses: Sequence[Clause]
 ) -> list[list[tuple[str, str]]]:
     """Per clause, ``(label, note)`` for each edit of what it says: every other value of each
     field the clause decides (the reader reads it differently once the clause is blanked) or
     states (the reader reads the same value in the clause alone, so a field written twice is
     edited from either clause), written as the reader's canonical note; a clause that decides
-    and states no editable field is blanked (``filler``) instead."""
-    reading = predictor.read_note(text)
+    and states no editable field is blanked (``filler``) instead. ``reading``: the reader's
+    reading of ``text`` (read once by the caller)."""
     if reading is None or not reading.options or reading.render is None:
         raise ValueError(
             "explain mode 'contrast' needs a model whose note reader (text.reader) offers "

@@ -11,6 +11,7 @@ note can help and an image-only model cannot be told.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,13 @@ from oncoseg.data.dataset import read_clinical_csv, read_info
 from oncoseg.tasks.brain_tumor.explain_truth import nontarget_mask
 
 MIN_ML = 1.0  # a lesion counts as drawn from 1 cm^3 on it
+
+
+@lru_cache(maxsize=64)
+def _other_lesion(row: tuple[tuple[str, str], ...], site: str, size: int) -> np.ndarray:
+    """The non-target lesion's voxels of a clinical row, rendered once per case (``compare``
+    scores every model on the same cases)."""
+    return nontarget_mask(dict(row), site, size)
 
 
 def lesion_score(dataset: Path) -> Callable[[Any, np.ndarray], dict[str, Any]]:
@@ -36,7 +44,7 @@ def lesion_score(dataset: Path) -> Callable[[Any, np.ndarray], dict[str, Any]]:
         voxel_ml = abs(float(np.linalg.det(case.label.affine[:3, :3]))) / 1000.0
         on_other = 0.0
         if row.get("nontarget"):
-            other = nontarget_mask(row, site, size)
+            other = _other_lesion(tuple(sorted(row.items())), site, size)
             if other.shape != drawn.shape:
                 raise ValueError(
                     f"{dataset}: case {case.case_id}'s re-rendered grid {other.shape} differs "

@@ -66,15 +66,16 @@ def read_prescription(note: str) -> NoteReading:
         name = _level(float(m.group(1)))
         if name and not _LIMIT.search(text_wo_lists[: m.start()]):
             found.setdefault(name, m.group(0))
-    named = [f"PTV{m.group(1)}" for m in _TARGET.finditer(text)]
+    named = False
     for m in _TARGET.finditer(text):
         found.setdefault(f"PTV{m.group(1)}", m.group(0))
+        named = True
     fields = {t: found[t] for t in TARGETS if t in found}
     if not fields:
         return NoteReading(fields={}, canonical=note, required=TARGETS[:1])
     # a level left out counts only where the note states its prescription (the word, the
     # targets by name, or two levels or more); "70 Gy to the primary" alone rules nothing out
-    whole = bool(_STATED.search(text)) or bool(named) or len(fields) >= 2
+    whole = bool(_STATED.search(text)) or named or len(fields) >= 2
     absent = tuple(t for t in TARGETS if t not in fields) if whole else ()
     return NoteReading(
         fields=fields,
