@@ -86,7 +86,7 @@ def test_surgery_variants_share_the_pool_and_keep_their_side() -> None:
     for seed in range(6):
         rng = np.random.default_rng(seed)
         for image, label, notes in batches(
-            samples, 2, tf, rng, swap=1.0, side=1.0, note_voxels=True
+            samples, 2, tf, rng, swap=1.0, side=1.0, surgery=0.5, note_voxels=True
         ):
             for img, lab, note in zip(image.numpy(), label.numpy(), notes, strict=True):
                 i, _ = by_value[img.max()]
@@ -122,3 +122,29 @@ def test_region_maps_load_or_fail_by_name(breast_dataset: Path, tmp_path: Path) 
     (copy / "regionsTr" / f"{case}.nii.gz").unlink()
     with pytest.raises(FileNotFoundError, match=f"regionsTr/{case}"):
         load_samples(copy, [case], regions=True)
+
+
+def test_surgery_share_of_the_swaps() -> None:
+    """``surgery`` is the share of swapped samples that take the other surgery's note; the
+    rest draw uniformly among the N-stage variants, and a sample without any (DCIS) keeps its
+    own note there instead of always taking the surgery variant."""
+    samples = _toy_samples()
+    for i, s in enumerate(samples):
+        s.variants = [] if i == 0 else [(f"N-a {i}", s.label), (f"N-b {i}", s.label)]
+        s.surgery_variants = [(f"surgery {i}", s.label)]
+    tf = train_transform((8, 4, 4), flips=False, augment=False)
+    counts: dict[str, dict[str, int]] = {"dcis": {}, "other": {}}
+    for seed in range(300):
+        rng = np.random.default_rng(seed)
+        for image, _, notes in batches(samples, 2, tf, rng, swap=1.0, surgery=0.25):
+            for img, note in zip(image.numpy(), notes, strict=True):
+                group = counts["dcis" if img.max() == 1.0 else "other"]
+                kind = note.split(" ")[0] if not note.startswith("N2,") else "own"
+                group[kind] = group.get(kind, 0) + 1
+    other, dcis = counts["other"], counts["dcis"]
+    assert set(other) == {"surgery", "N-a", "N-b"} and set(dcis) == {"surgery", "own"}
+    n_other, n_dcis = sum(other.values()), sum(dcis.values())
+    assert abs(other["surgery"] / n_other - 0.25) < 0.04
+    assert abs(other["N-a"] / n_other - 0.375) < 0.04
+    assert abs(other["N-b"] / n_other - 0.375) < 0.04
+    assert abs(dcis["surgery"] / n_dcis - 0.25) < 0.06

@@ -23,6 +23,7 @@ def _doc(nodal: float, cover: float, setting: str) -> dict:
     cf = {
         "nodal_follows_note": nodal,
         "side_follows_consistent": 1.0,
+        "surgery_follows_note": 0.9,
         "nodal_cover_n2_mean": cover,
         "nodal_cover_n0_mean": 0.02,
     }
@@ -50,7 +51,7 @@ def test_matrix_table_has_a_row_per_seed_and_setting(tmp_path: Path) -> None:
         ("avx2", "1"),
     ]
     assert rows[3]["nodal test"] == 0.85 and rows[3]["N2 cover test"] == pytest.approx(0.7)
-    assert "| avx2 | 1 | 85% | 85% | 100% | 100% | 0.700 | 0.020 |" in md
+    assert "| avx2 | 1 | 85% | 85% | 100% | 100% | 90% | 90% | 0.700 | 0.020 |" in md
     assert "PyTorch and oneDNN limited to AVX2" in md
 
 

@@ -34,11 +34,23 @@ def _case(
     return c
 
 
+def _surgery(c: dict[str, Any], bcs: tuple[float, float], mast: tuple[float, float]) -> dict:
+    """``c`` with breast / chest wall coverage under the conserving and mastectomy notes."""
+    return c | {
+        "breast_cover_bcs": bcs[0],
+        "wall_cover_bcs": bcs[1],
+        "breast_cover_mastectomy": mast[0],
+        "wall_cover_mastectomy": mast[1],
+        "surgery_follows": bcs[0] > 0.5 > mast[0] and mast[1] > 0.5 > bcs[1],
+    }
+
+
 CASES = [
-    _case("a", 0.9, 0.0, 0.95, 0.02),  # follows both
+    _surgery(_case("a", 0.9, 0.0, 0.95, 0.02), (0.9, 0.0), (0.1, 0.9)),  # follows all three
     _case("b", 0.45, 0.26, 0.3, 0.1),  # fails both (breast-conserving)
     _case("c", 0.8, 0.6),  # bilateral: N edit fails on the N0 side
-    _case("d", 0.7, 0.1, 0.2, 0.8, bcs=False),  # mastectomy side flip: not a failure
+    # mastectomy side flip: not a failure; the surgery flip fails (breast 0.4 under BCS)
+    _surgery(_case("d", 0.7, 0.1, 0.2, 0.8, bcs=False), (0.4, 0.1), (0.0, 0.9)),
 ]
 BLIND = [_case("a", 0.3, 0.3, 0.4, 0.4), _case("c", 0.2, 0.2)]
 
@@ -48,6 +60,7 @@ def test_summary_stores_the_mean_coverage_under_each_note() -> None:
     assert s["nodal_cover_n2_mean"] == pytest.approx((0.9 + 0.45 + 0.8 + 0.7) / 4)
     assert s["nodal_cover_n0_mean"] == pytest.approx((0.0 + 0.26 + 0.6 + 0.1) / 4)
     assert s["nodal_follows_note"] == 0.5
+    assert s["surgery_follows_note"] == 0.5  # over a and d, the cases that measured it
     sweep = _sweep_summary([c | {"dice": 0.5} for c in CASES[:2]])
     assert sweep["nodal_cover_n2_mean"] == pytest.approx(0.675)
     assert _summary([])["nodal_cover_n2_mean"] is None
@@ -73,6 +86,13 @@ def test_sections_show_the_margin_and_each_failed_edit() -> None:
         ("multimodal", "b", "N0 ↔ N2: nodal coverage", "0.45", "0.26"),
         ("multimodal", "b", "left ↔ right: left share", "0.30", "0.10"),
         ("multimodal", "c", "N0 ↔ N2: nodal coverage", "0.80", "0.60"),
+        (
+            "multimodal",
+            "d",
+            "conserving ↔ mastectomy: coverage",
+            "breast 0.40, chest wall 0.10",
+            "breast 0.00, chest wall 0.90",
+        ),
     )
     assert [p.name for _, p in rep.figures] == [
         "counterfactual_vision.png",

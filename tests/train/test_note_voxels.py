@@ -139,7 +139,9 @@ def test_note_voxel_weight_needs_note_variants_and_a_positive_weight(
 
 def test_surgery_variants_need_note_swap() -> None:
     with pytest.raises(ConfigError, match=r"train\.surgery_variants.*note_swap > 0"):
-        load_config(None, ["train.surgery_variants=true"])
-    assert load_config(
-        None, ["train.surgery_variants=true", "train.note_swap=0.5"]
-    ).train.surgery_variants
+        load_config(None, ["train.surgery_variants=0.2"])
+    for bad in ("1.5", "-0.1"):
+        with pytest.raises(ConfigError, match=r"train\.surgery_variants: expected a share"):
+            load_config(None, [f"train.surgery_variants={bad}", "train.note_swap=0.5"])
+    cfg = load_config(None, ["train.surgery_variants=0.2", "train.note_swap=0.5"])
+    assert cfg.train.surgery_variants == 0.2

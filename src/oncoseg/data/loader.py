@@ -202,6 +202,18 @@ def _pick(s: Sample, k: int, side: bool) -> tuple[str, np.ndarray | None]:
     return s.note, s.label
 
 
+def _variant_index(s: Sample, u: np.ndarray, swap: float, surgery: float) -> int:
+    """Which note variant ``s`` takes (-1: its own) for the two uniform draws ``u``: swapped
+    when ``u[0] < swap``; then ``u[1] < surgery`` picks the surgery variant, and the rest of
+    ``u[1]``'s range, rescaled, one of the N-stage variants (so ``surgery`` 0 draws as before)."""
+    if u[0] >= swap:
+        return -1
+    if u[1] < surgery:
+        return len(s.variants) if s.surgery_variants else -1
+    n = len(s.variants)
+    return min(n - 1, int((u[1] - surgery) / (1.0 - surgery) * n)) if n else -1
+
+
 def batches(
     samples: Sequence[Sample],
     batch_size: int,
@@ -212,13 +224,15 @@ def batches(
     world: int = 1,
     swap: float = 0.0,
     side: float = 0.0,
+    surgery: float = 0.0,
     note_voxels: bool = False,
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor, list[str]]]:
     """One epoch of shuffled batches ``(image B x C x ..., label B x 1 x ..., notes)``.
 
     With ``swap`` > 0 a sample with note variants takes, with that probability, one of them
-    (chosen uniformly among ``variants`` and ``surgery_variants``) in place of its own note
-    and label. With ``side`` > 0 a sample with
+    in place of its own note and label: with probability ``surgery`` its other surgery's
+    (``surgery_variants``, where it has one), otherwise one of ``variants`` chosen uniformly
+    (its own note where it has none). With ``side`` > 0 a sample with
     side variants takes, with that probability, the note naming the other side, with the
     variant the ``swap`` draw chose (its own note when not swapped); a surgery variant is never
     side-swapped, so with both the effective side share is a little below ``side``.
@@ -239,8 +253,7 @@ def batches(
         images, ys, notes = [], [], []
         for j in range(b * batch_size, (b + 1) * batch_size):
             s = samples[order[j]]
-            pool = len(s.variants) + len(s.surgery_variants)
-            k = int(swaps[j, 1] * pool) if pool and swaps[j, 0] < swap else -1
+            k = _variant_index(s, swaps[j], swap, surgery)
             note, label = _pick(s, k, bool(sides[j]))
             assert label is not None, f"{s.case_id}: training samples need labels"
             data = {"image": s.image, "label": label}

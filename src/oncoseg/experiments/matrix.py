@@ -117,6 +117,8 @@ def matrix_row(doc: dict[str, Any], model: str = "multimodal") -> dict[str, Any]
         "nodal val": val.get("nodal_follows_note"),
         "side test": test.get("side_follows_consistent"),
         "side val": val.get("side_follows_consistent"),
+        "surgery test": test.get("surgery_follows_note"),
+        "surgery val": val.get("surgery_follows_note"),
         "N2 cover test": test.get("nodal_cover_n2_mean"),
         "N0 cover test": test.get("nodal_cover_n0_mean"),
         "N2 cover val": val.get("nodal_cover_n2_mean"),

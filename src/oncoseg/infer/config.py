@@ -104,11 +104,13 @@ class TrainConfig:
     # shows), so the model learns that the note decides the side. See docs/models.md
     note_swap: float = 0.0
     side_swap: float = 0.0
-    # note_swap's variants also hold the same patient with the other surgery (breast_ctv:
-    # breast-conserving <-> mastectomy, the label by the rule table: breast <-> chest wall).
-    # Like side_swap this contradicts the image, so the model learns that the note decides
-    # breast or chest wall; the voxels it moves join the note-voxel loss. Needs note_swap > 0
-    surgery_variants: bool = False
+    # share of note_swap's draws that take the same patient with the other surgery
+    # (breast_ctv: breast-conserving <-> mastectomy, the label by the rule table: breast <->
+    # chest wall); the rest draw among the N-stage variants (a case without them keeps its
+    # own note). Like side_swap this contradicts the image, so the model learns that the note
+    # decides breast or chest wall; the voxels it moves have their own note-voxel term.
+    # 0: none. Above 0 it needs note_swap > 0
+    surgery_variants: float = 0.0
     # one weight per class (background first) for both loss terms (MONAI DiceCELoss
     # ``weight``); empty: all 1. A foreground weight above 1 makes a missed target voxel cost
     # more than a wrongly drawn one, which moves uncertain borders outwards
@@ -288,10 +290,11 @@ def _check_values(cfg: RunConfig) -> RunConfig:
             f"(the voxels come from the note variants), got {nv} with fusion "
             f"{cfg.model.fusion!r}, augment {tr.augment}, note_swap {tr.note_swap}"
         )
-    if tr.surgery_variants and tr.note_swap <= 0:
+    sv = tr.surgery_variants
+    if not 0.0 <= sv <= 1.0 or (sv > 0 and tr.note_swap <= 0):
         raise ConfigError(
-            "train.surgery_variants: the surgery variants are note_swap's; set "
-            f"train.note_swap > 0 (got {tr.note_swap})"
+            "train.surgery_variants: expected a share in [0, 1] of note_swap's draws; above 0 "
+            f"it needs train.note_swap > 0, got {sv} with note_swap {tr.note_swap}"
         )
     t = cfg.infer.threshold
     if t is not None and not 0.0 < t < 1.0:

@@ -86,6 +86,7 @@ def note_shares(cfg: RunConfig) -> dict[str, float]:
     return {
         "swap": cfg.train.note_swap if on else 0.0,
         "side": cfg.train.side_swap if on else 0.0,
+        "surgery": cfg.train.surgery_variants if on else 0.0,
     }
 
 
@@ -248,7 +249,7 @@ def _load(
         assert note_variants is not None  # checked by train
         # the other side's label also marks side voxels for train.note_voxel_weight
         side = shares["side"] > 0 or cfg.train.note_voxel_weight > 0
-        surgery = cfg.train.surgery_variants
+        surgery = shares["surgery"] > 0
         note_variants(
             cfg.data.dataset, train_s, swap=shares["swap"] > 0, side=side, surgery=surgery
         )

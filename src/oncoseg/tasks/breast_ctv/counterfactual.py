@@ -40,6 +40,7 @@ from oncoseg.tasks.breast_ctv.report import counterfactual_png
 from oncoseg.tasks.breast_ctv.variants import note_variant
 
 NODAL = ("axilla", "scf", "imn")
+SURGERIES = ("BCS", "mastectomy")
 
 
 def nodal_coverage(pred: np.ndarray, regions: np.ndarray, side: str) -> float:
@@ -108,17 +109,15 @@ def breast_counterfactual(
             return to_labels(p, predictor.threshold) > 0
 
         # every note of the case in one batched pass (the image is the same)
-        notes = {n: note_variant(row, style, seed, n_stage=n) for n in ("N0", "N2")}
-        if row["laterality"] != "both":
-            notes |= {s: note_variant(row, style, seed, laterality=s) for s in ("left", "right")}
-        if sweep:
-            notes["true"] = case.note
+        notes = _edited_notes(row, style, seed) | ({"true": case.note} if sweep else {})
         probs = variant_probs(predictor, case.images, list(notes.values()))
         p = dict(zip(notes, probs, strict=True))
         p_nodal = {n: p[n] for n in ("N0", "N2")}
         p_side = {s: p[s] for s in ("left", "right")} if "left" in p else None
         result: dict[str, Any] = {"case": case_id}
         masks = _follows(result, p_nodal, p_side, reg, side, predictor.threshold)
+        sides = ("left", "right") if row["laterality"] == "both" else (side,)
+        _surgery_follows(result, {s: p[s] for s in SURGERIES}, reg, sides, predictor.threshold)
         if p_side is not None:
             result["image_consistent"] = row["surgery"] == "BCS"
             _side_warnings(result, masks, case.images[0], side)
@@ -132,6 +131,15 @@ def breast_counterfactual(
     if sweep:
         out["sweep"] = {f"{t:g}": _sweep_summary(r) for t, r in sweep.items()}
     return out
+
+
+def _edited_notes(row: dict[str, str], style: str, seed: int) -> dict[str, str]:
+    """The case's note with each edit: N0, N2, left and right (unilateral cases), each
+    surgery; keyed by the edited value."""
+    notes = {n: note_variant(row, style, seed, n_stage=n) for n in ("N0", "N2")}
+    if row["laterality"] != "both":
+        notes |= {s: note_variant(row, style, seed, laterality=s) for s in ("left", "right")}
+    return notes | {s: note_variant(row, style, seed, surgery=s) for s in SURGERIES}
 
 
 def _case_figures(
@@ -217,6 +225,39 @@ def _follows(
     return masks
 
 
+def _surgery_follows(
+    result: dict[str, Any],
+    p: dict[str, np.ndarray],
+    reg: np.ndarray,
+    sides: tuple[str, ...],
+    threshold: float | None,
+) -> None:
+    """Add whether the contour follows the surgery edit (the patient's own N stage in both
+    notes): the chest wall is more than half covered under the mastectomy note and less than
+    half under the breast-conserving one, and the breast the other way round where the
+    region map has one (after a mastectomy it has none: the rule table's CTV for a
+    breast-conserving note then holds no breast to draw)."""
+    breast = np.isin(reg, [REGIONS[f"breast_{s}"] for s in sides])
+    wall = np.isin(reg, [REGIONS[f"chestwall_{s}"] for s in sides])
+    cover = {}
+    for s, prob in p.items():
+        m = to_labels(prob, threshold) > 0
+        cover[s] = (
+            float((m & breast).sum() / max(1, breast.sum())),
+            float((m & wall).sum() / max(1, wall.sum())),
+        )
+    result.update(
+        breast_cover_bcs=cover["BCS"][0],
+        breast_cover_mastectomy=cover["mastectomy"][0],
+        wall_cover_bcs=cover["BCS"][1],
+        wall_cover_mastectomy=cover["mastectomy"][1],
+        surgery_follows=bool(
+            (not breast.any() or cover["BCS"][0] > 0.5 > cover["mastectomy"][0])
+            and cover["mastectomy"][1] > 0.5 > cover["BCS"][1]
+        ),
+    )
+
+
 def _sweep_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     fits = [r for r in rows if r.get("image_consistent")]
     dices = [r["dice"] for r in rows if "dice" in r]
@@ -261,6 +302,10 @@ def _summary(per_case: list[dict[str, Any]]) -> dict[str, Any]:
         "side_follows_contradictory": _share(contra, "side_follows"),
         "side_warning_own_note": _share(sided, "side_warning_own_note"),
         "side_warning_contradictory": _share(contra, "side_warning_flipped_note"),
+        # over the cases that measured it (results written before it have none)
+        "surgery_follows_note": _share(
+            [r for r in per_case if "surgery_follows" in r], "surgery_follows"
+        ),
     }
     out["shares"] = {
         f"nodal regions follow N0/N2 (n={out['n']})": out["nodal_follows_note"],
@@ -276,6 +321,7 @@ def _summary(per_case: list[dict[str, Any]]) -> dict[str, Any]:
         f"side check warns on the true note (false alarms, n={len(sided)})": out[
             "side_warning_own_note"
         ],
+        f"breast or chest wall follows the surgery (n={out['n']})": out["surgery_follows_note"],
     }
     return out
 

@@ -131,7 +131,7 @@ def _failed(by_model: Mapping[str, Any], which: str) -> Section:
         rows += mine or [[m, "–", "none failed", "–", "–"]]
     return table(
         f"Counterfactual edits that failed ({which} cases)",
-        ["model", "case", "edit", "with the N2 / left note", "with the N0 / right note"],
+        ["model", "case", "edit", "N2 / left / conserving note", "N0 / right / mastectomy note"],
         rows,
         FAILED if which == "test" else "",
     )
@@ -145,6 +145,12 @@ def _failed_edits(model: str, c: Mapping[str, Any]) -> list[list[str]]:
     if c.get("image_consistent") and not c["side_follows"]:
         left, right = c["left_share_left_note"], c["left_share_right_note"]
         out.append([model, c["case"], "left ↔ right: left share", f"{left:.2f}", f"{right:.2f}"])
+    if c.get("surgery_follows") is False:  # absent in results written before it was measured
+        cover = [
+            f"breast {c[f'breast_cover_{s}']:.2f}, chest wall {c[f'wall_cover_{s}']:.2f}"
+            for s in ("bcs", "mastectomy")
+        ]
+        out.append([model, c["case"], "conserving ↔ mastectomy: coverage", *cover])
     return out
 
 
