@@ -145,3 +145,19 @@ def test_surgery_variants_need_note_swap() -> None:
             load_config(None, [f"train.surgery_variants={bad}", "train.note_swap=0.5"])
     cfg = load_config(None, ["train.surgery_variants=0.2", "train.note_swap=0.5"])
     assert cfg.train.surgery_variants == 0.2
+
+
+def test_surgery_variants_start_after_the_given_epochs() -> None:
+    from oncoseg.train.trainer import note_shares
+
+    cfg = load_config(
+        None, ["train.surgery_variants=0.2", "train.note_swap=0.5", "train.surgery_after=8"]
+    )
+    assert [note_shares(cfg, e)["surgery"] for e in (0, 7, 8, 27)] == [0.0, 0.0, 0.2, 0.2]
+    assert note_shares(cfg, 0)["swap"] == 0.5  # the N-stage variants from the first epoch
+    assert note_shares(cfg)["surgery"] == 0.2
+    vision = load_config(None, ["train.surgery_variants=0.2", "train.note_swap=0.5"])
+    vision.model.fusion = "none"
+    assert note_shares(vision, 9) == {"swap": 0.0, "side": 0.0, "surgery": 0.0}
+    with pytest.raises(ConfigError, match=r"train\.surgery_after: expected epochs >= 0"):
+        load_config(None, ["train.surgery_after=-1"])

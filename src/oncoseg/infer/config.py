@@ -111,6 +111,9 @@ class TrainConfig:
     # decides breast or chest wall; the voxels it moves have their own note-voxel term.
     # 0: none. Above 0 it needs note_swap > 0
     surgery_variants: float = 0.0
+    # epochs trained before the surgery variants are drawn (0: from the first): a model that
+    # has not yet learnt to read the note takes a label that contradicts the image as noise
+    surgery_after: int = 0
     # one weight per class (background first) for both loss terms (MONAI DiceCELoss
     # ``weight``); empty: all 1. A foreground weight above 1 makes a missed target voxel cost
     # more than a wrongly drawn one, which moves uncertain borders outwards
@@ -290,6 +293,8 @@ def _check_values(cfg: RunConfig) -> RunConfig:
             f"(the voxels come from the note variants), got {nv} with fusion "
             f"{cfg.model.fusion!r}, augment {tr.augment}, note_swap {tr.note_swap}"
         )
+    if tr.surgery_after < 0:
+        raise ConfigError(f"train.surgery_after: expected epochs >= 0, got {tr.surgery_after}")
     sv = tr.surgery_variants
     if not 0.0 <= sv <= 1.0 or (sv > 0 and tr.note_swap <= 0):
         raise ConfigError(

@@ -79,14 +79,17 @@ def split_cases(cfg: RunConfig) -> tuple[list[str], list[str]]:
     return list(train_ids), list(val_ids)
 
 
-def note_shares(cfg: RunConfig) -> dict[str, float]:
-    """The shares of note-variant / other-side samples the model trains with (both 0 for
-    vision-only models and without augmentation); keyword arguments of ``batches``."""
+def note_shares(cfg: RunConfig, epoch: int | None = None) -> dict[str, float]:
+    """The shares of note-variant / other-side / other-surgery samples the model trains with
+    (all 0 for vision-only models and without augmentation; surgery 0 before epoch
+    ``train.surgery_after``, counted from 0; ``epoch`` None: the run's shares once it is
+    past that); keyword arguments of ``batches``."""
     on = cfg.model.fusion != "none" and cfg.train.augment
+    late = epoch is not None and epoch < cfg.train.surgery_after
     return {
         "swap": cfg.train.note_swap if on else 0.0,
         "side": cfg.train.side_swap if on else 0.0,
-        "surgery": cfg.train.surgery_variants if on else 0.0,
+        "surgery": cfg.train.surgery_variants if on and not late else 0.0,
     }
 
 
@@ -308,7 +311,7 @@ class Trainer:
             rng,
             rank=self.rank,
             world=self.world,
-            **note_shares(self.cfg),
+            **note_shares(self.cfg, epoch),
             note_voxels=self.cfg.train.note_voxel_weight > 0,
         ):
             loss = self.step(image.to(self.device), label.to(self.device), notes, params)
