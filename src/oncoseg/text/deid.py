@@ -38,11 +38,13 @@ from oncoseg.text.deid_extend import (
 )
 from oncoseg.text.deid_hl7 import hl7_spans
 from oncoseg.text.deid_keep import kept_spans
+from oncoseg.text.deid_layout import address_line_spans, contact_line_spans, the_place_spans
 from oncoseg.text.deid_lower import lowercase_names
 from oncoseg.text.deid_names import (
     NAME_RULES,
     PROTECT,
     gazetteer_names,
+    given_names,
     name_words,
     repeated_names,
 )
@@ -52,7 +54,7 @@ from oncoseg.text.deid_rules import AGE_RULES, ID_RULES, RULES, Rule, place_is_g
 from oncoseg.text.deid_safe import safe_spans
 from oncoseg.text.deid_shapes import shape_spans
 from oncoseg.text.deid_signoff import signoff_spans
-from oncoseg.text.deid_vocab import is_clinical, is_common, is_medical
+from oncoseg.text.deid_vocab import is_clinical, is_common, is_medical, is_name_word
 
 TAGS = ("NAME", "DATE", "ID", "PHONE", "EMAIL", "ADDRESS", "LOCATION", "AGE")
 _TRIM = " \t\n,;:.()\"“”'’-/"
@@ -112,6 +114,12 @@ class _Spans:
                     continue
                 if tag == "NAME" and _all_medical(self.text[s:e]):
                     continue  # "CNS: Glioblastoma" is no nurse's name
+                if (
+                    tag == "NAME"
+                    and _DIGIT_AFTER.match(self.text, e)
+                    and _all_words(self.text[s:e])
+                ):
+                    continue  # "(Grade Group 4)," is no name before an age
                 self.add(tag, s, e)
 
 
@@ -143,6 +151,18 @@ def _name_line_end(text: str, s: int, e: int) -> int:
     words = re.findall(r"[^\W\d_]+", text[cut:e])
     known = [w for w in words if is_common(w.lower()) or is_clinical(w)]
     return cut if known else e
+
+
+_DIGIT_AFTER = re.compile(r"[ \t]+\d")
+
+
+def _all_words(span_text: str) -> bool:
+    """Every word a common English word that is no name (``Grade Group``, not ``Rose Baker``)."""
+    words = re.findall(r"[^\W\d_]+", span_text)
+    return bool(words) and all(
+        is_common(w.lower()) and not is_name_word(w.lower()) and w not in given_names()
+        for w in words
+    )
 
 
 def _all_medical(span_text: str) -> bool:
@@ -189,6 +209,9 @@ def find_identifiers(text: str, *, safe_words: bool = True, ner: bool = False) -
     if safe_words:  # a place or name found in part taken whole (text.deid_closure)
         grown = fill_address_gaps(text, grown + close_spans(text, grown))
         grown += signoff_spans(text, grown)  # initials and names by the signature's shape
+        grown += contact_line_spans(text, grown)  # the rest of a contact or address line
+        grown += address_line_spans(text, grown)  # house numbers between an address's parts
+        grown += the_place_spans(text)  # "via The Balfour"
     found = _with_titles(_disjoint(grown, spans.protected), text)
     return _merge(_fill_gaps(found, text), text)
 
@@ -217,6 +240,8 @@ _PARTICLES_BEFORE = re.compile(
     r"(?:(?:\b(?:de|da|di|du|del|della|dos|das|do|van|von|der|den|la|le|los|las|bin|binti|ibn|"
     r"al|el|ben|ter|ten|te|op|het|zu|ap)|['’]t)[ \t]+)+$"
 )
+_APOSTROPHE_BEFORE = re.compile(r"(?:\b[A-Z]\.[ \t]*)?\b[OD]['’]$")
+_THE_BEFORE = re.compile(r"(?:^|[:|])[ \t]*(The[ \t]+)$", re.M)
 _POSTNOMINAL = re.compile(
     r",?[ \t]*(?:MD|DO|PhD|MBBS|MBChB|FRCR|FRCS|FRCP|FRCPath|MRCP|MRCS|RN|NP|PA-C|DNP|MSc|BSc)"
     r"(?:[ \t]*,[ \t]*(?:MD|PhD|FRCR|FRCS|FRCP|MRCP|MBBS|MSc))*\b"
@@ -232,10 +257,15 @@ def _with_titles(spans: list[Redaction], text: str) -> list[Redaction]:
         if r.tag == "NAME":
             lead = _PARTICLES_BEFORE.search(text, max(0, s - 24), s)
             s = lead.start() if lead else s  # "de la Cruz", "van der Berg"
+            lead = _APOSTROPHE_BEFORE.search(text, max(0, s - 8), s)
+            s = lead.start() if lead else s  # "K. O'[Malley-Reyes]"
             title = _TITLE_BEFORE.search(text, max(0, s - 16), s)
             s = title.start() if title else s
             after = _POSTNOMINAL.match(text, e)
             e = after.end() if after else e
+        elif r.tag == "LOCATION":
+            the = _THE_BEFORE.search(text, max(0, s - 12), s)
+            s = the.start(1) if the else s  # a letterhead's "The Royal Marsden"
         out.append(Redaction(r.tag, s, e))
     return out
 

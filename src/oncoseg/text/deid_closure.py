@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 
+from oncoseg.text.deid_acronyms import defined_places, spells_place
 from oncoseg.text.deid_cjk import CJK, CJK_LABELS, cjk_spans
 from oncoseg.text.deid_extend import ID_LABELS, is_place_acronym
 from oncoseg.text.deid_rules import MONTH
@@ -140,10 +141,14 @@ def _facility_spans(text: str, tags: list[str | None]) -> list[Span]:
 
 
 _UNIT_CODE = re.compile(
-    r"\b(?:(?i:ward|clinic|suite|opd|avd|afd|planta|wing|pavilion)|Level|Floor|"
-    r"Etage|Stock)\.?[ \t]*[\-–]?[ \t]*(?:[A-Z]{0,2}\d{1,3}[A-Za-zªº]?|[A-Z](?:-?\d{1,2})?)"
+    r"\b(?:(?i:ward|clinic|suite|opd|avd|afd|planta|wing|pavilion|reparto|padiglione|"
+    r"pavillon|piso|sala|blok|oddzia[łl])|Level|Floor|Etage|Stock|Station)\.?[ \t]*[\-–]?[ \t]*"
+    r"(?:[A-Z]{1,3}-[A-Z]?\d{1,3}|\d{1,2}/\d{1,2}|[A-Z]{0,2}\d{1,3}[A-Za-zªº]?|[A-Z](?:-?\d{1,2})?)"
     r"(?!\w|[/.:\-]\w)(?:[ \t]+(?:North|South|East|West|Norte|Sur|Nord|Süd|Ost))?"
-)
+    r"|\b\d{1,2}(?:\.|ª|º|st|nd|rd|th)?[ \t]+(?:Planta|Piso|Floor|Etage|Stock|Kat|Etasje|Piano)"
+    r"(?:[ \t]+(?:[A-ZÀ-Þ][a-zß-ÿ]+|[A-Z])){0,3}\b"
+)  # Ward RT-W4, Station 3/11 Nord (not a node's "station 7"), Padiglione 12; 6ª Planta Ala
+# Izquierda, 4. Kat B Blok
 _SEGMENT = re.compile(r"(?:[^\n,;:()|–—.\t ]|[ .](?![ \t]))*")
 _DATE_AFTER = re.compile(rf"[ \t]*[\-/.]?[ \t]*(?:\d|{MONTH})")
 
@@ -169,13 +174,28 @@ def _unit_spans(text: str) -> list[Span]:
 
 
 _BRACKET = re.compile(r"\(([^()\n]{1,60})\)")
+# letters of scripts other than the Latin one: Greek, Cyrillic, Hebrew, Arabic, Devanagari,
+# Thai, and the CJK ones
+_OTHER = "\u0370-\u03ff\u0400-\u04ff\u0590-\u05ff\u0600-\u06ff\u0900-\u097f\u0e00-\u0e7f"
+_SCRIPT = CJK + _OTHER
 _CJK_RUN = re.compile(rf"[{CJK}]{{2,12}}")
 
 
-def _alias_ok(inner: str, tag: str) -> bool:
-    """Whether bracketed text can be another form of a found name or place."""
+def _place_before(text: str, tags: list[str | None], i: int) -> str:
+    """The found place or name that ends at ``i``, on its line."""
+    k = i
+    while k > 0 and text[k - 1] != "\n" and (tags[k - 1] or text[k - 1] in " \t'’-"):
+        k -= 1
+    return text[k : i + 1]
+
+
+def _alias_ok(inner: str, tag: str, place: str = "") -> bool:
+    """Whether bracketed text can be another form of a found name or place (an acronym of
+    the place's initials: ``(CHUM)``, ``(NCT)``)."""
     inner = inner.strip()
-    if re.fullmatch(rf"[{CJK}][{CJK} ]*", inner):
+    if (tag != "NAME" or _HEAD.search(place)) and spells_place(inner, place):
+        return True
+    if re.fullmatch(rf"[{_SCRIPT}][{_SCRIPT} \-]*", inner):  # (คุณสมศรี แก้วมณี), (박서연)
         return not any(w in CJK_LABELS for w in inner.split())
     if tag != "NAME" and is_place_acronym(inner):
         return True
@@ -194,13 +214,18 @@ def _alias_spans(text: str, tags: list[str | None]) -> list[Span]:
         while i >= 0 and text[i] in " \t":
             i -= 1
         before = tags[i] if i >= 0 and text[i].isalnum() else None
-        if before in _PLACE_TAGS and _alias_ok(m.group(1), before):
+        if before in _PLACE_TAGS and _alias_ok(m.group(1), before, _place_before(text, tags, i)):
             out.append((before, *m.span(1)))
             continue
         inside = [tags[k] for k in range(*m.span(1)) if text[k].isalnum()]
-        cjk = re.search(rf"[{CJK}]{{2,12}}[ \t]*$", text[max(0, m.start() - 14) : m.start()])
+        cjk = re.search(  # "יוסף בן-דוד ([Yosef Ben-David])"
+            rf"(?:[{CJK}]{{2,12}}|[{_OTHER}](?:[{_OTHER}]|[ \-](?=[{_OTHER}])){{1,30}})[ \t]*$",
+            text[max(0, m.start() - 40) : m.start()],
+        )
         if cjk and inside and all(t in _PLACE_TAGS for t in inside):
-            out.append((inside[0] or "NAME", m.start() - len(cjk.group(0)), m.start()))
+            title = re.match(r"[\u0370-\u03ff]{1,2}\.?[ \t]+(?=\S)", cjk.group(0))  # "κα", "κ."
+            start = m.start() - len(cjk.group(0)) + (title.end() if title else 0)
+            out.append((inside[0] or "NAME", start, m.start()))
     for m in _CJK_RUN.finditer(text):  # a name in another script after a found one: "梁詠詩"
         gap = re.search(r"[^\s()]\)?[ \t]*$", text[max(0, m.start() - 4) : m.start()])
         j = m.start() - len(gap.group(0)) if gap else -1
@@ -210,9 +235,13 @@ def _alias_spans(text: str, tags: list[str | None]) -> list[Span]:
     return out
 
 
-def _acronym_repeats(text: str, spans: list[Span]) -> list[Span]:
+def _acronym_repeats(text: str, spans: list[Span], defined: bool = False) -> list[Span]:
     """Every other use of an acronym found as a place (``LUTH`` once ``(LUTH)`` was)."""
-    acronyms = {text[s:e] for tag, s, e in spans if tag != "NAME" and is_place_acronym(text[s:e])}
+    acronyms = {
+        text[s:e]
+        for tag, s, e in spans
+        if tag != "NAME" and (defined or is_place_acronym(text[s:e]))
+    }
     out: list[Span] = []
     for a in acronyms:
         out += [("LOCATION", *m.span()) for m in re.finditer(rf"\b{a}\b", text)]
@@ -284,7 +313,8 @@ def _postcode_spans(text: str, tags: list[str | None]) -> list[Span]:
 def close_spans(text: str, spans: list[Span]) -> list[Span]:
     """The spans to add to the found ``spans``: the rest of the identifiers they are part
     of (see the module doc)."""
-    more = _unit_spans(text) + cjk_spans(text)
+    defined = defined_places(text)
+    more = _unit_spans(text) + cjk_spans(text) + defined
     tags = _tags(text, spans + more)
     more += _facility_spans(text, tags) + _caps_name_spans(text, tags)
     more += _particle_spans(text, tags)
@@ -292,4 +322,5 @@ def close_spans(text: str, spans: list[Span]) -> list[Span]:
     more += _postcode_spans(text, tags)
     tags = _tags(text, spans + more)
     more += _alias_spans(text, tags)
-    return more + [r for r in _acronym_repeats(text, more) if r not in more]
+    more += [r for r in _acronym_repeats(text, more) if r not in more]
+    return more + _acronym_repeats(text, defined[1::2], defined=True)

@@ -29,7 +29,9 @@ from oncoseg.text.deid_vocab import (
     is_medical_listed,
 )
 
-_LETTERS = (("k", "c"), ("z", "c"), ("z", "s"), ("f", "ph"), ("oo", "o"), ("ij", "y"))
+_LETTERS = (
+    ("k", "c"), ("z", "c"), ("z", "s"), ("f", "ph"), ("oo", "o"), ("ij", "y"), ("rr", "r"),
+)  # fmt: skip
 _ENDINGS = (
     ("", ""), ("ie", "y"), ("om", "oma"), ("ose", "osis"), ("ese", "esis"), ("ologie", "ology"),
     ("e", ""), ("ik", "ic"), ("iv", "ive"), ("id", "ide"), ("in", "ine"), ("yp", "ype"),
@@ -37,6 +39,11 @@ _ENDINGS = (
     ("ismus", "ism"), ("en", ""), ("er", ""), ("es", ""), ("a", ""), ("o", ""), ("", "e"),
     ("", "a"),
 )  # fmt: skip
+_ROMANCE = (
+    ("ia", "y"), ("cion", "tion"), ("cao", "tion"), ("zione", "tion"), ("ica", "ic"),
+    ("ico", "ic"), ("idad", "ity"), ("ita", "ity"), ("oso", "ous"), ("osa", "ous"), ("ina", "in"),
+    ("sion", "ssion"), ("om", "ome"),
+)  # fmt: skip  # Spanish, Portuguese, Italian: colonoscopia, progresión, ematologia
 _SHAPE_ENDINGS = 7  # the first seven keep a word's shape: its ending or a common word counts
 
 
@@ -51,11 +58,11 @@ def _clinical_form(low: str, shortest: int = 4) -> bool:
     """A drug, disease or clinical word by a listed cognate (``shortest`` letters or more, and
     no common word under eight); by a medical ending or a common word of eight letters or
     more only where the ending kept its shape (not ``Adeyem|ia``)."""
-    for w in _spellings(low, _ENDINGS):
+    for w in _spellings(low, _ENDINGS + _ROMANCE):
         short_common = shortest > 4 and len(w) < 8 and is_common(w)
         if len(w) >= shortest and (is_clinical(w) or is_medical_listed(w)) and not short_common:
             return True
-    for w in _spellings(low, _ENDINGS[:_SHAPE_ENDINGS]):
+    for w in _spellings(low, _ENDINGS[:_SHAPE_ENDINGS] + _ROMANCE):
         if _MEDICAL_SUFFIX.fullmatch(w) or (len(w) >= 8 and is_common(w)):
             return True
     return False

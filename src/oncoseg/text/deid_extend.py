@@ -175,6 +175,15 @@ _FACILITY_END = re.compile(
     r"(?:Hospitals?|Cent(?:re|er)|Institute|Clinic|Unit|Trust|Foundation|Hospice|Infirmary|"
     r"Memorial|Complex|College|University)$"
 )
+_GENERIC_WORD = (
+    r"(?:NHS|National|Regional|University|Teaching|District|General|Community|Cancer|Health|"
+    r"Care|Foundation|Oncology|Specialist|Acute|Clinical|Day|Surgical|Medical|Haematology|"
+    r"Chemotherapy|Infusion|Treatment|Assessment)"
+)
+_GENERIC_TAIL = re.compile(  # "[Queen Eleanor] University Hospitals NHS Foundation Trust"
+    rf"(?:[ \t]+{_GENERIC_WORD}){{0,4}}[ \t]+(?:Trust|Program|Programme|Network|Board|"
+    r"Hospitals|Partnership|Alliance|Ward|Unit|Suite|Wing|Room)\b"
+)
 _OF_WHAT = re.compile(
     r"[ \t]+(?:of|for)[ \t]+(?:the[ \t]+)?[A-Z][a-z]+(?:['’]s)?"
     r"(?:[ \t]+(?:(?:and|&)[ \t]+)?[A-Z][a-z]+(?:['’]s)?){0,3}"
@@ -230,6 +239,8 @@ def _place_end(text: str, e: int) -> int:
             new = m.end() if m else new
         m = _OF_WHAT.match(text, new) if _FACILITY_END.search(text, 0, new) else None
         new = m.end() if m else new
+        m = _GENERIC_TAIL.match(text, new)
+        new = m.end() if m else new
         m = _PAREN_AFTER.match(text, new)  # Ward 5 (Female Surgical)
         new = m.end() if m else new
         m = _NUMBER_AFTER.match(text, new)
@@ -261,7 +272,9 @@ def _name_span(text: str, s: int, e: int) -> tuple[int, int]:
 
 _ROOM_AFTER = re.compile(r"[ \t]+\d{1,2}[A-Z]?[ \t]+(?:East|West|North|South)\b")  # Sloan 14 East
 _PLACE_BEFORE = re.compile(
-    r"(?:^|\b(?:at|from|in|to|At|From|In|To)[ \t]+(?:the[ \t]+)?)([A-Z]{2,6})[ \t]+$", re.M
+    r"(?:^|,[ \t]*|\b(?i:from|to|de|von|van|para|pour|an|cc)[ \t]*:[ \t]*|"
+    r"\b(?:at|from|in|to|At|From|In|To)[ \t]+(?:the[ \t]+)?)([A-Z]{2,6})[ \t]+$",
+    re.M,
 )
 _GENERIC_BEFORE = re.compile(r"\b([A-Z][a-z]+)[ \t]+$")
 

@@ -49,6 +49,14 @@ MONTH_INTL = _alt(
     tammikuuta helmikuuta maaliskuuta huhtikuuta toukokuuta kesäkuuta heinäkuuta elokuuta
     syyskuuta lokakuuta marraskuuta joulukuuta
     ledna února března dubna května června července srpna září října listopadu prosince
+    januari februari mac julai ogos disember
+    ionawr chwefror mawrth ebrill mehefin gorffennaf awst hydref tachwedd rhagfyr
+    ianuarie februarie martie aprilie iunie iulie septembrie octombrie noiembrie decembrie
+    január február március április május június július augusztus szeptember október
+    enero pebrero marso hunyo hulyo setyembre oktubre nobyembre disyembre
+    ιανουαρίου φεβρουαρίου μαρτίου απριλίου μαΐου ιουνίου ιουλίου αυγούστου σεπτεμβρίου
+    οκτωβρίου νοεμβρίου δεκεμβρίου
+    jan feb apr jun jul aug sept oct nov dec
     """
 )
 WEEKDAY_INTL = _alt(
@@ -227,6 +235,15 @@ INTL_DATE_RULES: list[Rule] = [
     ),  # 5-IV-2024
     ("DATE", re.compile(r"\d{4}年\d{1,2}月(?:\d{1,2}日)?|\d{1,2}月\d{1,2}日"), 0),
     ("DATE", re.compile(r"\b[RHS]\d{1,2}[./]\d{1,2}[./]\d{1,2}\b"), 0),  # Japanese era R6.8.21
+    (
+        "DATE",
+        re.compile(
+            r"\b(?:vom|am|bis|seit|ab|zum|van|tot|op|du|au|le)[ \t]+"
+            r"((?:[12]\d|3[01]|0?[1-9])\.(?:1[0-2]|0?[1-9])\.)(?![\d\w])"
+        ),
+        1,
+    ),  # "vom 24.06. bis": a day and month with their dots, after a word of time
+    ("DATE", re.compile(r"(?<=\d{4})[ \t]+r\.(?![\w])"), 0),  # Polish "14.11.2024 r."
 ]
 
 INTL_PLACE_RULES: list[Rule] = [
@@ -309,10 +326,26 @@ INTL_AGE_RULES: list[Rule] = [
         "AGE",
         re.compile(
             r"\b(9\d|1[01]\d)(?=[ \t\-]*(?:ans|Jahre|jährige[rn]?|años|anos|anni|jaar|lat|år|"
-            r"vuotta)\b)"
+            r"vuotta|vuotias|årig[ae]?|årige|jarige|jährig|J\.|yaş\w*|let|ani|éves|ετών|tuổi)"
+            r"(?!\w))"
         ),
         1,
-    ),  # 93 ans, 93-jährige
+    ),  # 93 ans, 93-jährige, 93-årig, 92 J.
+    (
+        "AGE",
+        re.compile(
+            r"(?:\b(?:Age|AGE|Edad|Alter|Âge|Età|Leeftijd|Ålder|Alder|Wiek|Yaş|Idade|Umur|Usia|"
+            r"Ηλικία)|גיל|العمر)[ \t]*[:=]?[ \t]*(9\d|1[01]\d)\b(?![.,/]\d)"
+        ),
+        1,
+    ),  # a label of age in another language or script: "Edad: 93", "גיל: 93"
+    (
+        "AGE",
+        re.compile(
+            r"\b(?i:she|he|who|mum|mom|dad|nan|gran)['’]s[ \t]+(?:now[ \t]+)?(9\d|1[01]\d)\b"
+        ),
+        1,
+    ),  # "she's 95 next week"
 ]
 
 # words of letters in other languages that a capital does not make a name: salutations,

@@ -17,7 +17,11 @@ follows or precedes it, never by a list of the names themselves:
 5. a hyphened compound whose last part is a clinical word of another language
    (text.deid_cognates) or a common word of seven letters or more: ``Whipple-Operation``,
    ``Stent-Implantation``, ``B-Zell-Lymphom`` (not ``Pryce-Davies``, ``Nwosu-Kaplan``,
-   ``Rivière-des-Prairies``).
+   ``Rivière-des-Prairies``), or a medical word by its shape (``Sentinel-Lymphknoten``);
+6. a regimen by its hyphened letters, a word or a small part and capitals at the end
+   (``Pola-R-CHP``, ``R-mini-CHOP``, ``Albyl-E``);
+7. a trial's protocol code where a protocol is named (``per AEWS0031``, ``COG
+   AALL0932-based protocol``): letters and digits that would otherwise read as a record number.
 
 The spans are protected like text.deid_names.PROTECT: no layer masks inside them.
 
@@ -32,7 +36,7 @@ from __future__ import annotations
 import re
 
 from oncoseg.text.deid_cognates import is_cognate_clinical
-from oncoseg.text.deid_vocab import is_clinical, is_common
+from oncoseg.text.deid_vocab import is_clinical, is_common, is_medical_shape
 
 _EP = r"[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]{2,}"
 _EPONYM = rf"{_EP}(?:-{_EP})?(?:['’]s?)?"
@@ -51,7 +55,10 @@ _ROMAN = re.compile(
     re.M,
 )
 _WORD_BEFORE = re.compile(r"([^\W\d_][\w'’.\-]*)[ \t]*$")
-_STAGE = r"(?i:stage|stadio|stadium|estadio|est[áa]dio|stade|staging)[ \t]+[0-4IV]{1,4}[A-E]?\d?"
+_STAGE = (
+    r"(?i:stage|stadio|stadium|estadio|est[áa]dio|stade|staging)[ \t]+[0-4IV]{1,4}"
+    r"(?:[ \t]?[A-E])?\d?"
+)  # Stadium IV B
 _SYSTEM_AFTER_STAGE = re.compile(
     rf"{_STAGE}[ \t]*(?:\(|,?[ \t]+(?i:per|according[ \t]+to|secondo|nach|selon|seg[úu]n|"
     rf"segundo|volgens|enligt|ifølge)[ \t]+)({_EP}(?:[ \t\-]{_EP})?)\b"
@@ -82,14 +89,29 @@ def _compound_spans(text: str) -> list[tuple[int, int]]:
             continue  # a town: Rivière-des-Prairies
         long_common = len(last) >= 7 and is_common(last.lower())
         cognate = is_cognate_clinical(last) and not is_clinical(last)  # not Nwosu-Kaplan
-        if long_common or cognate:
+        if long_common or cognate or (len(last) >= 7 and is_medical_shape(last.lower())):
             out.append(m.span())
     return out
 
 
+# a regimen by its hyphened letters: a word or a small part, and capitals at the end
+_REGIMEN = re.compile(
+    r"\b(?=[\w\-]*-(?:[A-Z][a-z]{1,6}|[a-z]{2,6})-|(?:[A-Z][a-z]{1,6}|[a-z]{2,6})-)"
+    r"(?:[A-Z]{1,5}|[A-Z][a-z]{1,6}|[a-z]{2,6})(?:-(?:[A-Z]{1,5}|[A-Z][a-z]{1,6}|[a-z]{2,6}))*"
+    r"-[A-Z]{1,5}\b(?![\-/]?\d)"
+)
+# a trial's protocol code where a protocol is named: "per AEWS0031", "COG AALL0932-based"
+_TRIAL_CODE = re.compile(
+    r"\b(?i:per|protocol|trial|study|studie|estudio|étude|protokoll)[ \t]+"
+    r"((?:[A-Z]{2,5}[ \t]+)?[A-Z]{3,6}\d{3,5}(?:-based)?)\b(?![\-/]\d)|"
+    r"\b((?:[A-Z]{2,5}[ \t]+)?[A-Z]{3,6}\d{3,5}(?:-based)?)(?=[ \t]+(?i:protocol|trial|study)\b)"
+)
+
+
 def kept_spans(text: str) -> list[tuple[int, int]]:
     """Spans of the clinical terms above, sorted by their start."""
-    spans = [m.span() for p in (_HEAD, _TITLE_HEAD, _PH) for m in p.finditer(text)]
+    spans = [m.span() for p in (_HEAD, _TITLE_HEAD, _PH, _REGIMEN) for m in p.finditer(text)]
+    spans += [m.span(m.lastindex or 0) for m in _TRIAL_CODE.finditer(text)]
     spans += _compound_spans(text)
     spans += [m.span(1) for m in _SYSTEM_AFTER_STAGE.finditer(text)]
     return sorted(spans + _roman_spans(text))

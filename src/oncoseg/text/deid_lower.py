@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 
+from oncoseg.text.deid_cognates import is_cognate_clinical
 from oncoseg.text.deid_intl import LOWER_TITLES
 from oncoseg.text.deid_names import given_names
 from oncoseg.text.deid_vocab import STOP, is_clinical, is_common, is_medical_shape, is_name_word
@@ -83,6 +84,7 @@ def kind(word: str) -> str:
     if is_name_word(base):
         return "weak"
     unknown = not is_common(base) and not is_medical_shape(base)
+    unknown = unknown and not is_cognate_clinical(base)  # "sonda nasogástrica"
     return "unknown" if unknown and len(base) >= 4 and re.search(r"[aeiouy]", base) else "no"
 
 

@@ -170,7 +170,11 @@ RULES: list[Rule] = [
         1,
     ),
     *INTL_DATE_RULES,
-    ("ID", re.compile(rf"\b{_ID_LABEL}\.?\s*(?:#|no\.?|number)?\s*[:=]?\s*({_ID_VALUE})"), 1),
+    (  # the label a word of its own: not the "ID" of "IDH1 R132H"
+        "ID",
+        re.compile(rf"\b{_ID_LABEL}(?![^\W\d_])\.?\s*(?:#|no\.?|number)?\s*[:=]?\s*({_ID_VALUE})"),
+        1,
+    ),
     (
         "PHONE",
         re.compile(

@@ -73,6 +73,26 @@ def _capitalised(w: str) -> bool:
     return w[:1].isupper()
 
 
+_NAME_CAMEL = re.compile(
+    r"(?:Mc|Mac|Fitz|De|Di|Da|Du|Le|La|Lo|Van|Vander|Von|Ha|Al|El|Ben|Abd|Abdel|San|St|Ten|Ter|"
+    r"Te|Ng|Ty|O['’]?(?=[A-Z][a-z]))[A-Z]"
+)
+
+
+def _camel(w: str) -> bool:
+    """``HyperArc``, ``SpaceOAR``, ``MCPyV``, ``HBsAg``: a brand or an abbreviation in mixed
+    case, two capitals or more and a small letter after one; not ``McKay``, ``LaToya``,
+    ``TenBrink`` (a particle first) nor ``JaMarcus`` (a given name inside)."""
+    upper = sum(c.isupper() for c in w)
+    if upper < 2 or w.isupper() or not w.isalpha() or re.fullmatch(r"[A-Z]{3,}[a-z]{2,}", w):
+        return False  # D'Arcy; INCan, a place's acronym with its small letters
+    if not re.search(r"[A-Z][a-z]|[a-z][A-Z]", w[1:]):
+        return False
+    if any(p in given_names() for p in re.findall(r"[A-Z][a-z]+", w)):
+        return False  # JaMarcus, JeanPaul, KeShawn: a given name inside
+    return not _NAME_CAMEL.match(w) and w.capitalize() not in given_names()
+
+
 def _word_state(w: str) -> str:
     """What a word is on its own (before its neighbours are looked at)."""
     if not _capitalised(w):  # a given name written in lower case ("spoke to sarah")
@@ -83,7 +103,7 @@ def _word_state(w: str) -> str:
         return "initial"
     base = re.sub(r"['’]s?$", "", w)
     low = base.lower()
-    if is_clinical(base) or base in STOP or _MIXED_CASE.fullmatch(base):
+    if is_clinical(base) or base in STOP or _MIXED_CASE.fullmatch(base) or _camel(base):
         return "safe"  # IgG, MeV, HbA1c's HbA: a unit or an abbreviation, not McKay
     if base.isupper():  # an acronym unless it reads like a name in capitals
         if len(base) <= 4 or is_acronym_like(base):
@@ -211,7 +231,12 @@ def _resolve_ambiguous(text: str, words: list[_Word]) -> None:
         after = [words[i + 1]] if i + 1 < len(words) and _joined(text, w, words[i + 1]) else []
         near = before + after
         if any(
-            o.state == "safe" and _capitalised(o.text) and o.text not in TITLE_WORDS for o in near
+            o.state == "safe"
+            and _capitalised(o.text)
+            and o.text not in TITLE_WORDS
+            and not _camel(o.text)  # "A. Hope PharmD"
+            and o.text not in _NOT_PHRASE  # "M. Grey MD", "Tochter Lea"
+            for o in near
         ):
             continue  # "Young Adult", "Baker Street": part of a phrase of words (not "Mrs")
         if not _sentence_start(text, w.start) or any(o.state != "safe" for o in near):
@@ -225,6 +250,17 @@ def _resolve_ambiguous(text: str, words: list[_Word]) -> None:
             w.state = "mask"
 
 
+# credentials after a name and relatives before one, in several languages: beside them a
+# name-that-is-a-word is still a name
+_NOT_PHRASE = frozenset(
+    re.findall(
+        r"\S+",
+        """MD DO PhD RN NP PA MBBS FRCR FRCS FRCP MRCP DNP MSc BSc Son Daughter Wife Husband
+        Mother Father Brother Sister Partner Tochter Sohn Bruder Schwester Ehemann Ehefrau
+        Mutter Vater Dochter Zoon Datter Søn Dotter Fille Fils Hija Hijo Figlia Figlio Filha
+        Filho""",
+    )
+)
 _RELATIVE_AFTER = re.compile(
     r"['’]s[ \t]+(?:mum|mom|dad|husband|wife|partner|son|daughter|mother|father|carer|sister|"
     r"brother|family|GP|niece|nephew|granddaughter|grandson|boyfriend|girlfriend|fianc[ée]e?)\b"
@@ -242,7 +278,8 @@ _PERSON_AFTER = re.compile(
 
 def _resolve_caps(text: str, words: list[_Word]) -> None:
     """An unknown word in capitals is a surname beside a name, an initial, a given name in
-    capitals, another such word or before ``, Given``; else an acronym (``OPSCC``, ``MASCC``)."""
+    capitals, another such word or before ``, Given``, a place's acronym before a facility's
+    words (``INMOL Cancer Hospital``); else an acronym (``OPSCC``, ``MASCC``)."""
     for i, w in enumerate(words):
         if w.state != "caps":
             continue
@@ -254,7 +291,11 @@ def _resolve_caps(text: str, words: list[_Word]) -> None:
             for o in near
         )
         given_after = re.match(r",[ \t]*[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]", text[w.end : w.end + 4])
-        w.state = "mask" if namey or given_after else "safe"
+        w.state = "mask" if namey or given_after or _facility_next(text, w.end) else "safe"
+
+
+def _facility_next(text: str, end: int) -> bool:
+    return _facility_tail(text, end) > end or bool(_FACILITY.match(text, end))
 
 
 def _repeat(words: list[_Word]) -> None:

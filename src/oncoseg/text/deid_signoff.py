@@ -6,7 +6,8 @@ a sign-off, never a list of the names themselves.
 - initials alone on the last line of a note (two letters, or three in lower case), after a
   dash at a line's start or after ``thx``/``thanks`` (``mk``, ``– DS``, ``thx BH``);
 - initials in quotes or brackets right after a found name whose initials they are (``Juan
-  Bautista ("JB")``, not ``Kenneth (MO)``);
+  Bautista ("JB")``, not ``Kenneth (MO)``), a nickname in quotes right after one
+  (``Robert Jackson Jr. ("Bobby")``, ``Ignacio "Nacho"``);
 - a name in lower case beside a role in brackets (``— aoife (cns)``, ``admin (kirsty)``).
 
 Example:
@@ -38,6 +39,10 @@ _INITIALS_LINE = re.compile(
 )
 _THANKS = re.compile(r"\b(?i:thx|thanks|ty|tks|cheers)[ \t,]+([A-Z]{2,3}|[a-z]{2,3})[ \t.]*$", re.M)
 _ALIAS = re.compile(r"[ \t]*[(\"“]{1,2}[ \t]*([A-Z]{2,3})[ \t]*[)\"”]{1,2}")
+_NICKNAME = re.compile(  # Robert Jackson Jr. ("Bobby"), Ignacio "Nacho"
+    r"(?:,?[ \t]+(?:Jr|Sr|Jnr|Snr|II|III)\.?)?[ \t]*\(?[ \t]*[\"“]"
+    r"([A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]{1,15}(?:[ \t\-][A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]{1,15})?)[\"”]"
+)
 _ROLE = r"(?i:cns|rn|nurse|admin|sec|secretary|dietitian|physio|pharmacist|sw|hca|fy[12]|sho|reg)"
 _LOWER_ROLE = re.compile(
     rf"(?<![\w'’])([a-z][a-z'’\-]{{2,}})[ \t]*\({_ROLE}\)|\b{_ROLE}[ \t]*\(([a-z][a-z'’\-]{{2,}})\)"
@@ -84,6 +89,9 @@ def signoff_spans(text: str, spans: list[Span]) -> list[Span]:
     for _, s, e in (sp for sp in spans if sp[0] == "NAME"):
         m = _ALIAS.match(text, e)
         if m and _initials_of(m.group(1), text[s:e]):
+            out.append(("NAME", *m.span(1)))
+        m = _NICKNAME.match(text, e)
+        if m and not is_clinical(m.group(1)):
             out.append(("NAME", *m.span(1)))
     for m in _LOWER_ROLE.finditer(text):
         g = 1 if m.group(1) else 2

@@ -186,6 +186,7 @@ _LABEL_BEFORE = re.compile(
     r"platelets?|wcc|wbc|neuts?|neutrophils?|anc|lymphs?|lymphocytes|creat|creatinine|egfr|"
     r"gfr|bili|bilirubin|alt|ast|alp|ggt|alb|albumin|na|sodium|k|potassium|calcium|mg|glucose|"
     r"hba1c|tsh|t4|ferritin|b12|folate|inr|aptt|troponin|bnp|crp|esr|score|oncotype|rs|"
+    r"(?-i:Cr)|urea|lact|lactate|phos|"
     r"dose|total|weight|wt|height|ht|bmi|bp|hr|rr|pulse|sats|spo2|o2|temp|volume|vol|suv|"
     r"suvmax|hu|mu|cgy|gy|lvef|ef|ps|ecog|kps|karnofsky|qtc|qrs|vol|size|measuring|"
     r"rtog|eortc|nsabp|calgb|acosog|swog|nrg|gog|jcog|ncic|keynote|checkmate|impower|"
