@@ -244,3 +244,26 @@ def test_development_corpora_floors(corpus: str, recall: float) -> None:
     assert sc.recall >= recall, sc.misses
     assert sc.kept_rate >= 0.98, sc.lost_terms
     assert sc.words_kept_rate >= 0.94
+
+
+@pytest.mark.parametrize(
+    ("corpus", "recall", "kept", "words"),
+    [
+        ("deid_heldout_corpus_v3.txt", 0.985, 0.98, 0.92),
+        ("deid_heldout_corpus_v4.txt", 0.97, 0.99, 0.92),
+        ("deid_heldout_corpus_v5.txt", 0.98, 0.99, 0.94),
+        ("deid_heldout_corpus_v6.txt", 0.96, 0.975, 0.89),
+        # blind until 205e110 was scored on it once (0.938 / 0.976 / 0.917, docs/text.md)
+        ("deid_heldout_corpus_v7.txt", 0.935, 0.975, 0.915),
+    ],
+)
+def test_later_blind_corpora_as_measured(
+    corpus: str, recall: float, kept: float, words: float
+) -> None:
+    """v3-v7, each written blind and scored once, then development sets: today's figures
+    (docs/text.md) as floors, so a change that loses identifiers or clinical terms on them
+    shows; the 0.98 targets of issue #33 are not met on v4, v6 or v7."""
+    sc = score(load_corpus(HERE / corpus), oncoseg_finder)
+    assert sc.recall >= recall, sc.misses
+    assert sc.kept_rate >= kept, sc.lost_terms
+    assert sc.words_kept_rate >= words
