@@ -11,7 +11,7 @@ evaluates them on the held-out test cases of every site, and writes under ``runs
   learnt) / the in-LM family (multi-prompt prefix and suffix, one-prompt, LoRA) /
   sentence encoder, all with two_way fusion.
 - ``data-efficiency``: 40/60/80/100 % of the training cases, vision-only and multimodal.
-- ``counterfactual``: flip N status and laterality in each test note (breast_ctv).
+- ``counterfactual``: flip N status, laterality and surgery in each test note (breast_ctv).
 - ``kfold``: k-fold cross-validation of the models of ``kfold_of``; every training case
   is scored once, by the model that did not see it.
 

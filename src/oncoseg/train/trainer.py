@@ -85,11 +85,11 @@ def note_shares(cfg: RunConfig, epoch: int | None = None) -> dict[str, float]:
     ``train.surgery_after``, counted from 0; ``epoch`` None: the run's shares once it is
     past that); keyword arguments of ``batches``."""
     on = cfg.model.fusion != "none" and cfg.train.augment
-    late = epoch is not None and epoch < cfg.train.surgery_after
+    early = epoch is not None and epoch < cfg.train.surgery_after
     return {
         "swap": cfg.train.note_swap if on else 0.0,
         "side": cfg.train.side_swap if on else 0.0,
-        "surgery": cfg.train.surgery_variants if on and not late else 0.0,
+        "surgery": cfg.train.surgery_variants if on and not early else 0.0,
     }
 
 

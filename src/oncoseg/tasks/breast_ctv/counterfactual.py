@@ -84,9 +84,9 @@ def breast_counterfactual(
     cases: Sequence[str] | None = None,
     thresholds: Sequence[float] = (),
 ) -> dict[str, Any]:
-    """Flip N0<->N2 and left<->right in each note of ``split`` (or of ``cases`` in it, e.g.
-    a fold's validation cases, which can choose between models without the test set);
-    does the contour follow?
+    """Flip N0<->N2, left<->right and the surgery in each note of ``split`` (or of ``cases``
+    in it, e.g. a fold's validation cases, which can choose between models without the test
+    set); does the contour follow?
 
     ``thresholds``: also score the same predictions labelled at each foreground threshold
     (``sweep``: following shares and Dice with the true note per threshold), to choose
