@@ -64,6 +64,9 @@ def test_summary_stores_the_mean_coverage_under_each_note() -> None:
     sweep = _sweep_summary([c | {"dice": 0.5} for c in CASES[:2]])
     assert sweep["nodal_cover_n2_mean"] == pytest.approx(0.675)
     assert _summary([])["nodal_cover_n2_mean"] is None
+    older = _summary(BLIND)  # rows written before the surgery edit was measured
+    assert older["surgery_follows_note"] is None
+    assert not any("surgery" in label for label in older["shares"])
 
 
 def test_sections_show_the_margin_and_each_failed_edit() -> None:

@@ -252,9 +252,12 @@ def test_development_corpora_floors(corpus: str, recall: float) -> None:
         ("deid_heldout_corpus_v3.txt", 0.985, 0.98, 0.92),
         ("deid_heldout_corpus_v4.txt", 0.97, 0.99, 0.92),
         ("deid_heldout_corpus_v5.txt", 0.98, 0.99, 0.94),
-        ("deid_heldout_corpus_v6.txt", 0.96, 0.975, 0.89),
-        # blind until 205e110 was scored on it once (0.938 / 0.976 / 0.917, docs/text.md)
-        ("deid_heldout_corpus_v7.txt", 0.935, 0.975, 0.915),
+        # terms kept 0.976 at 205e110; 0.973 since capitalised words that are only common
+        # English words by a Romance ending are names (Presentación), not terms (Bilirrubina)
+        ("deid_heldout_corpus_v6.txt", 0.96, 0.97, 0.89),
+        # blind until 205e110 was scored on it once (0.938 / 0.976 / 0.917, docs/text.md);
+        # terms kept 0.974 since, as for v6
+        ("deid_heldout_corpus_v7.txt", 0.935, 0.97, 0.915),
     ],
 )
 def test_later_blind_corpora_as_measured(

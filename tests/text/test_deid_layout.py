@@ -3,6 +3,8 @@ invented strings (no name, place or code here is taken from a corpus)."""
 
 from __future__ import annotations
 
+import pytest
+
 from oncoseg.text.deid import deidentify
 from oncoseg.text.deid_acronyms import spells_place
 
@@ -66,8 +68,10 @@ def test_mixed_case_brands_and_abbreviations_are_kept() -> None:
 
 
 def test_romance_clinical_words_are_kept() -> None:
-    out = _out("Gastroscopia sin lesiones. Progresión ósea. Bilirrubina total 1,2 mg/dL.")
-    for word in ("Gastroscopia", "Progresión", "Bilirrubina"):
+    """By a medical ending (gastroscopy) or in lower case; a capitalised word that is only a
+    common English word by its Romance ending (Progresión, also Presentación) is not kept."""
+    out = _out("Gastroscopia sin lesiones. Hay progresión ósea y bilirrubina total 1,2 mg/dL.")
+    for word in ("Gastroscopia", "progresión", "bilirrubina"):
         assert word in out
 
 
@@ -205,3 +209,32 @@ def test_stage_letter_lab_label_and_saint_eponym_are_kept() -> None:
     for term in ("Ann Arbor", "St Jude stage II", "Cr 164"):
         assert term in out
     assert "Wenbrook" not in out
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Clinical Target Volume (CTV) drawn. The CTV includes the breast.",
+        "Seen by the Clinical Nurse Specialist (CNS) today.",
+        "Approved by the Institutional Review Board (IRB) last year.",
+    ],
+)
+def test_clinical_acronyms_defined_in_brackets_are_kept(text: str) -> None:
+    """An acronym spells a place only with a hospital's word as a whole word: "Clinical" and
+    "Institutional" are not "clinic" and "institute"."""
+    assert deidentify(text).text == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "She attended with Presentacion.",
+        "Escorted by Adoracion and Consolacion.",
+        "Felicidad came with her.",
+        "Escorted by AbuBakar.",
+    ],
+)
+def test_names_that_look_like_romance_cognates_or_brands_are_removed(text: str) -> None:
+    """A common English word reached by a Romance ending is no clinical evidence (Presentación
+    is a given name), and a camel-case word opening with a name particle is a name."""
+    assert "[NAME]" in deidentify(text).text, deidentify(text).text

@@ -4,10 +4,12 @@ weighted by their own loss term."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+import yaml
 
 from oncoseg.data.loader import (
     NODAL_VOXELS,
@@ -161,3 +163,13 @@ def test_surgery_variants_start_after_the_given_epochs() -> None:
     assert note_shares(vision, 9) == {"swap": 0.0, "side": 0.0, "surgery": 0.0}
     with pytest.raises(ConfigError, match=r"train\.surgery_after: expected epochs >= 0"):
         load_config(None, ["train.surgery_after=-1"])
+
+
+def test_runs_written_when_surgery_variants_was_a_switch_still_load(tmp_path: Path) -> None:
+    """Run folders of 7774f59 store ``surgery_variants: false`` (or true): they load, as the
+    share the switch stood for (none, or one draw in five)."""
+    for old, share in ((False, 0.0), (True, 0.2)):
+        path = tmp_path / f"{old}.yaml"
+        train = {"surgery_variants": old, "note_swap": 0.5}
+        path.write_text(yaml.safe_dump({"version": 2, "train": train}))
+        assert load_config(path, []).train.surgery_variants == share

@@ -203,6 +203,10 @@ def _apply(obj: Any, values: dict[str, Any], where: str, prefix: str = "") -> No
                 raise ConfigError(f"{where}.{key}: expected a mapping")
             _apply(current, value, f"{where}.{key}", f"{prefix}{key}.")
         else:
+            if prefix + key == "train.surgery_variants" and isinstance(value, bool):
+                # written as a switch before it became a share (7774f59's runs): the pool drew
+                # the surgery variant in one of five draws of a case with N-stage variants
+                value = 0.2 if value else 0.0
             setattr(obj, key, _coerce(value, hints[key], f"{where}.{key}"))
 
 

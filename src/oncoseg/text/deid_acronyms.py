@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from oncoseg.text.deid_vocab import folded
+from oncoseg.text.deid_vocab import folded, is_clinical
 
 _PARTICLES = frozenset(
     re.findall(
@@ -49,10 +49,13 @@ def spells_place(acronym: str, place: str) -> bool:
 
 _BRACKET = re.compile(r"\(([A-Z]{3,8})\)")
 _CLAUSE = re.compile(r"[^,;:()\n–—]*$")
+# whole words only: "Clinical Target Volume (CTV)" and "Institutional Review Board (IRB)" hold
+# no hospital word
 _HOSPITAL = re.compile(
-    r"(?i:hospitals?|hospitalier|h[ôo]pital|hospice|infirmary|clini(?:c|cs|que)|cl[ií]nica|"
-    r"klinik\w*|\w*klinikum|centre|center|centrum|zentrum|centro|institut[eo]?|istituto|universit\w*|"
-    r"ospedale|szpital|ziekenhuis|krankenhaus|hastanesi|\w*sjukhus\w*|\w*sykehus\w*)"
+    r"\b(?i:hospitals?|hospitalier|h[ôo]pital|hospice|infirmary|clini(?:c|cs|que)|cl[ií]nica|"
+    r"klinik\w*|\w*klinikum|centre|center|centrum|zentrum|centro|institut[eo]?|istituto|"
+    r"universit\w*|ospedale|szpital|ziekenhuis|krankenhaus|hastanesi|\w*sjukhus\w*|"
+    r"\w*sykehus\w*)\b"
 )
 _CAP_START = re.compile(r"[A-ZÀ-ÖØ-Þ]")
 
@@ -63,6 +66,8 @@ def defined_places(text: str) -> list[tuple[str, int, int]]:
     hospital's or institute's word, and the acronym, each a ``LOCATION``."""
     out: list[tuple[str, int, int]] = []
     for m in _BRACKET.finditer(text):
+        if is_clinical(m.group(1)):  # "Central Nervous System Clinic (CNS)": the CNS
+            continue
         clause = _CLAUSE.search(text, max(0, m.start() - 120), m.start())
         if clause is None:
             continue

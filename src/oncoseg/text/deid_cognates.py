@@ -62,10 +62,11 @@ def _clinical_form(low: str, shortest: int = 4) -> bool:
         short_common = shortest > 4 and len(w) < 8 and is_common(w)
         if len(w) >= shortest and (is_clinical(w) or is_medical_listed(w)) and not short_common:
             return True
-    for w in _spellings(low, _ENDINGS[:_SHAPE_ENDINGS] + _ROMANCE):
-        if _MEDICAL_SUFFIX.fullmatch(w) or (len(w) >= 8 and is_common(w)):
-            return True
-    return False
+    shaped = _ENDINGS[:_SHAPE_ENDINGS]
+    if any(_MEDICAL_SUFFIX.fullmatch(w) for w in _spellings(low, shaped + _ROMANCE)):
+        return True
+    # a common word by a Romance ending is no evidence: Presentación, Felicidad are names
+    return any(len(w) >= 8 and is_common(w) for w in _spellings(low, shaped))
 
 
 @cache

@@ -74,8 +74,8 @@ def _capitalised(w: str) -> bool:
 
 
 _NAME_CAMEL = re.compile(
-    r"(?:Mc|Mac|Fitz|De|Di|Da|Du|Le|La|Lo|Van|Vander|Von|Ha|Al|El|Ben|Abd|Abdel|San|St|Ten|Ter|"
-    r"Te|Ng|Ty|O['’]?(?=[A-Z][a-z]))[A-Z]"
+    r"(?:Mc|Mac|Fitz|De|Di|Da|Du|Le|La|Lo|Van|Vander|Von|Ha|Al|El|Ben|Bin|Ibn|Abu|Abd|Abdel|"
+    r"Ould|Nic|Ni|San|St|Ten|Ter|Te|Ng|Ty|O['’]?(?=[A-Z][a-z]))[A-Z]"
 )
 
 

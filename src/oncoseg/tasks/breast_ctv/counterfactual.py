@@ -302,11 +302,9 @@ def _summary(per_case: list[dict[str, Any]]) -> dict[str, Any]:
         "side_follows_contradictory": _share(contra, "side_follows"),
         "side_warning_own_note": _share(sided, "side_warning_own_note"),
         "side_warning_contradictory": _share(contra, "side_warning_flipped_note"),
-        # over the cases that measured it (results written before it have none)
-        "surgery_follows_note": _share(
-            [r for r in per_case if "surgery_follows" in r], "surgery_follows"
-        ),
     }
+    measured = [r for r in per_case if "surgery_follows" in r]  # none in older results
+    out["surgery_follows_note"] = _share(measured, "surgery_follows") if measured else None
     out["shares"] = {
         f"nodal regions follow N0/N2 (n={out['n']})": out["nodal_follows_note"],
         f"side follows left/right, image-consistent (breast-conserving, n={len(fits)})": out[
@@ -321,8 +319,10 @@ def _summary(per_case: list[dict[str, Any]]) -> dict[str, Any]:
         f"side check warns on the true note (false alarms, n={len(sided)})": out[
             "side_warning_own_note"
         ],
-        f"breast or chest wall follows the surgery (n={out['n']})": out["surgery_follows_note"],
     }
+    if measured:
+        label = f"breast or chest wall follows the surgery (n={len(measured)})"
+        out["shares"][label] = out["surgery_follows_note"]
     return out
 
 
