@@ -163,14 +163,36 @@ def note_dependent_voxels(s: Sample) -> np.ndarray:
 _SPATIAL = ("image", "label", "note_voxels")  # note_voxels only when the trainer asks
 
 
-def train_transform(patch_size: Sequence[int], *, flips: bool, augment: bool) -> mt.Compose:
+def train_transform(
+    patch_size: Sequence[int],
+    *,
+    flips: bool,
+    augment: bool,
+    crop_ratios: Sequence[float] = (),
+) -> mt.Compose:
     """MONAI dictionary transforms for one training sample (keys image, label and, where
-    present, note_voxels: cropped and flipped with the label)."""
+    present, note_voxels: cropped and flipped with the label). With ``crop_ratios`` (one per
+    class, background first) the patch is centred on a voxel of a class drawn with those
+    ratios among the classes the sample's label has (``data.crop_ratios``); otherwise
+    anywhere."""
+    roi = tuple(patch_size)
+    crop: mt.Transform = mt.RandSpatialCropd(
+        keys=_SPATIAL, roi_size=roi, random_size=False, allow_missing_keys=True
+    )
+    if crop_ratios:
+        crop = mt.RandCropByLabelClassesd(
+            keys=_SPATIAL,
+            label_key="label",
+            spatial_size=roi,
+            ratios=list(crop_ratios),
+            num_classes=len(crop_ratios),
+            num_samples=1,
+            warn=False,  # a class the case lacks is skipped for it, as intended
+            allow_missing_keys=True,
+        )
     steps: list[mt.Transform] = [
-        mt.SpatialPadd(keys=_SPATIAL, spatial_size=tuple(patch_size), allow_missing_keys=True),
-        mt.RandSpatialCropd(
-            keys=_SPATIAL, roi_size=tuple(patch_size), random_size=False, allow_missing_keys=True
-        ),
+        mt.SpatialPadd(keys=_SPATIAL, spatial_size=roi, allow_missing_keys=True),
+        crop,
     ]
     if augment:
         steps += [
@@ -261,6 +283,7 @@ def batches(
                 mask = note_dependent_voxels(s)
                 data["note_voxels"] = mask & SIDE_VOXELS if _sided(s, k, sides[j]) else mask
             item = transform(data)
+            item = item[0] if isinstance(item, list) else item  # a by-class crop: 1 sample
             images.append(torch.as_tensor(np.asarray(item["image"])))
             # variant labels are stored as uint8; cast before stacking
             y = torch.as_tensor(np.asarray(item["label"])).long()

@@ -69,6 +69,10 @@ class DataConfig:
     # training and inference resamples back (nnU-Net's target spacing). Empty: the median
     # spacing of the training cases, which are then used as they are
     spacing: tuple[float, ...] = ()
+    # patch centres drawn per class with these ratios (background first; MONAI's
+    # RandCropByLabelClassesd, a class absent from a case is skipped for it), so every
+    # target is seen however small it is in the volume; empty: uniform random crops
+    crop_ratios: tuple[float, ...] = ()
 
 
 SCHEDULES = ("cosine", "poly", "constant")
@@ -127,6 +131,11 @@ class TrainConfig:
     # learns to half-draw them; 0: off. Needs a note-guided model with augmentation and
     # note_swap > 0 (docs/models.md, "Note-dependent voxels")
     note_voxel_weight: float = 0.0
+    # the classes each sample's note rules out (its reader's ``absent``: a target the
+    # prescription leaves out) get no probability in the loss or at validation, as at
+    # prediction (``Predictor.rule_out``): a target is learnt only from notes that allow it,
+    # and its absence is the note's, not a guess. Needs a note reader (text.reader)
+    rule_out: bool = False
     val_every: int = 1  # epochs
     device: str = "auto"  # auto | cpu | cuda
     sw_batch_size: int = 2  # sliding-window batch at validation
@@ -304,6 +313,17 @@ def _check_values(cfg: RunConfig) -> RunConfig:
         raise ConfigError(
             "train.surgery_variants: expected a share in [0, 1] of note_swap's draws; above 0 "
             f"it needs train.note_swap > 0, got {sv} with note_swap {tr.note_swap}"
+        )
+    r = cfg.data.crop_ratios
+    if r and (len(r) != cfg.model.out_channels or min(r) < 0 or sum(r) <= 0):
+        raise ConfigError(
+            f"data.crop_ratios: expected {cfg.model.out_channels} ratios >= 0 (one per class, "
+            f"background first, not all 0), got {list(r)}"
+        )
+    if tr.rule_out and (cfg.model.fusion == "none" or not cfg.text.reader):
+        raise ConfigError(
+            "train.rule_out: needs a note-guided model (model.fusion != none) with a note "
+            f"reader (text.reader), got fusion {cfg.model.fusion!r}, reader {cfg.text.reader!r}"
         )
     t = cfg.infer.threshold
     if t is not None and not 0.0 < t < 1.0:

@@ -41,6 +41,7 @@ from oncoseg.train.resume import (
     seed_everything,
     start_run_folder,
 )
+from oncoseg.train.rule_out import RuledOut, mask_logits
 from oncoseg.train.threads import epoch_threads
 from oncoseg.train.validation_dice import validation_dice
 
@@ -166,6 +167,7 @@ def train(
         world=world,
         state=state,
         quiet=not progress,
+        ruled_out=RuledOut.for_run(cfg, model.note_reader, read_info(cfg.data.dataset).labels),
     )
     trainer.fit()
     if world > 1:
@@ -189,7 +191,10 @@ def _transform(
 ) -> Any:
     """The training augmentation, seeded, and where a checkpoint left its random stream."""
     transform = train_transform(
-        cfg.data.patch_size, flips=not model.uses_text, augment=cfg.train.augment
+        cfg.data.patch_size,
+        flips=not model.uses_text,
+        augment=cfg.train.augment,
+        crop_ratios=cfg.data.crop_ratios,
     )
     transform.set_random_state(seed=cfg.train.seed + rank)  # MONAI keeps its own RNG
     if rng is not None and rank == 0:
@@ -278,6 +283,7 @@ class Trainer:
     world: int = 1
     state: TrainState = field(default_factory=TrainState)
     quiet: bool = False  # no progress bar (a run trained beside another)
+    ruled_out: RuledOut | None = None  # train.rule_out
 
     def fit(self) -> None:
         """Train the remaining epochs, with a progress bar on rank 0."""
@@ -341,6 +347,8 @@ class Trainer:
         bf16 = self.cfg.train.bf16
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bf16):
             logits = self.net(image, context=context)
+        if self.ruled_out and (absent := self.ruled_out(notes)) is not None:
+            logits = mask_logits(logits, absent)  # fp32 from here, like the loss below
         label, note_voxels = label[:, :1], label[:, 1:]  # the second channel when asked for
         if isinstance(logits, list):  # deep supervision: every level, fine to coarse
             loss = self.loss_fn([x.float() for x in logits], label.float())
@@ -368,7 +376,9 @@ class Trainer:
         cfg, st, out = self.cfg, self.state, self.out
         is_last = st.epoch == cfg.train.epochs
         if self.val_s and (st.epoch % cfg.train.val_every == 0 or is_last):
-            record["val_dice"] = validation_dice(self.model, self.val_s, cfg, self.device)
+            record["val_dice"] = validation_dice(
+                self.model, self.val_s, cfg, self.device, self.ruled_out
+            )
             if record["val_dice"] > st.best_dice:
                 st.best_dice = record["val_dice"]
                 save_checkpoint(out / "best.pt", self.model, epoch=st.epoch, val_dice=st.best_dice)

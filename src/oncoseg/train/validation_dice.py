@@ -11,12 +11,18 @@ from oncoseg.data.loader import Sample
 from oncoseg.infer.config import RunConfig
 from oncoseg.models.multimodal import NoteGuidedSegmenter
 from oncoseg.models.sliding import segment_volume
+from oncoseg.train.rule_out import RuledOut, zero_ruled_out
 
 
 def validation_dice(
-    model: NoteGuidedSegmenter, samples: list[Sample], cfg: RunConfig, device: torch.device
+    model: NoteGuidedSegmenter,
+    samples: list[Sample],
+    cfg: RunConfig,
+    device: torch.device,
+    ruled_out: RuledOut | None = None,
 ) -> float:
-    """Mean foreground Dice over ``samples`` (full volumes, sliding window).
+    """Mean foreground Dice over ``samples`` (full volumes, sliding window); with
+    ``ruled_out`` (``train.rule_out``) the classes each note rules out are not drawn.
 
     Runs on rank 0 alone, so it uses MONAI's functional ``compute_dice``: the cumulative
     ``DiceMetric`` all-gathers across ranks when torch.distributed is up and would wait
@@ -27,6 +33,8 @@ def validation_dice(
     k = cfg.model.out_channels
     with torch.no_grad():
         for s, probs in _probabilities(model, samples, cfg, device):
+            if ruled_out is not None:
+                probs = zero_ruled_out(probs, ruled_out([s.note]))
             pred = torch.nn.functional.one_hot(probs.argmax(1), k).permute(0, 4, 1, 2, 3)
             assert s.label is not None
             gt = torch.nn.functional.one_hot(torch.as_tensor(s.label)[None, 0].to(device), k)
