@@ -41,6 +41,12 @@ def test_hand_computed_counts() -> None:
     assert m["f1"] == m["dice"]
     # the two slabs are one voxel apart along axis 1: every surface distance is 0 or 1
     assert m["hd95"] == pytest.approx(1.0)
+    # volumes in ml from the spacing: 10 voxels of 2 x 2 x 2.5 mm = 0.1 ml each side
+    m = case_metrics(pred, gt, (2.0, 2.0, 2.5))
+    assert (m["volume_ml"], m["volume_true_ml"]) == (pytest.approx(0.1), pytest.approx(0.1))
+    assert m["volume_error_ml"] == pytest.approx(0.0)
+    m = case_metrics(pred, np.zeros_like(gt), (2.0, 2.0, 2.5))
+    assert (m["volume_ml"], m["volume_error_ml"]) == (pytest.approx(0.1), pytest.approx(0.1))
 
 
 def test_hd95_uses_spacing_along_the_right_axis() -> None:

@@ -186,17 +186,17 @@ def test_openkbp_counterfactual_and_prescription_breakdown(
     internal = doc["models"]["multimodal"]["internal"]
     assert internal["n"] == 2 and set(internal["classes"]) == {"PTV70", "PTV63", "PTV56"}
     shares = doc["counterfactual"]["multimodal"]["shares"]
-    assert len(shares) == 2 and all(0 <= v <= 1 for v in shares.values())
+    # per target: both edits together, then added (patients without it) and removed (with it)
+    assert len(shares) == 6 and all(0 <= v <= 1 for v in shares.values())
     assert all(v == 0 for v in doc["counterfactual"]["vision"]["shares"].values())
-    groups = doc["by_prescription"]["vision"]
-    assert set(groups) == {
-        "PTV63 prescribed",
-        "PTV63 not prescribed",
-        "PTV56 prescribed",
-        "PTV56 not prescribed",
-    }
-    assert sum(groups[k]["n"] for k in ("PTV63 prescribed", "PTV63 not prescribed")) == 2
-    assert "Dice by prescription" in (tmp_path / "cf" / "summary.md").read_text()
+    targets = doc["by_prescription"]["models"]["vision"]["targets"]
+    assert set(targets) == {"PTV70", "PTV63", "PTV56"}
+    assert all(g["prescribed"]["n"] + g["not_prescribed"]["n"] == 2 for g in targets.values())
+    assert targets["PTV70"]["prescribed"]["n"] == 2  # every patient has the primary
+    assert (
+        doc["by_prescription"]["paired_vs_vision"]["multimodal"]["mean_prescribed_dice"]["n"] == 2
+    )
+    assert "Targets where prescribed" in (tmp_path / "cf" / "summary.md").read_text()
 
 
 def test_demo_report_and_model_links(tmp_path: Path, tiny_lm_dir: Path) -> None:

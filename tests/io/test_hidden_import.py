@@ -21,7 +21,7 @@ def _fresh(code: str) -> str:
 def test_predict_path_skips_the_hidden_libraries_which_import_afterwards() -> None:
     out = _fresh(
         "import sys, oncoseg.infer.pipeline\n"
-        "mods = ('pydicom', 'transformers', 'matplotlib', 'pandas')\n"
+        "mods = ('pydicom', 'transformers', 'matplotlib', 'pandas', 'skimage')\n"
         "print(sorted(m for m in mods if m in sys.modules))\n"
         "import pydicom, requests\n"
         "from oncoseg.io.dicom_seg import write_dicom_seg\n"

@@ -4,6 +4,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from scipy.ndimage import binary_erosion
 
 from oncoseg.data.phantom import case_rng
 from oncoseg.tasks.brain_tumor.phantom import BrainClinical, make_note, render, sample_clinical
@@ -32,7 +33,7 @@ def test_four_channels_and_geometry() -> None:
     assert np.allclose(np.abs(np.diag(affine)[:3]), np.abs(np.diag(affine)[:3]).round(6))
 
 
-@pytest.mark.parametrize("kind", ["meningioma", "treated_metastasis"])
+@pytest.mark.parametrize("kind", ["meningioma", "treated_metastasis", "second_focus"])
 def test_label_covers_only_the_target(kind: str) -> None:
     with_nt = replace(
         TARGET, nontarget=kind, nontarget_hemisphere="right", nontarget_lobe="parietal"
@@ -71,10 +72,36 @@ def test_high_grade_enhances_low_grade_does_not() -> None:
     assert np.median(flair[lab_lo > 0]) > 1.3 * np.median(normal)
 
 
+@pytest.mark.parametrize("grade", ["high", "low"])
+def test_a_second_focus_looks_like_the_target(grade: str) -> None:
+    # only the note tells them apart: the same tissues in every channel, a similar size
+    c = replace(
+        TARGET,
+        grade=grade,
+        nontarget="second_focus",
+        nontarget_hemisphere="right",
+        nontarget_lobe="parietal",
+    )
+    imgs, label, _, _ = render(11, c, "internal", 64)
+    bare, _, _, _ = render(11, replace(c, nontarget=""), "internal", 64)
+    focus = np.any([a != b for a, b in zip(imgs, bare, strict=True)], axis=0)
+    target = label > 0
+    assert not (focus & target).any()
+    assert 0.3 < focus.sum() / target.sum() < 3.0
+    # inside each lesion (one voxel in from its blurred border) every channel's median within
+    # 15% of the target's
+    inner_t, inner_f = binary_erosion(target), binary_erosion(focus)
+    for ch in range(4):
+        t, f = np.median(imgs[ch][inner_t]), np.median(imgs[ch][inner_f])
+        assert abs(f - t) < 0.15 * t, (ch, t, f)
+
+
 def test_nontarget_share_and_determinism() -> None:
     cs = [sample_clinical(case_rng(9, i), "internal") for i in range(300)]
     share = np.mean([bool(c.nontarget) for c in cs])
-    assert 0.3 < share < 0.5
+    assert 0.4 < share < 0.6
+    focus = np.mean([c.nontarget == "second_focus" for c in cs if c.nontarget])
+    assert 0.4 < focus < 0.6
     assert all(
         c.nontarget_lobe != c.lobe or c.nontarget_hemisphere != c.hemisphere
         for c in cs

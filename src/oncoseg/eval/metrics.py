@@ -68,4 +68,7 @@ def case_metrics(pred: np.ndarray, gt: np.ndarray, spacing: Sequence[float]) -> 
         "accuracy": (tp + tn) / p.size,
     }
     out["hd95_undefined"] = float(np.isnan(out["hd95"]))
+    voxel_ml = float(np.prod(spacing)) / 1000.0  # mm^3 -> ml
+    out["volume_ml"], out["volume_true_ml"] = (tp + fp) * voxel_ml, (tp + fn) * voxel_ml
+    out["volume_error_ml"] = out["volume_ml"] - out["volume_true_ml"]
     return out

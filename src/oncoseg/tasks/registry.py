@@ -36,7 +36,8 @@ from oncoseg.tasks.breast_ctv.heldout import heldout_phrasings
 from oncoseg.tasks.breast_ctv.report import breast_report
 from oncoseg.tasks.breast_ctv.score import clinical_score
 from oncoseg.tasks.breast_ctv.variants import add_note_variants
-from oncoseg.tasks.openkbp.counterfactual import prescription_breakdown, prescription_counterfactual
+from oncoseg.tasks.openkbp.breakdown import prescription_breakdown
+from oncoseg.tasks.openkbp.counterfactual import prescription_counterfactual
 from oncoseg.tasks.openkbp.report import openkbp_report
 
 CaseScore = Callable[[Any, np.ndarray], dict[str, Any]]  # (case, predicted labels) -> fields

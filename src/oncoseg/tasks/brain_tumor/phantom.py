@@ -1,9 +1,12 @@
 """Brain tumour phantom: 4-channel MRI (T1, T1ce, T2, FLAIR) whose target is named by the note.
 
 Every case has one target glioma (high grade: enhancing rim, necrosis, oedema; low grade:
-non-enhancing, bright on T2/FLAIR). A share of cases also carries a non-target lesion: a
-known stable meningioma or a treated metastasis, which the note says is not for treatment.
-The label (1 = target) covers the target lesion only (tumour and its oedema).
+non-enhancing, bright on T2/FLAIR). A share of cases also carries a non-target lesion, which
+the note says is not for treatment: a known stable meningioma, a treated metastasis, or a
+second focus of the same glioma treated in an earlier course, which looks like the target
+(same grade, same tissues, a similar size): only the note tells which of the two is treated
+now, as with the nodal regions of the breast phantoms. The label (1 = target) covers the
+target lesion only (tumour and its oedema).
 
 Example:
     >>> import numpy as np
@@ -89,7 +92,9 @@ SITES: dict[str, ScannerProfile] = {
     ),
 }
 CASE_MIX = {"internal": {"high": 0.7, "low": 0.3}, "external": {"high": 0.6, "low": 0.4}}
-NONTARGET_SHARE = 0.4
+NONTARGET_SHARE = 0.5
+# the non-target lesion's kind; a second focus looks like the target (the note decides)
+NONTARGET_KINDS = {"meningioma": 0.3, "treated_metastasis": 0.2, "second_focus": 0.5}
 
 
 @dataclass(frozen=True)
@@ -101,7 +106,7 @@ class BrainClinical:
     lobe: str
     grade: str  # high | low
     history: str  # e.g. "biopsy-proven", "progressive on imaging"
-    nontarget: str  # "" | meningioma | treated_metastasis
+    nontarget: str  # "" | meningioma | treated_metastasis | second_focus
     nontarget_hemisphere: str
     nontarget_lobe: str
 
@@ -114,7 +119,7 @@ def sample_clinical(rng: np.random.Generator, site: str) -> BrainClinical:
     hemi, lobe = draw(rng, {"left": 1, "right": 1}), draw(rng, dict.fromkeys(LOBES, 1.0))
     nontarget, nt_hemi, nt_lobe = "", "", ""
     if rng.random() < NONTARGET_SHARE:
-        nontarget = draw(rng, {"meningioma": 0.6, "treated_metastasis": 0.4})
+        nontarget = draw(rng, NONTARGET_KINDS)
         nt_hemi = draw(rng, {"left": 1, "right": 1})
         others = [lb for lb in LOBES if lb != lobe or nt_hemi != hemi]
         nt_lobe = others[int(rng.integers(len(others)))]
@@ -158,9 +163,15 @@ def _head(g: Grid, rng: np.random.Generator, img: np.ndarray) -> np.ndarray:
 
 
 def _glioma(
-    g: Grid, c: BrainClinical, rng: np.random.Generator, img: np.ndarray, brain: np.ndarray
+    g: Grid,
+    c: BrainClinical,
+    rng: np.random.Generator,
+    img: np.ndarray,
+    brain: np.ndarray,
+    centre: np.ndarray | None = None,
 ) -> np.ndarray:
-    centre = _lesion_centre(c.lobe, c.hemisphere, rng)
+    """Paint the glioma of ``c`` (at its lobe, or at ``centre``); its mask (tumour, oedema)."""
+    centre = _lesion_centre(c.lobe, c.hemisphere, rng) if centre is None else centre
     rad = rng.uniform(10, 18)
     core = ellipsoid(g, tuple(centre), tuple(rad * rng.uniform(0.8, 1.2, 3))) & brain
     oedema = ellipsoid(g, tuple(centre), tuple(rad * rng.uniform(1.4, 1.9, 3))) & brain
@@ -183,7 +194,11 @@ def _nontarget(
     target: np.ndarray,
 ) -> None:
     centre = _lesion_centre(c.nontarget_lobe, c.nontarget_hemisphere, rng)
-    if c.nontarget == "meningioma":  # extra-axial: pushed to the brain surface
+    if c.nontarget == "second_focus":  # the target's twin, painted first: the target wins
+        twin = np.zeros_like(img)
+        focus = _glioma(g, c, rng, twin, brain & ~target, centre)
+        img[:, focus & ~target] = twin[:, focus & ~target]
+    elif c.nontarget == "meningioma":  # extra-axial: pushed to the brain surface
         direction = centre / np.linalg.norm(centre)
         centre = direction * 62.0
         _paint(img, ellipsoid(g, tuple(centre), (rng.uniform(7, 12),) * 3) & ~target, "meningioma")
@@ -236,6 +251,7 @@ def narrative_note(c: BrainClinical, rng: np.random.Generator) -> str:
         what = {
             "meningioma": "known stable meningioma",
             "treated_metastasis": "previously treated metastasis, no active disease",
+            "second_focus": "second focus, treated in the earlier course",
         }[c.nontarget]
         lines.append(
             f"Also a {what} in the {c.nontarget_hemisphere} {c.nontarget_lobe} "

@@ -1,4 +1,5 @@
-"""OpenKBP counterfactual prescriptions and the Dice breakdown by prescription.
+"""OpenKBP counterfactual prescriptions: the same CT with a target added to or removed from
+its prescription.
 
 The prescription is this cohort's clinical text: whether the elective dose levels (PTV63,
 PTV56) are prescribed is written in the note and decides whether those targets exist.
@@ -11,8 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from oncoseg.data.dataset import list_cases, read_case, read_clinical_csv
-from oncoseg.eval.stats import summarize
+from oncoseg.data.dataset import list_cases, read_case
 from oncoseg.infer import Predictor
 from oncoseg.tasks.openkbp.convert import TARGETS, prescription
 
@@ -38,46 +38,34 @@ def prescription_counterfactual(
         present = [t for t in TARGETS if (np.asarray(case.label.array) == labels[t]).any()]
         voxel_cc = float(np.prod(case.images[0].spacing)) / 1000.0
         row: dict[str, Any] = {"case": case_id}
+        predicted: dict[tuple[str, ...], np.ndarray] = {}  # prescription -> labels
         for t in EDITED:
             vols = {}
             for state, targets in (
                 ("with", sorted({*present, t}, key=TARGETS.index)),
                 ("without", [x for x in present if x != t]),
             ):
-                pred = np.asarray(predictor.predict(case.images, prescription(targets)).array)
+                key = tuple(targets)  # the own prescription comes up once per edited target
+                if key not in predicted:
+                    note = prescription(targets)
+                    predicted[key] = np.asarray(predictor.predict(case.images, note).array)
+                pred = predicted[key]
                 vols[state] = float((pred == labels[t]).sum()) * voxel_cc
             row[f"{t}_cc_with"], row[f"{t}_cc_without"] = vols["with"], vols["without"]
+            row[f"{t}_own"] = t in present  # with: the patient's own note; without: removed
             row[f"{t}_follows"] = bool(
                 vols["with"] >= min_cc and vols["without"] < 0.1 * vols["with"]
             )
         per_case.append(row)
     n = len(per_case)
-    shares = {
-        f"{t} appears/disappears with its prescription (n={n})": sum(
-            r[f"{t}_follows"] for r in per_case
-        )
-        / max(1, n)
-        for t in EDITED
-    }
+    shares = {}
+    for t in EDITED:
+        shares[f"{t} appears/disappears with its prescription (n={n})"] = _share(per_case, t)
+        for edit, own in (("added", False), ("removed", True)):
+            rows = [r for r in per_case if r[f"{t}_own"] == own]
+            shares[f"{t} {edit} (n={len(rows)})"] = _share(rows, t)
     return {"n": n, "shares": shares, "cases": per_case}
 
 
-def prescription_breakdown(
-    rows: dict[str, dict[str, list[dict[str, Any]]]], dataset: str | os.PathLike[str]
-) -> dict[str, Any]:
-    """Per-class Dice of each model in patients with vs without that target prescribed
-    (internal site)."""
-    clinical = read_clinical_csv(dataset)
-    out: dict[str, Any] = {}
-    for name, sites in rows.items():
-        out[name] = {}
-        for cls in EDITED:
-            for state in ("yes", "no"):
-                values = [
-                    r["dice"]
-                    for r in sites.get("internal", [])
-                    if r["class"] == cls and clinical.get(r["case"], {}).get(cls) == state
-                ]
-                key = f"{cls} {'prescribed' if state == 'yes' else 'not prescribed'}"
-                out[name][key] = summarize(values)
-    return out
+def _share(rows: list[dict[str, Any]], target: str) -> float:
+    return sum(r[f"{target}_follows"] for r in rows) / max(1, len(rows))

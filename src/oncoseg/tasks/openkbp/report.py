@@ -8,6 +8,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,13 +23,52 @@ def openkbp_report(doc: Mapping[str, Any], fig_dir: Path) -> TaskReport:
     if "counterfactual" in doc:
         title = "Counterfactual notes: share of test cases whose contour follows the edited note"
         sections.append(shares_section(doc["counterfactual"], title))
-    if "by_prescription" in doc:
-        groups = list(next(iter(doc["by_prescription"].values())))
-        rows = [
-            [m, *(f"{fmt(g[k])} (n={g[k]['n']})" for k in groups)]
-            for m, g in doc["by_prescription"].items()
-        ]
+    by = doc.get("by_prescription")
+    if by and "models" in by:
+        sections += _target_sections(by)
+    elif by:  # results written before the per-target breakdown: Dice by group
+        groups = list(next(iter(by.values())))
+        rows = [[m, *(f"{fmt(g[k])} (n={g[k]['n']})" for k in groups)] for m, g in by.items()]
         sections.append(
             table("Dice by prescription (internal test patients)", ["model", *groups], rows)
         )
     return TaskReport(sections=sections)
+
+
+def _target_sections(by: Mapping[str, Any]) -> list[Section]:
+    """Where prescribed: Dice, HD95, volume error per target; where not: the share drawn
+    under 1 cm^3; each patient's mean Dice over their prescribed targets, paired."""
+    rows, absent, means = [], [], []
+    paired = by.get("paired_vs_vision", {})
+    for m, r in by["models"].items():
+        for t, g in r["targets"].items():
+            p = g["prescribed"]
+            p_val = paired.get(m, {}).get(t, {}).get("wilcoxon_p")
+            rows.append(
+                [m, t, str(p["n"]), fmt(p["dice"]), fmt(p["hd95"], 1), fmt(p["volume_error_ml"], 1)]
+                + [_p(p_val)]
+            )
+            share = g["not_prescribed"]["drawn_under_1cc"]
+            n_no = g["not_prescribed"]["n"]
+            if n_no:
+                absent.append([m, t, str(n_no), "n/a" if share is None else f"{share:.0%}"])
+        test = paired.get(m, {}).get("mean_prescribed_dice", {})
+        means.append([m, fmt(r["mean_prescribed_dice"]), _p(test.get("wilcoxon_p"))])
+    head = ["model", "target", "n", "Dice", "HD95 (mm)", "volume error (ml)", "p vs vision"]
+    return [
+        table("Targets where prescribed (internal test patients)", head, rows),
+        table(
+            "Targets where not prescribed: share of patients with less than 1 cm³ drawn",
+            ["model", "target", "n", "< 1 cm³"],
+            absent,
+        ),
+        table(
+            "Mean Dice over each patient's prescribed targets",
+            ["model", "mean Dice", "p vs vision (Wilcoxon, paired)"],
+            means,
+        ),
+    ]
+
+
+def _p(value: float | None) -> str:
+    return "" if value is None or math.isnan(value) else f"{value:.2g}"
