@@ -181,6 +181,9 @@ def test_openkbp_counterfactual_and_prescription_breakdown(
     convert_openkbp(src, tmp_path / "kbp")
     cfg = _cfg(tmp_path, tiny_lm_dir, dataset=str(tmp_path / "kbp"))
     cfg.train = (*TINY[1:], "model.preset=tiny", "data.patch_size=[64,64,64]", "train.batch_size=1")
+    # the full-resolution recipe's two settings (configs/openkbp_full_cpu.yaml)
+    cfg.train = (*cfg.train, "data.crop_ratios=[1,1,1,1]", "model.out_channels=4")
+    cfg.multimodal = (*cfg.multimodal, "text.reader=openkbp", "train.rule_out=true")
     doc = json.loads(run_experiment("counterfactual", cfg, tmp_path / "cf").read_text())
     assert doc["dataset"] == "openkbp"
     internal = doc["models"]["multimodal"]["internal"]
@@ -197,6 +200,11 @@ def test_openkbp_counterfactual_and_prescription_breakdown(
         doc["by_prescription"]["paired_vs_vision"]["multimodal"]["mean_prescribed_dice"]["n"] == 2
     )
     assert "Targets where prescribed" in (tmp_path / "cf" / "summary.md").read_text()
+    # the note-guided model draws no target its prescription leaves out
+    for g in doc["by_prescription"]["models"]["multimodal"]["targets"].values():
+        assert g["not_prescribed"]["drawn_under_1cc"] in (None, 1.0)
+    for case in doc["counterfactual"]["multimodal"]["cases"]:
+        assert case["PTV63_cc_without"] == case["PTV56_cc_without"] == 0.0
 
 
 def test_demo_report_and_model_links(tmp_path: Path, tiny_lm_dir: Path) -> None:
