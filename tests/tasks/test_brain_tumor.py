@@ -29,7 +29,8 @@ def _world(label: np.ndarray, affine: np.ndarray) -> np.ndarray:
 def test_four_channels_and_geometry() -> None:
     images, label, regions, affine = render(1, TARGET, "internal", 48)
     assert len(images) == 4 and all(im.shape == (48, 48, 48) for im in images)
-    assert regions is None and label.dtype == np.uint8 and set(np.unique(label)) == {0, 1}
+    assert regions is not None and np.array_equal(regions == 1, label == 1)
+    assert label.dtype == np.uint8 and set(np.unique(label)) == {0, 1}
     assert np.allclose(np.abs(np.diag(affine)[:3]), np.abs(np.diag(affine)[:3]).round(6))
 
 

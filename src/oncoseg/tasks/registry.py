@@ -29,6 +29,7 @@ from oncoseg.eval.sections import TaskReport
 from oncoseg.infer import Predictor
 from oncoseg.tasks.brain_tumor import phantom as brain_phantom
 from oncoseg.tasks.brain_tumor.score import lesion_breakdown, lesion_score
+from oncoseg.tasks.brain_tumor.variants import add_brain_variants
 from oncoseg.tasks.breast_ctv import phantom as breast_phantom
 from oncoseg.tasks.breast_ctv.clinical import BreastClinical
 from oncoseg.tasks.breast_ctv.counterfactual import breast_counterfactual
@@ -104,6 +105,7 @@ TASKS: dict[str, Task] = {
     "brain_tumor": Task(
         name="brain_tumor",
         cohort_spec=brain_phantom.cohort_spec,
+        note_variants=add_brain_variants,
         case_score=lesion_score,
         breakdown=lesion_breakdown,
         breakdown_key="by_lesion",

@@ -38,6 +38,9 @@ from oncoseg.data.phantom_cohort import CohortSpec
 from oncoseg.text.templates import clinical_field, raw_note
 
 LABELS = {"background": 0, "target": 1}
+# the region map: the target lesion and the non-target one (a second focus's note variant
+# takes the other lesion as its label: oncoseg.tasks.brain_tumor.variants)
+REGION_NAMES = {"background": 0, "target": 1, "other_lesion": 2}
 CHANNELS = {"0": "T1", "1": "T1ce", "2": "T2", "3": "FLAIR"}
 CLINICAL_FIELDS = [
     "age",
@@ -192,20 +195,26 @@ def _nontarget(
     img: np.ndarray,
     brain: np.ndarray,
     target: np.ndarray,
-) -> None:
+) -> np.ndarray:
+    """Paint the non-target lesion of ``c``; its voxels (never the target's)."""
     centre = _lesion_centre(c.nontarget_lobe, c.nontarget_hemisphere, rng)
-    if c.nontarget == "second_focus":  # the target's twin, painted first: the target wins
+    if c.nontarget == "second_focus":  # the target's twin, painted apart: the target wins
         twin = np.zeros_like(img)
-        focus = _glioma(g, c, rng, twin, brain & ~target, centre)
-        img[:, focus & ~target] = twin[:, focus & ~target]
-    elif c.nontarget == "meningioma":  # extra-axial: pushed to the brain surface
+        lesion = _glioma(g, c, rng, twin, brain & ~target, centre) & ~target
+        img[:, lesion] = twin[:, lesion]
+        return lesion
+    if c.nontarget == "meningioma":  # extra-axial: pushed to the brain surface
         direction = centre / np.linalg.norm(centre)
         centre = direction * 62.0
-        _paint(img, ellipsoid(g, tuple(centre), (rng.uniform(7, 12),) * 3) & ~target, "meningioma")
-    else:  # treated metastasis: small cavity with a thin enhancing rim
-        rad = rng.uniform(5, 9)
-        _paint(img, ellipsoid(g, tuple(centre), (rad,) * 3) & brain & ~target, "rim")
-        _paint(img, ellipsoid(g, tuple(centre), (rad * 0.6,) * 3) & brain & ~target, "csf")
+        lesion = ellipsoid(g, tuple(centre), (rng.uniform(7, 12),) * 3) & ~target
+        _paint(img, lesion, "meningioma")
+        return lesion
+    # treated metastasis: small cavity with a thin enhancing rim
+    rad = rng.uniform(5, 9)
+    lesion = ellipsoid(g, tuple(centre), (rad,) * 3) & brain & ~target
+    _paint(img, lesion, "rim")
+    _paint(img, ellipsoid(g, tuple(centre), (rad * 0.6,) * 3) & brain & ~target, "csf")
+    return lesion
 
 
 def render(
@@ -214,7 +223,8 @@ def render(
     site: str = "internal",
     size: int = 64,
 ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray | None, np.ndarray]:
-    """Render one case: four float32 channels, the uint8 label, no region map, the affine."""
+    """Render one case: four float32 channels, the uint8 label, the region map
+    (:data:`REGION_NAMES`), the affine."""
     if site not in SITES:
         raise ValueError(f"site must be one of {sorted(SITES)}, got {site!r}")
     profile = SITES[site]
@@ -224,14 +234,16 @@ def render(
     img = np.zeros((4, *g.x.shape), np.float32)
     brain = _head(g, case_rng(anatomy_seed, 2), img)
     target = _glioma(g, c, case_rng(anatomy_seed, 3), img, brain)
+    regions = target.astype(np.uint8)
     if c.nontarget:
-        _nontarget(g, c, case_rng(anatomy_seed, 4), img, brain, target)
+        other = _nontarget(g, c, case_rng(anatomy_seed, 4), img, brain, target)
+        regions[other] = REGION_NAMES["other_lesion"]
     noise_rng = case_rng(anatomy_seed, 5)
     channels = [
         np.clip(apply_scanner(img[k], g.spacing, profile, noise_rng), 0, None) * 1000.0
         for k in range(4)
     ]
-    return [ch.astype(np.float32) for ch in channels], target.astype(np.uint8), None, g.affine
+    return [ch.astype(np.float32) for ch in channels], target.astype(np.uint8), regions, g.affine
 
 
 def brain_prompt(row: Mapping[str, Any]) -> str:
@@ -289,4 +301,5 @@ def cohort_spec() -> CohortSpec:
         sample_clinical=sample_clinical,
         render=render,
         make_note=make_note,
+        region_names=REGION_NAMES,
     )
