@@ -51,7 +51,9 @@ def test_second_focus_cases_get_the_note_naming_the_other_lesion(focus_dataset: 
 
 def test_only_note_swap_and_only_brain_datasets(focus_dataset: Path, breast_dataset: Path) -> None:
     samples = load_samples(focus_dataset, list_cases(focus_dataset, "Tr")[:1], regions=True)
-    with pytest.raises(ConfigError, match="brain_tumor has no such note variants"):
-        add_brain_variants(focus_dataset, samples, side=True)
+    with pytest.raises(ConfigError, match="brain_tumor has no surgery note variants"):
+        add_brain_variants(focus_dataset, samples, surgery=True)
+    add_brain_variants(focus_dataset, samples, side=True)  # note_voxel_weight asks for it
+    assert all(s.side_variants == [] for s in samples)
     with pytest.raises(ConfigError, match="need a brain_tumor phantom"):
         add_brain_variants(breast_dataset, samples)

@@ -53,11 +53,13 @@ def add_brain_variants(
 ) -> None:
     """Give each brain_tumor training sample with a second focus the note naming that focus,
     with its label (in place): this task's :class:`oncoseg.data.loader.NoteVariants` hook.
-    Only ``train.note_swap``: a brain note has no side or surgery to swap."""
-    if side or surgery:
+    Only ``train.note_swap``: a brain note has no surgery to swap, and no other side (the
+    trainer asks for ``side`` labels for ``train.note_voxel_weight`` too; a brain case gets
+    none, so its note-dependent voxels are the two foci's)."""
+    if surgery:
         raise ConfigError(
-            "train.side_swap/surgery_variants: brain_tumor has no such note variants (its "
-            "note_swap names the other glioma focus); set them to 0"
+            "train.surgery_variants: brain_tumor has no surgery note variants (its note_swap "
+            "names the other glioma focus); set it to 0"
         )
     info = read_info(dataset)
     if info.task != "brain_tumor":
