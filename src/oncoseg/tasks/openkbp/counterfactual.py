@@ -45,7 +45,9 @@ def prescription_counterfactual(
                 ("with", sorted({*present, t}, key=TARGETS.index)),
                 ("without", [x for x in present if x != t]),
             ):
-                key = tuple(targets)  # the own prescription comes up once per edited target
+                # the own prescription comes up once per edited target; a model that does not
+                # read the note draws the same whatever it says
+                key = tuple(targets) if predictor.uses_text else ()
                 if key not in predicted:
                     note = prescription(targets)
                     predicted[key] = np.asarray(predictor.predict(case.images, note).array)
