@@ -314,17 +314,7 @@ def _check_values(cfg: RunConfig) -> RunConfig:
             "train.surgery_variants: expected a share in [0, 1] of note_swap's draws; above 0 "
             f"it needs train.note_swap > 0, got {sv} with note_swap {tr.note_swap}"
         )
-    r = cfg.data.crop_ratios
-    if r and (len(r) != cfg.model.out_channels or min(r) < 0 or sum(r) <= 0):
-        raise ConfigError(
-            f"data.crop_ratios: expected {cfg.model.out_channels} ratios >= 0 (one per class, "
-            f"background first, not all 0), got {list(r)}"
-        )
-    if tr.rule_out and (cfg.model.fusion == "none" or not cfg.text.reader):
-        raise ConfigError(
-            "train.rule_out: needs a note-guided model (model.fusion != none) with a note "
-            f"reader (text.reader), got fusion {cfg.model.fusion!r}, reader {cfg.text.reader!r}"
-        )
+    _check_classes(cfg)
     t = cfg.infer.threshold
     if t is not None and not 0.0 < t < 1.0:
         raise ConfigError(f"infer.threshold: expected a probability in (0, 1) or null, got {t}")
@@ -338,6 +328,21 @@ def _check_values(cfg: RunConfig) -> RunConfig:
             f"train.schedule: expected one of {list(SCHEDULES)}, got {cfg.train.schedule!r}"
         )
     return cfg
+
+
+def _check_classes(cfg: RunConfig) -> None:
+    """The per-class settings: patch centres per class, classes a note rules out."""
+    r = cfg.data.crop_ratios
+    if r and (len(r) != cfg.model.out_channels or min(r) < 0 or sum(r) <= 0):
+        raise ConfigError(
+            f"data.crop_ratios: expected {cfg.model.out_channels} ratios >= 0 (one per class, "
+            f"background first, not all 0), got {list(r)}"
+        )
+    if cfg.train.rule_out and (cfg.model.fusion == "none" or not cfg.text.reader):
+        raise ConfigError(
+            "train.rule_out: needs a note-guided model (model.fusion != none) with a note "
+            f"reader (text.reader), got fusion {cfg.model.fusion!r}, reader {cfg.text.reader!r}"
+        )
 
 
 T = typing.TypeVar("T")
