@@ -69,9 +69,8 @@ class DataConfig:
     # training and inference resamples back (nnU-Net's target spacing). Empty: the median
     # spacing of the training cases, which are then used as they are
     spacing: tuple[float, ...] = ()
-    # patch centres drawn per class with these ratios (background first; MONAI's
-    # RandCropByLabelClassesd, a class absent from a case is skipped for it), so every
-    # target is seen however small it is in the volume; empty: uniform random crops
+    # patch centres drawn per class with these ratios, background first (MONAI's
+    # RandCropByLabelClassesd; a class a case lacks is skipped); empty: uniform crops
     crop_ratios: tuple[float, ...] = ()
 
 
@@ -131,10 +130,9 @@ class TrainConfig:
     # learns to half-draw them; 0: off. Needs a note-guided model with augmentation and
     # note_swap > 0 (docs/models.md, "Note-dependent voxels")
     note_voxel_weight: float = 0.0
-    # the classes each sample's note rules out (its reader's ``absent``: a target the
-    # prescription leaves out) get no probability in the loss or at validation, as at
-    # prediction (``Predictor.rule_out``): a target is learnt only from notes that allow it,
-    # and its absence is the note's, not a guess. Needs a note reader (text.reader)
+    # the classes each note's reader rules out (``absent``: a target the prescription
+    # leaves out) get no probability in the loss and at validation, as at prediction
+    # (``Predictor.rule_out``). Needs a note reader (text.reader)
     rule_out: bool = False
     val_every: int = 1  # epochs
     device: str = "auto"  # auto | cpu | cuda
