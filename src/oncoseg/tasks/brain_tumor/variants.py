@@ -15,12 +15,12 @@ from dataclasses import replace
 
 import numpy as np
 
-from oncoseg.data.dataset import read_clinical_csv, read_info
 from oncoseg.data.loader import Sample
 from oncoseg.data.phantom import case_rng
 from oncoseg.infer.config import ConfigError
 from oncoseg.tasks.brain_tumor.explain_truth import from_row
 from oncoseg.tasks.brain_tumor.phantom import REGION_NAMES, make_note
+from oncoseg.tasks.phantom_rows import phantom_rows
 
 
 def focus_variant(
@@ -61,19 +61,8 @@ def add_brain_variants(
             "train.surgery_variants: brain_tumor has no surgery note variants (its note_swap "
             "names the other glioma focus); set it to 0"
         )
-    info = read_info(dataset)
-    if info.task != "brain_tumor":
-        raise ConfigError(
-            f"train.note_swap: {dataset} is a {info.task or 'unnamed'!r} dataset; brain_tumor "
-            "note variants need a brain_tumor phantom (clinical.csv, regionsTr/)"
-        )
-    rows = read_clinical_csv(dataset)
-    style, seed = info.extra.get("note_style", "prompt"), int(info.extra.get("seed", 0))
-    for s in samples:
-        if s.case_id not in rows:
-            raise ConfigError(f"train.note_swap: {dataset}/clinical.csv has no row for {s.case_id}")
+    rows, style, seed = phantom_rows(dataset, samples, "brain_tumor", "note_swap")
+    for s, row in zip(samples, rows, strict=True):
         assert s.regions is not None and s.label is not None  # loaded with regions=True
         if swap:
-            s.variants = [
-                (n, y[None]) for n, y in focus_variant(rows[s.case_id], s.regions, style, seed)
-            ]
+            s.variants = [(n, y[None]) for n, y in focus_variant(row, s.regions, style, seed)]

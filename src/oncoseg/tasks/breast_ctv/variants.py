@@ -14,12 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from oncoseg.data.dataset import read_clinical_csv, read_info
 from oncoseg.data.loader import Sample
 from oncoseg.data.phantom import case_rng
 from oncoseg.infer.config import ConfigError
 from oncoseg.tasks.breast_ctv.clinical import N_STAGES, REGIONS, BreastClinical, ctv_components
 from oncoseg.tasks.breast_ctv.notes import make_note
+from oncoseg.tasks.phantom_rows import phantom_rows
 
 
 def note_variant(row: dict[str, str], style: str, seed: int = 0, **changes: Any) -> str:
@@ -110,19 +110,9 @@ def add_note_variants(
     """
     named = (("note_swap", swap), ("side_swap", side), ("surgery_variants", surgery))
     keys = "/".join(k for k, on in named if on)
-    info = read_info(dataset)
-    if info.task != "breast_ctv":
-        raise ConfigError(
-            f"train.{keys}: {dataset} is a {info.task or 'unnamed'!r} dataset; breast_ctv "
-            "note variants need a breast_ctv phantom (clinical.csv, regionsTr/)"
-        )
-    rows = read_clinical_csv(dataset)
-    style, seed = info.extra.get("note_style", "prompt"), int(info.extra.get("seed", 0))
-    for s in samples:
-        if s.case_id not in rows:
-            raise ConfigError(f"train.{keys}: {dataset}/clinical.csv has no row for {s.case_id}")
+    rows, style, seed = phantom_rows(dataset, samples, "breast_ctv", keys)
+    for s, row in zip(samples, rows, strict=True):
         assert s.regions is not None and s.label is not None  # loaded with regions=True
-        row = rows[s.case_id]
         own = ctv_components(BreastClinical.from_row(row))
         expected = np.isin(s.regions, [REGIONS[n] for n in own])
         wrong = np.count_nonzero(expected != (s.label[0] > 0))
