@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from oncoseg.text.deid import deidentify, find_identifiers
-from oncoseg.text.deid_eval import load_corpus, oncoseg_finder, parse_marked
+from oncoseg.text.deid_eval import layers_finder, load_corpus, parse_marked
 from oncoseg.text.deid_eval import score as score_marked
 from tests.text.deid_corpus import make_corpus
+from tests.text.layers import deidentify, find_identifiers
 
 HERE = Path(__file__).parent
 
@@ -131,7 +131,7 @@ def test_held_out_corpus_is_big_and_covers_every_kind() -> None:
 
 @pytest.mark.parametrize("corpus", ["deid_eval_corpus.txt", "deid_dev_corpus.txt"])
 def test_hand_marked_corpora(corpus: str) -> None:
-    sc = score_marked(load_corpus(HERE / corpus), oncoseg_finder)
+    sc = score_marked(load_corpus(HERE / corpus), layers_finder)
     print(
         f"\n{corpus}: recall {sc.recall:.3f} ({sum(sc.caught.values())}/{sum(sc.total.values())}),"
         f" precision {sc.precision:.3f}, char precision {sc.char_precision:.3f},"

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from oncoseg.text.deid import deidentify, find_identifiers
 from oncoseg.text.deid_cjk import cjk_spans
 from oncoseg.text.deid_numbers import phone_runs
+from tests.text.layers import deidentify, find_identifiers
 
 
 def _left(text: str) -> str:

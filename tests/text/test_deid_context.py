@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from oncoseg.text.deid import find_identifiers
 from oncoseg.text.deid_vocab import number_is_clinical
+from tests.text.layers import find_identifiers
 from tests.text.test_deid_intl import assert_removed
 
 

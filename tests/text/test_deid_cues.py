@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from oncoseg.text.deid import deidentify
+from tests.text.layers import deidentify
 
 
 def _left(text: str) -> str:

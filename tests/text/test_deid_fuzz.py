@@ -14,9 +14,9 @@ import os
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from oncoseg.text.deid import deidentify, find_identifiers
 from oncoseg.text.deid_names import given_names
 from oncoseg.text.notes import clean_note
+from tests.text.layers import deidentify, find_identifiers
 
 # DEID_FUZZ_EXAMPLES=1000 for a longer search than the default run's
 FUZZ = settings(

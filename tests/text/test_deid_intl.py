@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from oncoseg.text.deid import deidentify, find_identifiers
 from oncoseg.text.deid_extend import extend_spans, place_run
+from tests.text.layers import deidentify, find_identifiers
 
 
 def masked(text: str) -> list[bool]:

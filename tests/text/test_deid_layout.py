@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from oncoseg.text.deid import deidentify
 from oncoseg.text.deid_acronyms import spells_place
+from tests.text.layers import deidentify
 
 
 def _out(text: str) -> str:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from oncoseg.text.deid import deidentify, find_identifiers
-from oncoseg.text.deid_eval import load_corpus, oncoseg_finder, rules_finder, score
+from oncoseg.text.deid_eval import layers_finder, load_corpus, rules_finder, score
 from oncoseg.text.deid_vocab import is_clinical, is_common, is_name_word, number_is_clinical
+from tests.text.layers import deidentify, find_identifiers
 
 HERE = Path(__file__).parent
 
@@ -123,7 +123,7 @@ def test_a_clinical_note_without_identifiers_is_left_whole() -> None:
 @pytest.mark.parametrize("corpus", ["deid_dev_corpus.txt", "deid_eval_corpus.txt"])
 def test_development_corpora_recall_and_precision(corpus: str) -> None:
     notes = load_corpus(HERE / corpus)
-    rules, both = score(notes, rules_finder), score(notes, oncoseg_finder)
+    rules, both = score(notes, rules_finder), score(notes, layers_finder)
     print(
         f"\n{corpus}: recall {rules.recall:.3f} -> {both.recall:.3f}, char precision "
         f"{rules.char_precision:.3f} -> {both.char_precision:.3f}, words kept "
@@ -178,7 +178,7 @@ def test_former_held_out_corpus_now_a_development_set() -> None:
         for n in load_corpus(HERE / c)
     }
     assert not dev & {n.text for n in notes}
-    both, rules = score(notes, oncoseg_finder), score(notes, rules_finder)
+    both, rules = score(notes, layers_finder), score(notes, rules_finder)
     assert both.recall >= 0.98 and both.recall > rules.recall
     assert both.kept_rate >= 0.98 and both.words_kept_rate >= 0.94
 

@@ -1,4 +1,4 @@
-"""Offline de-identification of clinical notes, in two layers.
+"""Offline de-identification of clinical notes, in three layers.
 
 Replaces, before a note reaches a model, a log or a report: people's names (with their title,
 ``HOLLOWAY, Margaret``, first names alone, nicknames, maiden names, initials), dates with a day
@@ -12,6 +12,10 @@ and postcodes, hospitals, wards, beds and GP practices, and ages over 89 (HIPAA 
    starts with a capital or holds a digit is masked unless it is known to be safe (a common
    English word, a clinical word, a number whose shape or neighbours are clinical), so a kind
    of identifier nobody wrote a rule for is still removed.
+3. The learned layer (``text.deid_learned``), a CRF trained on how the first two fared on
+   notes they had never seen, decides word by word from their output: it adds what they
+   missed (a ward in lower case, a foreign street) and takes back what the safe-word layer
+   masked when it is sure the word is safe; it never takes back what the rules found.
 
 Clinical content such as ``pT2 pN1a (2/14)``, ``T2N1mi``, ``70 Gy in 35 fractions``, ``ER
 8/8``, ``Ki-67 20%``, ``Paget's disease`` or ``Gleason 4+3`` is left alone. Recall and
@@ -39,6 +43,7 @@ from oncoseg.text.deid_extend import (
 from oncoseg.text.deid_hl7 import hl7_spans
 from oncoseg.text.deid_keep import kept_spans
 from oncoseg.text.deid_layout import address_line_spans, contact_line_spans, the_place_spans
+from oncoseg.text.deid_learned import learned_spans
 from oncoseg.text.deid_lower import lowercase_names
 from oncoseg.text.deid_names import (
     NAME_RULES,
@@ -170,13 +175,42 @@ def _all_medical(span_text: str) -> bool:
     return bool(words) and all(is_medical(w) for w in words)
 
 
-def find_identifiers(text: str, *, safe_words: bool = True, ner: bool = False) -> list[Redaction]:
+def find_identifiers(
+    text: str, *, safe_words: bool = True, ner: bool = False, learned: bool = True
+) -> list[Redaction]:
     """Spans (in ``text``) of every identifier found, sorted and non-overlapping.
 
     The rules run first (they give dates, IDs, phones and names their tags); then, with
     ``safe_words`` (the default), every other token not known to be safe is masked
     (text.deid_safe). ``safe_words=False`` gives the rules alone, for comparison. ``ner``
-    adds spaCy's named entities, kept off clinical words (text.deid_ner; needs spaCy)."""
+    adds spaCy's named entities, kept off clinical words (text.deid_ner; needs spaCy).
+    ``learned`` (the default, with ``safe_words``): a CRF trained on how these layers fare on
+    notes they never saw decides word by word from their output (text.deid_learned)."""
+    if not (learned and safe_words):
+        return _layers(text, safe_words=safe_words, ner=ner)
+    rules = [(r.tag, r.start, r.end) for r in _layers(text, safe_words=False, ner=False)]
+    pipeline = [(r.tag, r.start, r.end) for r in _layers(text, safe_words=True, ner=ner)]
+    return _merge(_join_tokens(learned_spans(text, rules, pipeline), text), text)
+
+
+_JOINABLE = re.compile(r"[^\w\s]{1,3}")
+
+
+def _join_tokens(spans: list[tuple[str, int, int]], text: str) -> list[Redaction]:
+    """Masked tokens as redactions; two of one tag apart by up to three punctuation marks
+    on one line are one (``RQ3-0045127``, ``j.smith@``)."""
+    out: list[Redaction] = []
+    for tag, s, e in sorted(spans, key=lambda t: t[1]):
+        prev = out[-1] if out else None
+        if prev and prev.tag == tag and _JOINABLE.fullmatch(text, prev.end, s):
+            out[-1] = Redaction(tag, prev.start, e)
+        else:
+            out.append(Redaction(tag, s, e))
+    return out
+
+
+def _layers(text: str, *, safe_words: bool, ner: bool) -> list[Redaction]:
+    """The rules, then (``safe_words``) the safe-word layer and the closing steps."""
     spans = _Spans(text)
     for tag, s, e in hl7_spans(text):  # fields of HL7 segments, by their position
         spans.add(tag, s, e)
@@ -298,9 +332,10 @@ def _merge(spans: list[Redaction], text: str) -> list[Redaction]:
     return out
 
 
-def deidentify(text: str) -> DeidResult:
-    """Replace each identifier with ``[TAG]`` (one of ``TAGS``)."""
-    spans = find_identifiers(text)
+def deidentify(text: str, *, learned: bool = True) -> DeidResult:
+    """Replace each identifier with ``[TAG]`` (one of ``TAGS``); ``learned=False`` leaves
+    out the learned layer (the rules and the safe-word layer alone)."""
+    spans = find_identifiers(text, learned=learned)
     out, pos = [], 0
     for r in spans:
         out.append(text[pos : r.start])

@@ -220,6 +220,13 @@ def oncoseg_finder(text: str) -> list[tuple[str, int, int]]:
     return [(r.tag, r.start, r.end) for r in find_identifiers(text)]
 
 
+def layers_finder(text: str) -> list[tuple[str, int, int]]:
+    """oncoseg's rules and safe-word layer, without the learned layer (text.deid_learned)."""
+    from oncoseg.text.deid import find_identifiers
+
+    return [(r.tag, r.start, r.end) for r in find_identifiers(text, learned=False)]
+
+
 def rules_finder(text: str) -> list[tuple[str, int, int]]:
     """oncoseg's rules alone, without the safe-word layer (what it was before that layer)."""
     from oncoseg.text.deid import find_identifiers
@@ -330,13 +337,14 @@ def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - a rep
     ap.add_argument(
         "--tools",
         default="oncoseg",
-        help="comma list: oncoseg,oncoseg-rules,oncoseg-ner,presidio,philter",
+        help="comma list: oncoseg,oncoseg-layers,oncoseg-rules,oncoseg-ner,presidio,philter",
     )
     ap.add_argument("--spacy-model", default="en_core_web_sm")
     ap.add_argument("--show", action="store_true", help="list misses and false positives")
     args = ap.parse_args(argv)
     makers: dict[str, Callable[[], Finder]] = {
         "oncoseg": lambda: oncoseg_finder,
+        "oncoseg-layers": lambda: layers_finder,
         "oncoseg-rules": lambda: rules_finder,
         "oncoseg-ner": lambda: ner_finder,
         "presidio": lambda: presidio_finder(args.spacy_model),
