@@ -279,6 +279,28 @@ def deid(files: list[Path] = typer.Argument(..., help="Note files (UTF-8 text)."
     raise typer.Exit(deid_files(files, typer.echo, lambda line: typer.echo(line, err=True)))
 
 
+@app.command("postprocess")
+def postprocess_cmd(
+    run: Path = typer.Argument(..., help="Training run folder (trained with a validation fold)."),
+    dataset: Path = typer.Option(None, help="Where its cases are (default: the run's dataset)."),
+) -> None:
+    """Choose, on the run's validation cases, the classes whose largest connected component
+    alone is kept; writes RUN/postprocess.json, which later predictions of the run apply."""
+    from oncoseg.eval.postprocess import choose
+
+    with refusing():
+        doc = choose(run, dataset)
+    for name, row in doc["classes"].items():
+        typer.echo(
+            f"{name}: validation Dice {row['dice']:.3f} as predicted, "
+            f"{row['dice_largest_component']:.3f} with its largest component only"
+        )
+    kept = [n for n, r in doc["classes"].items() if r["value"] in doc["largest_component"]]
+    typer.echo(
+        f"largest component kept for: {', '.join(kept) or 'none'} ({len(doc['cases'])} cases)"
+    )
+
+
 def main() -> None:
     """The console script: library warnings go to the debug log, then the app runs."""
     route_warnings()

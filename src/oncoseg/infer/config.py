@@ -1,19 +1,15 @@
 """Run configuration: dataclasses with commented defaults, a strict YAML loader, overrides.
 
 A YAML file has up to five sections (``data``, ``model``, ``text``, ``train``, ``infer``) plus
-``out``; unknown sections or keys are errors that name the key. ``--set train.lr=3e-4``
-style overrides are parsed as YAML scalars and type-checked against the field.
-
-The schema lives with inference because a run folder's ``config.yaml`` is what rebuilds
-its model: ``oncoseg.infer`` reads it without importing the training loop, and
-``oncoseg.train`` imports it from here. Settings that lost their ablation were removed
-(``REMOVED``, results in docs/ablations.md); a stored run that still names one at its old
-default loads with a logged note, one that set it otherwise is refused by name.
-
-A written config carries ``version`` (:data:`CONFIG_VERSION`). A default that changes for
-new runs keeps its old value for a file of an older version that does not set it
-(:func:`load_config`), so a stored run rebuilds the model it trained; a file without
-``version`` is version 1.
+``out``; unknown sections or keys are errors that name the key. ``--set train.lr=3e-4`` style
+overrides are parsed as YAML scalars and type-checked against the field. The schema lives
+with inference: a run's ``config.yaml`` rebuilds its model, read by ``oncoseg.infer`` without
+the training loop. Settings that lost their ablation were removed (``REMOVED``, results in
+docs/ablations.md); a stored run that names one at its old default loads with a logged note,
+one that set it otherwise is refused by name. A written config carries ``version``
+(:data:`CONFIG_VERSION`); a default that changes for new runs keeps its old value for a file
+of an older version that does not set it (:func:`load_config`), so a stored run rebuilds the
+model it trained; a file without ``version`` is version 1.
 
 Example:
     >>> cfg = load_config(None, ["train.epochs=3", "model.fusion=none"])
@@ -151,10 +147,12 @@ class InferConfig:
     stored model serves any of these settings (the model store's key leaves them out)."""
 
     # a voxel is labelled when its foreground probability (1 - P(background)) exceeds this,
-    # then with its most probable foreground class; null: argmax over all classes (the same
-    # as 0.5 for one foreground class). A lower value trades precision for coverage: choose
-    # it on validation cases (the counterfactual experiment sweeps it there)
+    # then with its likeliest foreground class; null: argmax over all classes (0.5 for one
+    # foreground class). Lower trades precision for coverage: choose it on validation cases
     threshold: float | None = None
+    # classes whose largest connected component alone is kept; null: the run's choice made
+    # on validation (postprocess.json, `oncoseg postprocess RUN`), none without one
+    largest_component: tuple[int, ...] | None = None
 
 
 @dataclass
@@ -313,9 +311,11 @@ def _check_values(cfg: RunConfig) -> RunConfig:
             f"it needs train.note_swap > 0, got {sv} with note_swap {tr.note_swap}"
         )
     _check_classes(cfg)
-    t = cfg.infer.threshold
+    t, lc = cfg.infer.threshold, cfg.infer.largest_component
     if t is not None and not 0.0 < t < 1.0:
         raise ConfigError(f"infer.threshold: expected a probability in (0, 1) or null, got {t}")
+    if lc is not None and any(c < 1 for c in lc):
+        raise ConfigError(f"infer.largest_component: expected foreground classes (>= 1), got {lc}")
     if cfg.train.threads < 0 or cfg.train.threads_epochs < 0:
         raise ConfigError(
             "train.threads, train.threads_epochs: expected whole numbers >= 0, got "

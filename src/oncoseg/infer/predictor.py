@@ -26,6 +26,7 @@ from oncoseg.infer.checkpoint import load_checkpoint, restore_model
 from oncoseg.infer.config import RunConfig, load_config
 from oncoseg.infer.device import native_bf16, pick_device
 from oncoseg.infer.plan import Plan
+from oncoseg.infer.postprocess import keep_largest, read_choice
 from oncoseg.io.image import Image, same_geometry
 from oncoseg.io.image_rules import check_image
 from oncoseg.io.orientation import (
@@ -90,6 +91,8 @@ class Predictor:
         if bad:
             raise ValueError(f"only infer.* settings can change at prediction time, got {bad}")
         cfg = load_config(run / "config.yaml", infer)
+        if cfg.infer.largest_component is None:  # the run's choice, made on validation
+            cfg.infer.largest_component = read_choice(run) or ()
         plan = Plan.read(run / "plan.json")
         dev = pick_device(device)
         text = build_text_encoder(cfg.text) if cfg.model.fusion != "none" else None
@@ -121,6 +124,8 @@ class Predictor:
         """
         probs, t, ref = self._oriented_proba(images, note, note_source)
         labels = to_labels(probs, self.threshold)  # before un-orienting: a quarter the bytes
+        if self.cfg.infer.largest_component:
+            labels = keep_largest(labels, self.cfg.infer.largest_component)
         return Image(from_orientation(labels, t), ref.affine.copy())
 
     def predict_proba(
@@ -213,4 +218,5 @@ def describe(predictor: Predictor) -> dict[str, Any]:
         "preset": predictor.cfg.model.preset,
         "text": predictor.cfg.text.encoder if predictor.uses_text else "none",
         "threshold": predictor.threshold,
+        "largest_component": list(predictor.cfg.infer.largest_component or ()),
     }
