@@ -119,3 +119,15 @@ def test_training_rebuilds_the_shipped_model(tmp_path: Path) -> None:
     dt.train(corpora, tmp_path / "m.crf")
     shipped = Path(dl.__file__).with_name(dl.MODEL_FILE)
     assert (tmp_path / "m.crf").read_bytes() == shipped.read_bytes()
+
+
+def test_threads_share_the_model_safely() -> None:
+    """The review service de-identifies in worker threads; the shared tagger holds one
+    sequence at a time, so concurrent notes must give what each gives alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    notes = [n.text for n in load_corpus(HERE / "deid_dev_corpus.txt")[:8]]
+    alone = [find_identifiers(t) for t in notes]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(find_identifiers, notes * 3))
+    assert together == alone * 3

@@ -27,6 +27,7 @@ rebuilt by ``python -m oncoseg.text.deid_train``.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -251,7 +252,22 @@ def scored_tokens(
     toks, feats = features(text, rules, pipeline)
     if not toks:
         return []
-    tagger = tagger or _tagger()
+    if tagger is None:  # the shared tagger holds one sequence at a time: one thread at a time
+        with _TAGGER_LOCK:
+            return _score(toks, feats, rules, pipeline, _tagger())
+    return _score(toks, feats, rules, pipeline, tagger)
+
+
+_TAGGER_LOCK = threading.Lock()
+
+
+def _score(
+    toks: list[tuple[int, int]],
+    feats: list[Features],
+    rules: Sequence[Span],
+    pipeline: Sequence[Span],
+    tagger: Any,
+) -> list[Token]:
     tagger.set(feats)
     kinds = [k for k in tagger.labels() if k != "O"]
     out = []
