@@ -97,8 +97,8 @@ def test_counterfactual_experiment_writes_schema_and_reports(
     doc3 = json.loads(run_experiment("counterfactual", low, tmp_path / "cf-low").read_text())
     assert doc3["runs"] == doc["runs"] and done.stat().st_mtime_ns == stamp
     assert doc3["infer"] == {
-        "vision": ["infer.threshold=null"],
-        "multimodal": ["infer.threshold=0.3"],
+        "vision": ["infer.threshold=null", "infer.largest_component=null"],
+        "multimodal": ["infer.threshold=0.3", "infer.largest_component=null"],
     }
     before = {c["case"]: c for c in cf["multimodal"]["cases"]}
     for c in doc3["counterfactual"]["multimodal"]["cases"]:

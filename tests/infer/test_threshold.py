@@ -114,7 +114,10 @@ def test_explicit_null_overrides_a_run_trained_with_a_threshold(
     (run / "config.yaml").write_text(yaml.safe_dump(cfg))
     assert Predictor.from_run(run).threshold == 0.4
     plain = infer_settings(ExperimentConfig(), ["model.fusion=none"])
-    assert plain == ["infer.threshold=null"]
+    assert plain == ["infer.threshold=null", "infer.largest_component=null"]
+    listed = infer_settings(ExperimentConfig(), ["infer.largest_component=[1, 3]"])
+    assert listed[1] == "infer.largest_component=[1, 3]"
+    assert load_config(None, listed).infer.largest_component == (1, 3)  # read back
     assert Predictor.from_run(run, infer=plain).threshold is None
     low = infer_settings(ExperimentConfig(), ["infer.threshold=0.3"])
     assert Predictor.from_run(run, infer=low).threshold == 0.3

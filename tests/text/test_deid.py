@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from oncoseg.text.deid import deidentify as default_deidentify
 from oncoseg.text.deid_eval import layers_finder, load_corpus, parse_marked
 from oncoseg.text.deid_eval import score as score_marked
 from tests.text.deid_corpus import make_corpus
@@ -88,6 +89,7 @@ def test_held_out_seed_recall() -> None:  # the rules were not tuned on this see
 def test_clinical_content_survives(keep: str) -> None:
     text = f"Summary: {keep}. Plan adjuvant RT."
     assert keep in deidentify(text).text
+    assert keep in default_deidentify(text).text  # with the learned layer too
 
 
 def test_no_identifier_text_left_in_output() -> None:

@@ -14,6 +14,7 @@ import os
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from oncoseg.text.deid import deidentify as default_deidentify
 from oncoseg.text.deid_names import given_names
 from oncoseg.text.notes import clean_note
 from tests.text.layers import deidentify, find_identifiers
@@ -121,3 +122,4 @@ def test_planted_identifier_never_returned(
 def test_clinical_text_alone_is_untouched(parts: list[str]) -> None:
     note = " ".join(parts)
     assert deidentify(note).text == note
+    assert default_deidentify(note).text == note  # with the learned layer too

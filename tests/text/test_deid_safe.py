@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from oncoseg.text.deid import deidentify as default_deidentify
 from oncoseg.text.deid_eval import layers_finder, load_corpus, rules_finder, score
 from oncoseg.text.deid_vocab import is_clinical, is_common, is_name_word, number_is_clinical
 from tests.text.layers import deidentify, find_identifiers
@@ -102,6 +103,7 @@ def test_the_rules_alone_missed_them(sentence: str, words: list[str]) -> None:
 )
 def test_clinical_look_alikes_survive(keep: str) -> None:
     assert keep in deidentify(f"Summary: {keep}. Plan adjuvant RT.").text
+    assert keep in default_deidentify(f"Summary: {keep}. Plan adjuvant RT.").text
 
 
 def test_a_clinical_note_without_identifiers_is_left_whole() -> None:
@@ -118,6 +120,7 @@ def test_a_clinical_note_without_identifiers_is_left_whole() -> None:
         "Macmillan CNS to follow up."
     )
     assert find_identifiers(note) == []
+    assert default_deidentify(note).text == note
 
 
 @pytest.mark.parametrize("corpus", ["deid_dev_corpus.txt", "deid_eval_corpus.txt"])

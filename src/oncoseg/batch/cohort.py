@@ -55,6 +55,7 @@ from oncoseg.batch.cohort_status import StatusBook
 from oncoseg.data.dataset import label_path, list_cases, read_info
 from oncoseg.eval.evaluate import class_metric_rows, foreground_labels
 from oncoseg.infer import Plan
+from oncoseg.infer.postprocess import read_choice
 from oncoseg.io.atomic import remove_stale_temp_files, write_json
 from oncoseg.io.image import load_image
 
@@ -145,12 +146,18 @@ def check_model(job: CohortJob) -> Plan:
 
 
 def _identity(job: CohortJob) -> dict[str, str]:
-    return {
+    """What a resumed run must share with the earlier ones (so no folder mixes masks made
+    with and without the run's post-processing choice, ``postprocess.json``)."""
+    ident = {
         "model": str(Path(job.model).resolve()),
         "checkpoint": job.checkpoint,
         "dataset": str(Path(job.dataset).resolve()),
         "split": job.split,
     }
+    choice = read_choice(job.model)
+    if choice:  # absent without one: earlier folders of such runs still match
+        ident["largest_component"] = str(list(choice))
+    return ident
 
 
 def _read_runs(out: Path, job: CohortJob) -> list[dict[str, Any]]:

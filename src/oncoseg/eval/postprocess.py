@@ -48,9 +48,11 @@ def choose(
     ``dataset``: where the cases are (default: the run's ``data.dataset``); ``cases``: which
     (default: the run's validation cases)."""
     run = Path(run_dir)
-    predictor = Predictor.from_run(run, infer=["infer.largest_component=[]"])
-    root = Path(dataset or predictor.cfg.data.dataset)
     ids = list(cases or validation_cases(run))
+    predictor = Predictor.from_run(run, infer=["infer.largest_component=[]"])
+    if not (dataset or predictor.cfg.data.dataset):
+        raise ValueError(f"{run}: its config names no data.dataset; pass --dataset")
+    root = Path(dataset or predictor.cfg.data.dataset)
     labels = foreground_labels(predictor.plan.labels)
     raw: dict[int, list[float]] = {v: [] for v in labels}
     kept: dict[int, list[float]] = {v: [] for v in labels}

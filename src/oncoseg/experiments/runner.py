@@ -71,7 +71,16 @@ def infer_settings(cfg: ExperimentConfig, overrides: tuple[str, ...] | list[str]
     experiment says; not part of the model store's key."""
     given = [o for o in (*cfg.train, *overrides) if o.startswith("infer.")]
     resolved = dataclasses.asdict(load_config(None, given).infer)
-    return [f"infer.{key}={'null' if v is None else v}" for key, v in resolved.items()]
+    return [f"infer.{key}={_yaml_value(v)}" for key, v in resolved.items()]
+
+
+def _yaml_value(v: Any) -> str:
+    """An override's value as YAML: ``null``, ``0.4``, ``[1, 3]``."""
+    if v is None:
+        return "null"
+    if isinstance(v, (tuple, list)):
+        return "[" + ", ".join(str(x) for x in v) + "]"
+    return str(v)
 
 
 def evaluate_runs(

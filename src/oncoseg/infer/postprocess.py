@@ -46,8 +46,11 @@ def read_choice(run_dir: str | Path) -> tuple[int, ...] | None:
         return None
     try:
         classes = json.loads(path.read_text(encoding="utf-8"))["largest_component"]
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
         raise ChoiceError(f"{path}: expected {{'largest_component': [class, ...]}}") from exc
-    if not isinstance(classes, list) or not all(isinstance(c, int) and c > 0 for c in classes):
+    ok = isinstance(classes, list) and all(
+        isinstance(c, int) and not isinstance(c, bool) and c > 0 for c in classes
+    )
+    if not ok:
         raise ChoiceError(f"{path}: largest_component must list foreground class values")
     return tuple(classes)

@@ -91,9 +91,16 @@ class Predictor:
         if bad:
             raise ValueError(f"only infer.* settings can change at prediction time, got {bad}")
         cfg = load_config(run / "config.yaml", infer)
+        plan = Plan.read(run / "plan.json")
         if cfg.infer.largest_component is None:  # the run's choice, made on validation
             cfg.infer.largest_component = read_choice(run) or ()
-        plan = Plan.read(run / "plan.json")
+        classes = set(plan.labels.values()) - {0}
+        unknown = set(cfg.infer.largest_component) - classes
+        if unknown:
+            raise ValueError(
+                f"{run}: infer.largest_component names classes {sorted(unknown)} the model "
+                f"does not have (its foreground classes: {sorted(classes)})"
+            )
         dev = pick_device(device)
         text = build_text_encoder(cfg.text) if cfg.model.fusion != "none" else None
         model = build_model(cfg.model, text, note_reader=get_reader(cfg.text.reader)).to(dev)

@@ -162,7 +162,8 @@ def _case_routes(api: APIRouter, model: SegmentModel, store: Store, max_upload: 
             images = form.getlist("image")
             if any(isinstance(i, str) for i in images):
                 raise FieldError("image", "expected file parts, got text")
-            note = check_note(await _note_field(form.get("note")), model.uses_text)
+            raw = await _note_field(form.get("note"))
+            note = await run_in_threadpool(check_note, raw, model.uses_text)
             series = form.get("series")
             case = await run_in_threadpool(
                 store_case,
@@ -194,7 +195,8 @@ def _case_routes(api: APIRouter, model: SegmentModel, store: Store, max_upload: 
 
     @api.post("/deid")
     async def deid_preview(request: Request) -> dict[str, str]:
-        return {"text": check_note((await _json(request)).get("note"), required=False)}
+        note = (await _json(request)).get("note")  # de-identified off the event loop
+        return {"text": await run_in_threadpool(check_note, note, False)}
 
 
 def _job_routes(api: APIRouter, model: SegmentModel, store: Store, jobs: JobQueue) -> None:
@@ -202,7 +204,10 @@ def _job_routes(api: APIRouter, model: SegmentModel, store: Store, jobs: JobQueu
     async def segment(case_id: str, request: Request) -> Any:
         case = _case(store, case_id)
         body = await _json(request)
-        note = case.note if body.get("note") is None else check_note(body["note"], False)
+        if body.get("note") is None:
+            note = case.note
+        else:
+            note = await run_in_threadpool(check_note, body["note"], False)
         if model.uses_text and not note.strip():
             raise FieldError("note", "empty; this model reads the clinical note")
         explain = _explain_field(body.get("explain", False), model.uses_text)

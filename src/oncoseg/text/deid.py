@@ -189,8 +189,14 @@ def find_identifiers(
     if not (learned and safe_words):
         return _layers(text, safe_words=safe_words, ner=ner)
     rules = [(r.tag, r.start, r.end) for r in _layers(text, safe_words=False, ner=False)]
-    pipeline = [(r.tag, r.start, r.end) for r in _layers(text, safe_words=True, ner=ner)]
-    return _merge(_join_tokens(learned_spans(text, rules, pipeline), text), text)
+    pipeline = [(r.tag, r.start, r.end) for r in _layers(text, safe_words=True, ner=False)]
+    found = learned_spans(text, rules, pipeline)  # the model saw no entity layer in training
+    if ner:  # spaCy's entities after the model, kept off protected text as in the layers
+        entities = _Spans(text)
+        for tag, s, e in ner_spans(text):
+            entities.add(tag, s, e)
+        found += [(r.tag, r.start, r.end) for r in entities.found]
+    return _merge(_join_tokens(found, text), text)
 
 
 _JOINABLE = re.compile(r"[^\w\s]{1,3}")
@@ -198,11 +204,14 @@ _JOINABLE = re.compile(r"[^\w\s]{1,3}")
 
 def _join_tokens(spans: list[tuple[str, int, int]], text: str) -> list[Redaction]:
     """Masked tokens as redactions; two of one tag apart by up to three punctuation marks
-    on one line are one (``RQ3-0045127``, ``j.smith@``)."""
+    on one line are one (``RQ3-0045127``, ``j.smith@``); overlapping spans are one, with
+    the earlier's tag."""
     out: list[Redaction] = []
     for tag, s, e in sorted(spans, key=lambda t: t[1]):
         prev = out[-1] if out else None
-        if prev and prev.tag == tag and _JOINABLE.fullmatch(text, prev.end, s):
+        if prev and s < prev.end:
+            out[-1] = Redaction(prev.tag, prev.start, max(prev.end, e))
+        elif prev and prev.tag == tag and _JOINABLE.fullmatch(text, prev.end, s):
             out[-1] = Redaction(tag, prev.start, e)
         else:
             out.append(Redaction(tag, s, e))

@@ -2,26 +2,30 @@
 
 The rules and the safe-word layer (``text.deid``) reach 0.88-0.96 recall on each new blind
 corpus, whatever they reach on the notes they were written on. This layer is trained on how
-they behave on notes they had *not* seen: for each of the held-out corpora v2-v7 the features
+they behave on notes they had *not* seen: for each of the held-out corpora v2-v8 the features
 hold the spans the de-identifier of the commit that first scored that corpus found (rules alone
 and the whole pipeline; tests/text/deid_blind_spans.json.gz), beside the word's shape, the word
 lists' verdicts and its neighbours. So the model learns when the layers miss (a ward written in
 lower case, a foreign street) and when they over-mask (a capitalised clinical word they do not
 know), not that they are always right.
 
-A linear-chain CRF (CRFsuite, via python-crfsuite) gives each token its probability of being
-part of an identifier; the decision (``decide``) is a hysteresis on it:
+A linear-chain CRF (CRFsuite, via python-crfsuite) gives each token its probability p of being
+part of an identifier; the decision (``decide``):
 
-- a token is masked when its probability is at least ``add``, when the rules alone mask it
-  (unless the model is near sure it is safe: below ``rules_veto``) or when the whole pipeline
-  masks it and the probability is at least ``pipeline_veto``;
-- masked tokens then grow along their line into neighbours whose probability is at least
-  ``grow`` (the rest of ``Queen Eleanor University Hospitals``).
+- the rules' spans always stay (``rules_veto`` 0: their precision on blind sets is 0.97-0.98);
+- a span of the safe-word layer stays when p >= ``pipeline_veto``;
+- the model adds a token when p >= ``add``, unless it is known to be safe (a clinical or
+  medical word, a common word in lower case, a number the layers judge clinical);
+- masked tokens grow along their line, within a sentence, into neighbours with p >= ``grow``
+  (the rest of ``Queen Eleanor University Hospitals``, ``Cancer`` in a hospital's name);
+- protected text (eponyms, terms kept by context) and a sentence's closing mark are never
+  masked by the model.
 
-The thresholds (``THRESHOLDS``) were chosen by leave-one-corpus-out on v2-v7 (train on five,
-decide on the sixth with its blind-time spans), maximising the smaller of mean recall and mean
-clinical terms kept; docs/text.md has the figures. The model file ships with the package and is
-rebuilt by ``python -m oncoseg.text.deid_train``.
+The thresholds (``THRESHOLDS``) were chosen by leave-one-corpus-out on v2-v8 (train on all but
+one, decide on that one with its blind-time spans), maximising the smaller of mean recall and
+mean clinical terms kept (``python -m oncoseg.text.deid_train --grid``); docs/text.md has the
+figures. The model file ships with the package and is rebuilt by ``python -m
+oncoseg.text.deid_train``.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from typing import Any
 
 from oncoseg.text.deid_keep import kept_spans
 from oncoseg.text.deid_names import PROTECT, TITLES, given_names
+from oncoseg.text.deid_numbers import number_spans
 from oncoseg.text.deid_rules import GENERIC
 from oncoseg.text.deid_vocab import STOP, is_clinical, is_common, is_medical, is_name_word
 
@@ -55,10 +60,10 @@ _CONTEXT = (
 
 @dataclass(frozen=True)
 class Thresholds:
-    add: float = 0.3
+    add: float = 0.2
     grow: float = 0.02
-    pipeline_veto: float = 0.02
-    rules_veto: float = 0.0  # the rules alone are precise (0.98): their spans always stay
+    pipeline_veto: float = 0.05
+    rules_veto: float = 0.0  # the rules' spans always stay
 
 
 THRESHOLDS = Thresholds()
@@ -122,8 +127,15 @@ def _word_features(word: str) -> dict[str, Any]:
     return f
 
 
-def _tag_at(spans: Sequence[Span], s: int, e: int) -> str:
-    return next((tag for tag, a, b in spans if a < e and s < b), "O")
+def tags_of(toks: Sequence[tuple[int, int]], spans: Sequence[Span]) -> list[str]:
+    """Each token's tag: that of the leftmost span it overlaps (spans disjoint), or ``O``;
+    one pass over the characters, not tokens x spans."""
+    end = max([e for _, _, e in spans] + [e for _, e in toks] + [0])
+    mask: list[str | None] = [None] * end
+    for tag, a, b in spans:
+        for i in range(max(0, a), b):
+            mask[i] = mask[i] or tag
+    return [next((m for m in mask[s:e] if m), "O") for s, e in toks]
 
 
 def _encode(f: dict[str, Any], out: Features, prefix: str = "") -> None:
@@ -144,16 +156,18 @@ def features(
     toks = tokens(text)
     words = [text[s:e] for s, e in toks]
     base = [_word_features(w) for w in words]
-    rule_tag = [_tag_at(rules, s, e) for s, e in toks]
-    pipe_tag = [_tag_at(pipeline, s, e) for s, e in toks]
+    rule_tag, pipe_tag = tags_of(toks, rules), tags_of(toks, pipeline)
     out: list[Features] = []
+    in_line = colon = 0  # tokens before this one on its line; a ":" among them
     for i, (s, _) in enumerate(toks):
-        line_start = text.rfind("\n", 0, s) + 1
+        new_line = i == 0 or "\n" in text[toks[i - 1][1] : s]
+        if new_line:
+            in_line = colon = 0
         f: Features = {"bias": 1.0}
         _encode(base[i], f)
-        _encode({"lpos": str(min(len(_TOKEN.findall(text, line_start, s)), 4))}, f)
-        _encode({"colon_before": ":" in text[line_start:s]}, f)
-        _encode({"nl": i == 0 or "\n" in text[toks[i - 1][1] : s]}, f)
+        _encode({"lpos": str(min(in_line, 4)), "colon_before": bool(colon), "nl": new_line}, f)
+        in_line += 1
+        colon = colon or words[i] == ":"
         for d in (-2, -1, 1, 2):
             j = i + d
             if not 0 <= j < len(toks):
@@ -180,7 +194,7 @@ def features(
 
 def token_labels(toks: Sequence[tuple[int, int]], identifiers: Sequence[Span]) -> list[str]:
     """The kind of the identifier each token overlaps, ``O`` for none (training labels)."""
-    return [_tag_at(identifiers, s, e) for s, e in toks]
+    return tags_of(toks, identifiers)
 
 
 @dataclass(frozen=True)
@@ -200,21 +214,37 @@ def protected(text: str) -> list[tuple[int, int]]:
 
 
 def decide(text: str, toks: Sequence[Token], th: Thresholds = THRESHOLDS) -> list[Span]:
-    """The tokens to mask (see the module docstring), with a tag each; the model does not
-    mask protected text (``protected``) that the rules left."""
+    """The tokens to mask (see the module docstring), with a tag each. Of what the layers
+    left, protected text (an eponym, a term kept by its context) and a sentence's closing
+    mark are never masked (so growth stops at the end of a sentence), and a word known to be
+    safe (``_known_safe``) only by growth from a neighbour (``Cancer`` in a hospital's name),
+    never on the model's word alone."""
     keep = protected(text)
-    safe = [t.rules == "O" and any(a < t.end and t.start < b for a, b in keep) for t in toks]
+    masked_numbers = number_spans(text, [False] * len(text))
+    left = [t.rules == "O" and t.pipeline == "O" for t in toks]  # what the layers left
+    number = _clinical_numbers(text, toks, masked_numbers)
+    fixed = [  # never masked: protected text, a sentence's closing mark
+        x and (any(a < t.end and t.start < b for a, b in keep) or _ends_sentence(text, t))
+        for x, t in zip(left, toks, strict=True)
+    ]
+    guard = [  # masked only by growth: known-safe words, clinical numbers
+        f or (x and (n or _known_safe(text, t)))
+        for f, x, n, t in zip(fixed, left, number, toks, strict=True)
+    ]
     on = [
-        t.p >= th.add
-        or (t.rules != "O" and t.p >= th.rules_veto)
-        or (t.pipeline != "O" and t.p >= th.pipeline_veto)
-        for t in toks
+        not g
+        and (
+            t.p >= th.add
+            or (t.rules != "O" and t.p >= th.rules_veto)
+            or (t.pipeline != "O" and t.p >= th.pipeline_veto)
+        )
+        for t, g in zip(toks, guard, strict=True)
     ]
     changed = True
     while changed:  # grow along the line into likely neighbours
         changed = False
         for i, t in enumerate(toks):
-            if on[i] or safe[i] or t.p < th.grow:
+            if on[i] or fixed[i] or t.p < th.grow:
                 continue
             for j in (i - 1, i + 1):
                 if 0 <= j < len(toks) and on[j]:
@@ -222,15 +252,43 @@ def decide(text: str, toks: Sequence[Token], th: Thresholds = THRESHOLDS) -> lis
                     if "\n" not in text[toks[a].end : toks[b].start]:
                         on[i] = changed = True
                         break
-    return [
-        (_tag(t), t.start, t.end) for t, o, k in zip(toks, on, safe, strict=True) if o and not k
+    return [(_tag(t), t.start, t.end) for t, o in zip(toks, on, strict=True) if o]
+
+
+def _known_safe(text: str, t: Token) -> bool:
+    """A clinical or medical word, or a common word in lower case (``no``, ``to``)."""
+    word = text[t.start : t.end]
+    if not word.isalpha():
+        return False
+    return is_clinical(word) or is_medical(word) or (word.islower() and is_common(word))
+
+
+def _clinical_numbers(
+    text: str, toks: Sequence[Token], masked_numbers: Sequence[Span]
+) -> list[bool]:
+    """Tokens of numbers the layers judge clinical by shape or neighbours (``36/40``, ``ER
+    8/8``, ``2.5``): digits outside every number they would mask, and a mark joining two
+    such digits with no space (the ``/`` of ``36/40``)."""
+    digits = [
+        any(c.isdigit() for c in text[t.start : t.end])
+        and not any(a < t.end and t.start < b for _, a, b in masked_numbers)
+        for t in toks
     ]
+    out = list(digits)
+    for i in range(1, len(toks) - 1):
+        joined = toks[i - 1].end == toks[i].start and toks[i].end == toks[i + 1].start
+        out[i] = out[i] or (joined and digits[i - 1] and digits[i + 1])
+    return out
+
+
+def _ends_sentence(text: str, t: Token) -> bool:
+    """``.``, ``;``, ``!`` or ``?`` before a space or the end (not the dot of ``J.M.``)."""
+    return text[t.start : t.end] in ".;!?" and (t.end == len(text) or text[t.end].isspace())
 
 
 def _tag(t: Token) -> str:
-    if t.p >= 0.5 or (t.rules == "O" and t.pipeline == "O"):
-        return t.tag
-    return t.rules if t.rules != "O" else t.pipeline
+    """The rules' tag, else the safe-word layer's, else the model's."""
+    return t.rules if t.rules != "O" else t.pipeline if t.pipeline != "O" else t.tag
 
 
 @cache
@@ -254,28 +312,27 @@ def scored_tokens(
         return []
     if tagger is None:  # the shared tagger holds one sequence at a time: one thread at a time
         with _TAGGER_LOCK:
-            return _score(toks, feats, rules, pipeline, _tagger())
-    return _score(toks, feats, rules, pipeline, tagger)
+            scores = _marginals(feats, _tagger())
+    else:
+        scores = _marginals(feats, tagger)
+    rule_tag, pipe_tag = tags_of(toks, rules), tags_of(toks, pipeline)
+    return [
+        Token(s, e, p, tag, r, q)
+        for (s, e), (p, tag), r, q in zip(toks, scores, rule_tag, pipe_tag, strict=True)
+    ]
 
 
 _TAGGER_LOCK = threading.Lock()
 
 
-def _score(
-    toks: list[tuple[int, int]],
-    feats: list[Features],
-    rules: Sequence[Span],
-    pipeline: Sequence[Span],
-    tagger: Any,
-) -> list[Token]:
+def _marginals(feats: list[Features], tagger: Any) -> list[tuple[float, str]]:
+    """Per token: the probability of an identifier, and the likeliest identifier kind."""
     tagger.set(feats)
     kinds = [k for k in tagger.labels() if k != "O"]
     out = []
-    for i, (s, e) in enumerate(toks):
+    for i in range(len(feats)):
         marg = {k: tagger.marginal(k, i) for k in kinds}
-        tag = max(marg, key=marg.__getitem__)
-        p = 1.0 - tagger.marginal("O", i)
-        out.append(Token(s, e, p, tag, _tag_at(rules, s, e), _tag_at(pipeline, s, e)))
+        out.append((1.0 - tagger.marginal("O", i), max(marg, key=marg.__getitem__)))
     return out
 
 

@@ -2,12 +2,13 @@
 
 ``python -m oncoseg.text.deid_train [--loco] [--grid] [--out PATH]`` (from the repo root):
 
-- ``--loco``: leave-one-corpus-out over the held-out corpora v2-v7: train on five, decide on
-  the sixth with the spans its blind-time de-identifier found, print recall, clinical terms
-  kept and words kept per corpus and their means, beside the blind-time figures;
+- ``--loco``: leave-one-corpus-out over the held-out corpora v2-v8: train on all but one,
+  decide on that one with the spans its blind-time de-identifier found, print recall,
+  clinical terms kept and words kept per corpus and their means, beside the blind-time
+  figures;
 - ``--grid``: the same folds over a grid of thresholds, best first by the smaller of mean recall
   and mean terms kept (how ``deid_learned.THRESHOLDS`` was chosen);
-- otherwise: train on all six and write the model (default: the package's
+- otherwise: train on all of them and write the model (default: the package's
   ``deid_crf.model``).
 
 The features need the spans of the de-identifier *as it was when each corpus was blind*
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import itertools
 import json
 import sys
@@ -56,11 +58,20 @@ class Corpus:
 
 def load(corpus_dir: Path = CORPUS_DIR, spans_file: Path = BLIND_SPANS) -> list[Corpus]:
     """The held-out corpora with their blind-time spans."""
+    if not spans_file.exists():
+        raise FileNotFoundError(f"{spans_file}: not found (run from the repository root)")
     blind = json.loads(gzip.decompress(spans_file.read_bytes()))["corpora"]
     out = []
     for name, entry in blind.items():
         notes = load_corpus(corpus_dir / name)
         spans = entry["notes"]
+        for n in notes:
+            digest = hashlib.sha256(n.text.encode()).hexdigest()
+            if spans.get(n.note_id, {}).get("sha256") != digest:
+                raise ValueError(
+                    f"{spans_file}: note {n.note_id} of {name} is not the text its spans were "
+                    "found in (rebuild with tools/deid_blind_spans.sh)"
+                )
 
         def as_spans(raw: list[list[Any]]) -> list[Span]:
             return [(str(t), int(s), int(e)) for t, s, e in raw]
