@@ -54,6 +54,7 @@ from oncoseg.experiments.store import trained, trained_all
 from oncoseg.infer import Predictor
 from oncoseg.infer.config import load_config
 from oncoseg.infer.device import kernel_settings
+from oncoseg.infer.postprocess import read_choice
 from oncoseg.io.atomic import write_json
 from oncoseg.io.provenance import compute_device, git_commit, provenance
 from oncoseg.tasks import get_task, task_report
@@ -131,6 +132,9 @@ def _run_models(
         "comparisons": comparisons(rows, pairs),
         "runs": {n: str(p) for n, p in runs.items()},
         "infer": infer,
+        # the classes each stored run keeps the largest component of (its postprocess.json,
+        # chosen on validation), which infer.largest_component=null applies
+        "postprocess": {n: list(read_choice(p) or ()) for n, p in runs.items()},
     }
     return results, rows
 
