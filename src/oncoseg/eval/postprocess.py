@@ -4,8 +4,8 @@ Each validation case is predicted once, with each case's own note; per foregroun
 Dice of the labels as predicted and with only the class's largest connected component kept
 (:func:`oncoseg.infer.postprocess.keep_largest`) are averaged over the cases, and the classes
 where keeping the largest component raises mean Dice are written to the run's
-``postprocess.json``, which every later prediction of the run applies. The test cases are
-never read.
+``postprocess.json``, which ``Predictor.predict`` applies from then on (docs/models.md says
+where). The test cases are never read.
 """
 
 from __future__ import annotations

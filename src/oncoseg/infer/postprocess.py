@@ -3,8 +3,8 @@
 nnU-Net's post-processing: for each foreground class, the predictions of the validation cases
 are scored with and without removing every connected component but the largest; the classes
 where that raises mean Dice keep the step. The choice is stored with the trained run
-(``postprocess.json``, written by ``oncoseg postprocess RUN``) and applied by every
-prediction of that run unless ``infer.largest_component`` says otherwise.
+(``postprocess.json``, written by ``oncoseg postprocess RUN``) and applied by
+``Predictor.predict`` unless ``infer.largest_component`` says otherwise.
 """
 
 from __future__ import annotations
