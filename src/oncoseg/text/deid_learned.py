@@ -49,7 +49,13 @@ MODEL_FILE = "deid_crf.model"
 Span = tuple[str, int, int]  # (tag, start, end)
 Features = dict[str, float]
 
-_TOKEN = re.compile(r"[^\W_]+|\S")
+# a word: letters and digits with the combining marks of their script (a Devanagari or Thai
+# vowel sign, an accent typed apart), so "राहुल" or "สมศรี" is one token, not five
+_MARKS = (
+    "\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0900-\u0dff"
+    "\u0e00-\u0eff\u1000-\u109f\u1ab0-\u1aff\u1dc0-\u1dff\u3099\u309a"
+)
+_TOKEN = re.compile(rf"(?:[^\W_]|[{_MARKS}])+|\S")
 _TITLE = re.compile(rf"{TITLES}\.?$")
 _GENERIC = frozenset(g.lower() for g in GENERIC)
 _CONTEXT = (
