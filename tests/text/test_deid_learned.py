@@ -85,7 +85,7 @@ def test_the_rules_spans_are_always_kept() -> None:
 @pytest.mark.parametrize(
     ("corpus", "recall", "kept"),
     [  # corpora the model was not trained on (written by the rules' author), as measured
-        ("deid_dev_corpus.txt", 0.99, 0.99),
+        ("deid_dev_corpus.txt", 0.99, 0.985),
         ("deid_eval_corpus.txt", 0.995, 0.99),
         ("deid_heldout_corpus.txt", 0.99, 0.99),
     ],

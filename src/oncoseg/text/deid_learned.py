@@ -66,9 +66,9 @@ _CONTEXT = (
 
 @dataclass(frozen=True)
 class Thresholds:
-    add: float = 0.2
+    add: float = 0.3
     grow: float = 0.02
-    pipeline_veto: float = 0.05
+    pipeline_veto: float = 0.02
     rules_veto: float = 0.0  # the rules' spans always stay
 
 
@@ -182,8 +182,8 @@ def features(
             near = {k: base[j][k] for k in _CONTEXT}
             if "w" in base[j]:
                 near["w"] = base[j]["w"]
-            elif not base[j]["alpha"] and not base[j]["hasdigit"]:
-                near["w"] = words[j]  # punctuation: ":", "#", "("
+            elif not any(c.isalnum() for c in words[j]):
+                near["w"] = words[j]  # punctuation: ":", "#", "(" (never a word by heart)
             a, b = sorted((i, j))
             near["nlgap"] = "\n" in text[toks[a][1] : toks[b][0]]
             _encode(near, f, f"{d}:")
