@@ -41,13 +41,12 @@ from oncoseg.text.deid_extend import (
     field_spans,
 )
 from oncoseg.text.deid_hl7 import hl7_spans
-from oncoseg.text.deid_keep import kept_spans
+from oncoseg.text.deid_keep import protected_spans
 from oncoseg.text.deid_layout import address_line_spans, contact_line_spans, the_place_spans
 from oncoseg.text.deid_learned import learned_spans
 from oncoseg.text.deid_lower import lowercase_names
 from oncoseg.text.deid_names import (
     NAME_RULES,
-    PROTECT,
     gazetteer_names,
     given_names,
     name_words,
@@ -88,7 +87,7 @@ class _Spans:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.protected = [m.span() for m in PROTECT.finditer(text)] + kept_spans(text)
+        self.protected = protected_spans(text)
         self.found: list[Redaction] = []
 
     def add(self, tag: str, s: int, e: int) -> None:

@@ -36,6 +36,7 @@ from __future__ import annotations
 import re
 
 from oncoseg.text.deid_cognates import is_cognate_clinical
+from oncoseg.text.deid_names import PROTECT
 from oncoseg.text.deid_vocab import is_clinical, is_common, is_medical_shape
 
 _EP = r"[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]{2,}"
@@ -115,3 +116,9 @@ def kept_spans(text: str) -> list[tuple[int, int]]:
     spans += _compound_spans(text)
     spans += [m.span(1) for m in _SYSTEM_AFTER_STAGE.finditer(text)]
     return sorted(spans + _roman_spans(text))
+
+
+def protected_spans(text: str) -> list[tuple[int, int]]:
+    """Text no layer masks: the eponyms of text.deid_names.PROTECT (``pouch of Douglas``)
+    and the terms kept by their context (:func:`kept_spans`)."""
+    return [m.span() for m in PROTECT.finditer(text)] + kept_spans(text)

@@ -39,8 +39,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from oncoseg.text.deid_keep import kept_spans
-from oncoseg.text.deid_names import PROTECT, TITLES, given_names
+from oncoseg.text.deid_keep import protected_spans
+from oncoseg.text.deid_names import TITLES, given_names
 from oncoseg.text.deid_numbers import number_spans
 from oncoseg.text.deid_rules import GENERIC
 from oncoseg.text.deid_vocab import STOP, is_clinical, is_common, is_medical, is_name_word
@@ -213,19 +213,13 @@ class Token:
     pipeline: str  # the whole pipeline's tag, or "O"
 
 
-def protected(text: str) -> list[tuple[int, int]]:
-    """Text no layer masks: eponyms (``pouch of Douglas``) and terms kept by their context
-    (``Bristol stool type 5``), as text.deid protects them from the rules."""
-    return [m.span() for m in PROTECT.finditer(text)] + kept_spans(text)
-
-
 def decide(text: str, toks: Sequence[Token], th: Thresholds = THRESHOLDS) -> list[Span]:
     """The tokens to mask (see the module docstring), with a tag each. Of what the layers
     left, protected text (an eponym, a term kept by its context) and a sentence's closing
     mark are never masked (so growth stops at the end of a sentence), and a word known to be
     safe (``_known_safe``) only by growth from a neighbour (``Cancer`` in a hospital's name),
     never on the model's word alone."""
-    keep = protected(text)
+    keep = protected_spans(text)
     masked_numbers = number_spans(text, [False] * len(text))
     left = [t.rules == "O" and t.pipeline == "O" for t in toks]  # what the layers left
     number = _clinical_numbers(text, toks, masked_numbers)
