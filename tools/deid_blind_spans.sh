@@ -7,8 +7,13 @@
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
 root=$(pwd)
-# corpus version : the commit that scored it blind
-blind="v2:13abe19 v3:30adb0a v4:d477e77 v5:16b82a7 v6:9b5e77a v7:205e110 v8:b98da4c"
+# corpus : the commit that scored it blind (held-out corpora v2-v8), or whose de-identifier
+# first ran on it (training corpora a-g, written blind for training; the layers of 8ce0bc8
+# are those of 0d1e9f7, before they were added)
+blind="heldout_corpus_v2:13abe19 heldout_corpus_v3:30adb0a heldout_corpus_v4:d477e77
+heldout_corpus_v5:16b82a7 heldout_corpus_v6:9b5e77a heldout_corpus_v7:205e110
+heldout_corpus_v8:b98da4c train_corpus_a:8ce0bc8 train_corpus_b:8ce0bc8 train_corpus_c:8ce0bc8
+train_corpus_d:8ce0bc8 train_corpus_e:8ce0bc8 train_corpus_f:8ce0bc8 train_corpus_g:8ce0bc8"
 tmp=$(mktemp -d)
 trap 'for w in "$tmp"/wt_*; do git worktree remove --force "$w" 2>/dev/null || true; done; rm -rf "$tmp"' EXIT
 cat > "$tmp/dump.py" <<'PY'
@@ -33,7 +38,7 @@ for pair in $blind; do
   v=${pair%%:*}; c=${pair##*:}
   git worktree add -f --detach "$tmp/wt_$v" "$c" -q
   (cd "$tmp" && PYTHONPATH="$tmp/wt_$v/src" "$root/.venv/bin/python" dump.py \
-    "$root/tests/text/deid_heldout_corpus_$v.txt" "$tmp/$v.json" "$c")
+    "$root/tests/text/deid_$v.txt" "$tmp/$v.json" "$c")
 done
 "$root/.venv/bin/python" - "$tmp" $blind <<'PY'
 import gzip, json, sys
@@ -44,7 +49,7 @@ out = {"about": "The de-identifier's spans on each held-out corpus at the commit
        "Regenerate with tools/deid_blind_spans.sh.", "corpora": {}}
 for pair in sys.argv[2:]:
     v = pair.split(":")[0]
-    out["corpora"][f"deid_heldout_corpus_{v}.txt"] = json.loads((tmp / f"{v}.json").read_text())
+    out["corpora"][f"deid_{v}.txt"] = json.loads((tmp / f"{v}.json").read_text())
 raw = json.dumps(out, separators=(",", ":")).encode()
 Path("tests/text/deid_blind_spans.json.gz").write_bytes(gzip.compress(raw, mtime=0))
 PY

@@ -44,6 +44,13 @@ def assert_removed(text: str, gone: list[str], kept: list[str]) -> None:
         ("Visit 2024年5月14日 done", ["2024年5月14日"], []),
         ("Seen 3rd Feb 24 and Feb '24, review 03.02.2024.", ["3rd Feb 24", "Feb '24"], []),
         ("Kontrol 15 Mart 2024 planlandı.", ["15 Mart 2024"], []),
+        ("Operace proběhla 9. 2. 2023 bez komplikací.", ["9. 2. 2023"], []),
+        ("Kontrolle 17.09. in der Ambulanz, Hb 11.2 g/dl.", ["17.09."], ["Hb 11.2 g/dl"]),
+        ("Konzilium 2023. március 7. döntött.", ["2023. március 7."], []),
+        ("Kontrolle tammikuu 2023, sitten heinäkuu 2023.", ["tammikuu 2023", "heinäkuu 2023"], []),
+        ("Pregled 3. listopada 2022. obavljen.", ["3. listopada 2022"], []),
+        ("Consulta em 4 set. 2023 marcada.", ["4 set. 2023"], []),
+        ("K 3.4. Na 139. Creatinine 1.10.", [], ["K 3.4", "Na 139", "Creatinine 1.10"]),
     ],
 )
 def test_dates_in_other_languages(text: str, gone: list[str], kept: list[str]) -> None:
@@ -185,6 +192,10 @@ def test_names_whole(text: str, gone: list[str], kept: list[str]) -> None:
         ("Arthur is ninety and still drives.", ["ninety"], []),
         ("Patiente de 96 ans, autonome.", ["96"], []),
         ("Weight is 94 kg, Hb 95 g/L.", [], ["94 kg", "95 g/L"]),
+        ("Pacijentica, 93 godine, živi sama.", ["93"], []),
+        ("Ibu beliau, umur 96 tahun, tinggal bersama.", ["96"], []),
+        ("Grandfather (aged 97, 91 yrs at diagnosis) attends.", ["97", "91"], []),
+        ("PSA 92 ng/mL; 90 Gy EQD2 to 95% of the PTV.", [], ["92 ng/mL", "90 Gy", "95%"]),
     ],
 )
 def test_ages_over_89(text: str, gone: list[str], kept: list[str]) -> None:

@@ -24,13 +24,11 @@ from oncoseg.text.deid_intl import (
     ADDRESS_LABEL,
     CAPW,
     GENERIC_INTL,
-    MONTH_INTL,
     PHONE_LABEL,
     PLACE_JOIN,
     PROVINCES,
-    WEEKDAY_INTL,
-    WEEKDAY_SHORT,
 )
+from oncoseg.text.deid_months import MONTH_INTL, WEEKDAY_INTL, WEEKDAY_SHORT
 from oncoseg.text.deid_rules import GENERIC, MONTH, WEEKDAY
 from oncoseg.text.deid_vocab import STOP, UNIT_AFTER, is_clinical, is_common
 

@@ -1,79 +1,18 @@
-"""Words the de-identifier's rules share across languages: months, weekdays, titles, the
+"""Words the de-identifier's rules share across languages: titles, the
 labels of name, address, date, phone and record fields, facility and street words, postcodes.
 
 Clinical letters come from many countries; a rule written for ``3rd March`` misses ``7. März``,
 ``le 14 février``, ``17 de outubro de 2024`` and ``5-IV-2024``, and a field labelled
 ``Endereço:`` or ``wohnhaft`` holds an address as surely as one labelled ``Address:``. These
 pieces are regular-expression fragments (no groups) used by text.deid_rules, text.deid_names
-and text.deid_extend. Words that are also common English words or clinical abbreviations
-(``out``, ``set``, ``mag``, ``gen`` as month abbreviations) are left out.
-
-Example:
-    >>> import re
-    >>> bool(re.fullmatch(MONTH_INTL, "février")), bool(re.fullmatch(MONTH_INTL, "out"))
-    (True, False)
+and text.deid_extend; the month and weekday names are in text.deid_months.
 """
 
 from __future__ import annotations
 
 import re
 
-
-def _alt(words: str) -> str:
-    """``a b c`` -> ``(?:a|b|c)``, longest first, each word also capitalised and in capitals."""
-    forms = set()
-    for w in words.split():
-        forms |= {w, w[:1].upper() + w[1:], w.upper()}
-    return "(?:" + "|".join(sorted(map(re.escape, forms), key=len, reverse=True)) + ")"
-
-
-# month names of French, German, Spanish, Catalan, Italian, Portuguese, Dutch, Polish
-# (genitive), Scandinavian; abbreviations only where they are no English or clinical word
-MONTH_INTL = _alt(
-    """
-    janvier février fevrier mars avril mai juin juillet août aout septembre octobre novembre
-    décembre decembre janv févr fevr avr juil déc
-    januar jänner jaenner februar märz maerz juni juli oktober dezember mär okt dez
-    enero febrero marzo abril mayo junio julio agosto septiembre setiembre octubre noviembre
-    diciembre ene abr dic gener febrer abril maig juny juliol setembre octubre desembre
-    gennaio febbraio aprile maggio giugno luglio settembre ottobre dicembre giu lug ott
-    janeiro fevereiro março marco maio junho julho setembro outubro dezembro fev
-    januari februari maart mei augustus mrt
-    stycznia lutego marca kwietnia maja czerwca lipca sierpnia września wrzesnia października
-    pazdziernika listopada grudnia styczeń luty marzec kwiecień maj czerwiec lipiec sierpień
-    wrzesień październik listopad grudzień
-    januari februari mars april maj juni juli augusti marts desember
-    ocak şubat subat mart nisan mayıs mayis haziran temmuz ağustos agustos eylül eylul ekim
-    kasım kasim aralık aralik
-    maret agustus desember
-    tammikuuta helmikuuta maaliskuuta huhtikuuta toukokuuta kesäkuuta heinäkuuta elokuuta
-    syyskuuta lokakuuta marraskuuta joulukuuta
-    ledna února března dubna května června července srpna září října listopadu prosince
-    januari februari mac julai ogos disember
-    ionawr chwefror mawrth ebrill mehefin gorffennaf awst hydref tachwedd rhagfyr
-    ianuarie februarie martie aprilie iunie iulie septembrie octombrie noiembrie decembrie
-    január február március április május június július augusztus szeptember október
-    enero pebrero marso hunyo hulyo setyembre oktubre nobyembre disyembre
-    ιανουαρίου φεβρουαρίου μαρτίου απριλίου μαΐου ιουνίου ιουλίου αυγούστου σεπτεμβρίου
-    οκτωβρίου νοεμβρίου δεκεμβρίου
-    jan feb apr jun jul aug sept oct nov dec
-    """
-)
-WEEKDAY_INTL = _alt(
-    """
-    lundi mardi mercredi jeudi vendredi samedi dimanche lun mer jeu ven sam dim
-    montag dienstag mittwoch donnerstag freitag samstag sonntag
-    lunes martes miércoles miercoles jueves viernes sábado sabado domingo
-    lunedì lunedi martedì martedi mercoledì mercoledi giovedì giovedi venerdì venerdi sabato
-    domenica segunda-feira terça-feira terca-feira quarta-feira quinta-feira sexta-feira
-    maandag dinsdag woensdag donderdag vrijdag zaterdag zondag
-    poniedziałek wtorek środa czwartek piątek sobota niedziela
-    """
-)
-# a weekday's two-letter forms (German Mo Di Mi Do Fr Sa So, Dutch ma di wo do vr za zo) are
-# only taken right before a date, by text.deid_extend
-WEEKDAY_SHORT = r"(?:Mo|Di|Mi|Do|Fr|Sa|So|ma|di|wo|do|vr|za|zo|Lu|Ma|Me|Je|Ve)"
-ROMAN_MONTH = r"(?:XII|XI|X|IX|VIII|VII|VI|V|IV|III|II|I)"
+from oncoseg.text.deid_months import MONTH_INTL, ROMAN_MONTH, WEEKDAY_INTL
 
 # titles before a name, in any of these languages (with or without their dot)
 TITLES_INTL = (
@@ -244,6 +183,35 @@ INTL_DATE_RULES: list[Rule] = [
         1,
     ),  # "vom 24.06. bis": a day and month with their dots, after a word of time
     ("DATE", re.compile(r"(?<=\d{4})[ \t]+r\.(?![\w])"), 0),  # Polish "14.11.2024 r."
+    (
+        "DATE",
+        re.compile(
+            r"(?<![\w.])(?:[12]\d|3[01]|0?[1-9])\.[ \t](?:1[0-2]|0?[1-9])\.[ \t]?(?:19|20)\d{2}"
+            r"(?!\d)"
+        ),
+        0,
+    ),  # Czech, Slovak, Croatian "14. 3. 2024"
+    (
+        "DATE",
+        re.compile(r"(?<![\w.,])(?:[12]\d|3[01]|0[1-9])\.[ \t]?(?:1[0-2]|0[1-9])\.(?![\d\w.])"),
+        0,
+    ),  # a day and month with their dots, both of two digits: "24.06.", "11. 11."
+    (
+        "DATE",
+        re.compile(
+            rf"\b(?:19|20)\d{{2}}\.[ \t]+(?:gada[ \t]+)?(?:{MONTH_INTL}\.?[ \t]+)?"
+            rf"(?:[12]\d|3[01]|0?[1-9])\.?[ \t]*(?:{MONTH_INTL}\b)?(?<!\s)"
+        ),
+        0,
+    ),  # Hungarian "2024. április 18.", Latvian "2024. gada 18. jūlijs"
+    (
+        "DATE",
+        re.compile(
+            r"(?<![\w.])(?:[12]\d|3[01]|0?[1-9])\.?[ \t]+(?:set|out|ago|gen|mag)\.[ \t]+"
+            r"(?:19|20)\d{2}\b"
+        ),
+        0,
+    ),  # Portuguese and Italian abbreviations that are English words: "1 set. 2025"
 ]
 
 INTL_PLACE_RULES: list[Rule] = [
@@ -326,7 +294,8 @@ INTL_AGE_RULES: list[Rule] = [
         "AGE",
         re.compile(
             r"\b(9\d|1[01]\d)(?=[ \t\-]*(?:ans|Jahre|jährige[rn]?|años|anos|anni|jaar|lat|år|"
-            r"vuotta|vuotias|årig[ae]?|årige|jarige|jährig|J\.|yaş\w*|let|ani|éves|ετών|tuổi)"
+            r"vuotta|vuotias|årig[ae]?|årige|jarige|jährig|J\.|yaş\w*|let|ani|éves|ετών|tuổi|"
+            r"god\.|godina|godine|tahun|years?(?:[ \t\-]+old)?|yrs?|y/?o|y\.o\.|歳|岁|세)"
             r"(?!\w))"
         ),
         1,

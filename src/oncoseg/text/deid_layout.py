@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import re
 
-from oncoseg.text.deid_intl import MONTH_INTL, PHONE_LABEL, WEEKDAY_INTL
+from oncoseg.text.deid_intl import PHONE_LABEL
+from oncoseg.text.deid_months import MONTH_INTL, WEEKDAY_INTL
 from oncoseg.text.deid_rules import GENERIC, MONTH, WEEKDAY, place_is_generic
 from oncoseg.text.deid_vocab import STOP, is_clinical, is_common, is_medical
 
