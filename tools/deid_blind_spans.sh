@@ -44,7 +44,7 @@ done
 import gzip, json, sys
 from pathlib import Path
 tmp = Path(sys.argv[1])
-out = {"about": "The de-identifier's spans on each held-out corpus at the commit that scored it blind "
+out = {"about": "The de-identifier's spans on each training corpus at the commit that first ran on it blind "
        "(rules alone and the whole pipeline): the learned layer's training features. "
        "Regenerate with tools/deid_blind_spans.sh.", "corpora": {}}
 for pair in sys.argv[2:]:

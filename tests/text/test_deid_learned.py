@@ -16,6 +16,14 @@ from oncoseg.text.deid_eval import layers_finder, load_corpus, oncoseg_finder, s
 HERE = Path(__file__).parent
 
 
+def _long_notes(n: int) -> list[str]:
+    """Notes the model decides on (>= MIN_TOKENS tokens), from a corpus outside its training."""
+    texts = [x.text for x in load_corpus(HERE / "deid_heldout_corpus.txt")]
+    long = [t for t in texts if len(df.tokens(t)) >= dl.MIN_TOKENS]
+    assert len(long) >= n
+    return long[:n]
+
+
 def _tok(
     text: str, word: str, p: float, rules: str = "O", pipeline: str = "O", keep: float = 0.0
 ) -> dl.Token:
@@ -27,7 +35,7 @@ def _masked(text: str, toks: list[dl.Token], th: dl.Thresholds = dl.THRESHOLDS) 
     return [text[s:e] for _, s, e in dl.decide(text, toks, th)]
 
 
-def test_decision_adds_grows_along_the_line_and_vetoes_only_the_safe_word_layer() -> None:
+def test_decision_adds_grows_along_the_line_and_vetoes_the_safe_word_layer_by_p() -> None:
     text = "at Lagan View ward\nnext to Okafor, Hodgkin"
     th = dl.Thresholds(add=0.3, grow=0.05, pipeline_veto=0.1, rules_veto=0.0)
     toks = [
@@ -67,9 +75,41 @@ def test_known_safe_words_are_added_only_above_guard_add() -> None:
     assert _masked(text, toks, dl.Thresholds(add=0.3)) == []  # a common lower-case word
     assert _masked(text, toks, dl.Thresholds(add=0.3, guard_add=0.8)) == ["young"]
     assert _masked(text, toks, dl.Thresholds(add=0.3, guard_add=0.9)) == []
+    text = "Review 36/40\nGlioblastoma"  # a clinical number above guard_add; a clinical word never
+    toks = [_tok(text, "36", 0.9), _tok(text, "40", 0.9), _tok(text, "Glioblastoma", 0.99)]
+    assert _masked(text, toks, dl.Thresholds(add=0.3, guard_add=0.8)) == ["36", "40"]
+    assert _masked(text, toks, dl.Thresholds(add=0.3)) == []
     text = "Nodes at the pouch of Douglas"  # protected text: never, whatever guard_add
     toks = [_tok(text, "Douglas", 0.99)]
     assert _masked(text, toks, dl.Thresholds(add=0.3, guard_add=0.5)) == []
+
+
+def test_a_run_of_the_layers_is_left_whole_or_not_at_all() -> None:
+    text = "Dx C50.4 on 12 March 2024"
+    th = dl.Thresholds(add=0.3, keep_veto=0.5)
+    code = [_tok(text, w, 0.1, rules="ID", keep=0.9) for w in ("C50", ".", "4")]
+    date = [
+        _tok(text, w, 0.1, rules="DATE", keep=k)
+        for w, k in [("12", 0.6), ("March", 0.2), ("2024", 0.6)]
+    ]
+    assert _masked(text, code + date, th) == ["12", "March", "2024"]  # one word not a term
+    date[1] = _tok(text, "March", 0.1, rules="DATE", keep=0.6)
+    assert _masked(text, code + date, th) == []  # every word a term: the whole run left
+    off = dl.Thresholds(add=0.3)
+    assert _masked(text, code + date, off) == ["C50", ".", "4", "12", "March", "2024"]
+
+
+def test_the_layers_alone_decide_a_text_shorter_than_min_tokens(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[str] = []
+    monkeypatch.setattr(dl, "decide", lambda text, toks: calls.append(text) or [])
+    pipeline = [("NAME", 0, 4)]
+    short = "Lind " + "x " * (dl.MIN_TOKENS - 2)
+    assert dl.learned_spans(short, [], pipeline) == pipeline and calls == []
+    long = short + "y"
+    assert len(df.tokens(long)) == dl.MIN_TOKENS
+    assert dl.learned_spans(long, [], pipeline) == [] and calls == [long]
 
 
 def test_protected_terms_are_never_added_or_grown_into() -> None:
@@ -113,8 +153,7 @@ def test_the_rules_spans_stay_unless_the_model_holds_them_clinical_terms() -> No
     """The learned layer takes back what the safe-word layer masked, and of the rules' spans
     only tokens it holds clinical terms with p >= keep_veto."""
     vetoed = 0
-    for note in load_corpus(HERE / "deid_dev_corpus.txt")[:15]:
-        text = note.text
+    for text in _long_notes(15):
         masked = {i for r in find_identifiers(text) for i in range(r.start, r.end)}
         rules = [(r.tag, r.start, r.end) for r in find_identifiers(text, safe_words=False)]
         layers = [(r.tag, r.start, r.end) for r in find_identifiers(text, learned=False)]
@@ -179,6 +218,7 @@ def test_training_rebuilds_the_shipped_model(tmp_path: Path) -> None:
         ours = dl.scored_tokens(text, rules, layers, rebuilt)
         shipped = dl.scored_tokens(text, rules, layers)
         assert max(abs(a.p - b.p) for a, b in zip(ours, shipped, strict=True)) < 1e-4
+        assert max(abs(a.keep - b.keep) for a, b in zip(ours, shipped, strict=True)) < 1e-4
 
 
 def test_threads_share_the_model_safely() -> None:
@@ -186,7 +226,7 @@ def test_threads_share_the_model_safely() -> None:
     sequence at a time, so concurrent notes must give what each gives alone."""
     from concurrent.futures import ThreadPoolExecutor
 
-    notes = [n.text for n in load_corpus(HERE / "deid_dev_corpus.txt")[:8]]
+    notes = _long_notes(8)
     alone = [find_identifiers(t) for t in notes]
     with ThreadPoolExecutor(4) as pool:
         together = list(pool.map(find_identifiers, notes * 3))

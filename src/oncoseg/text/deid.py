@@ -15,7 +15,8 @@ and postcodes, hospitals, wards, beds and GP practices, and ages over 89 (HIPAA 
 3. The learned layer (``text.deid_learned``), a CRF trained on how the first two fared on
    notes they had never seen, decides word by word from their output: it adds what they
    missed (a ward in lower case, a foreign street) and takes back what the safe-word layer
-   masked when it is sure the word is safe; it never takes back what the rules found.
+   masked when it is sure the word is safe; of the rules' spans it takes back only a whole
+   run it holds a clinical term (``Ann Arbor``), and only on texts of 80 tokens or more.
 
 Clinical content such as ``pT2 pN1a (2/14)``, ``T2N1mi``, ``70 Gy in 35 fractions``, ``ER
 8/8``, ``Ki-67 20%``, ``Paget's disease`` or ``Gleason 4+3`` is left alone. Recall and

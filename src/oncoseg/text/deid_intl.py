@@ -190,17 +190,12 @@ INTL_DATE_RULES: list[Rule] = [
             r"(?!\d)"
         ),
         0,
-    ),  # Czech, Slovak, Croatian "14. 3. 2024"
-    (
-        "DATE",
-        re.compile(r"(?<![\w.,])(?:[12]\d|3[01]|0[1-9])\.[ \t]?(?:1[0-2]|0[1-9])\.(?![\d\w.])"),
-        0,
-    ),  # a day and month with their dots, both of two digits: "24.06.", "11. 11."
+    ),  # Czech, Slovak, Croatian "14. 3. 2024" (also "grade 3. 11. 2023": rare, left)
     (
         "DATE",
         re.compile(
-            rf"\b(?:19|20)\d{{2}}\.[ \t]+(?:gada[ \t]+)?(?:{MONTH_INTL}\.?[ \t]+)?"
-            rf"(?:[12]\d|3[01]|0?[1-9])\.?[ \t]*(?:{MONTH_INTL}\b)?(?<!\s)"
+            rf"\b(?:19|20)\d{{2}}\.[ \t]+(?:{MONTH_INTL}\.?[ \t]+(?:[12]\d|3[01]|0?[1-9])\b\.?|"
+            rf"gada[ \t]+(?:[12]\d|3[01]|0?[1-9])\.[ \t]*{MONTH_INTL}\b)"
         ),
         0,
     ),  # Hungarian "2024. április 18.", Latvian "2024. gada 18. jūlijs"

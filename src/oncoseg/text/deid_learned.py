@@ -16,8 +16,8 @@ part of an identifier and its probability k of being part of a clinical term; th
 (``decide``):
 
 - the layers' spans stay, the rules' whatever p (``rules_veto`` 0), the safe-word layer's when
-  p >= ``pipeline_veto``, both unless k >= ``keep_veto`` (``Ann Arbor``, ``Whipple-Operation``)
-  and p < ``add``;
+  p >= ``pipeline_veto``, both unless every word of the run (one tag, one line) has k >=
+  ``keep_veto`` (``Ann Arbor``, ``C50.4``) and p < ``add``: a run is left whole or not at all;
 - the model adds a token when p >= ``add``; a common word in lower case or a number the
   layers judge clinical only when p >= ``guard_add``; a clinical or medical word never (only
   by growth);
@@ -55,7 +55,7 @@ class Thresholds:
     add: float = 0.3
     grow: float = 0.02
     pipeline_veto: float = 0.02
-    rules_veto: float = 0.0  # the rules' spans always stay
+    rules_veto: float = 0.0  # the rules' spans stay whatever p (unless a term: keep_veto)
     # a token the layers masked is left when the model holds it a clinical term with at
     # least this probability (above 1: never)
     keep_veto: float = 2.0
@@ -67,7 +67,7 @@ class Thresholds:
 
 # chosen by leave-one-corpus-out over the fourteen training corpora (deid_train --grid): the
 # most conservative of the settings within 0.001 of the best smaller-of-recall-and-kept
-THRESHOLDS = Thresholds(add=0.3, keep_veto=0.5, guard_add=0.7)
+THRESHOLDS = Thresholds(add=0.3, keep_veto=0.3, guard_add=0.7)
 
 
 @dataclass(frozen=True)
@@ -84,9 +84,9 @@ class Token:
 def decide(text: str, toks: Sequence[Token], th: Thresholds = THRESHOLDS) -> list[Span]:
     """The tokens to mask (see the module docstring), with a tag each. Of what the layers
     left, protected text (an eponym, a term kept by its context) and a sentence's closing
-    mark are never masked (so growth stops at the end of a sentence), and a word known to be
-    safe (``_known_safe``) only by growth from a neighbour (``Cancer`` in a hospital's name),
-    never on the model's word alone."""
+    mark are never masked (so growth stops at the end of a sentence); a clinical or medical
+    word only by growth from a neighbour (``Cancer`` in a hospital's name); a common
+    lower-case word or a clinical number by growth or at p >= ``guard_add`` (above ``add``)."""
     keep = protected_spans(text)
     masked_numbers = number_spans(text, [False] * len(text))
     left = [t.rules == "O" and t.pipeline == "O" for t in toks]  # what the layers left
@@ -99,19 +99,20 @@ def decide(text: str, toks: Sequence[Token], th: Thresholds = THRESHOLDS) -> lis
         f or (x and (n or _known_safe(text, t)))
         for f, x, n, t in zip(fixed, left, number, toks, strict=True)
     ]
+    term = _terms(text, toks, th)
     on = [
         (not g or (not f and t.p >= th.guard_add and not _clinical_word(text, t)))
         and (
             t.p >= th.add
             or (
-                t.keep < th.keep_veto
+                not m
                 and (
                     (t.rules != "O" and t.p >= th.rules_veto)
                     or (t.pipeline != "O" and t.p >= th.pipeline_veto)
                 )
             )
         )
-        for t, g, f in zip(toks, guard, fixed, strict=True)
+        for t, g, f, m in zip(toks, guard, fixed, term, strict=True)
     ]
     changed = True
     while changed:  # grow along the line into likely neighbours
@@ -126,6 +127,27 @@ def decide(text: str, toks: Sequence[Token], th: Thresholds = THRESHOLDS) -> lis
                         on[i] = changed = True
                         break
     return [(_tag(t), t.start, t.end) for t, o in zip(toks, on, strict=True) if o]
+
+
+def _terms(text: str, toks: Sequence[Token], th: Thresholds) -> list[bool]:
+    """Tokens of a run the layers masked (one tag, one line) that the model holds a clinical
+    term, every word of the run with k >= ``keep_veto`` (``Ann Arbor``, ``C50.4``): such a run
+    is left whole or not at all, never half a date or number."""
+    out = [False] * len(toks)
+    i = 0
+    while i < len(toks):
+        tag = toks[i].rules if toks[i].rules != "O" else toks[i].pipeline
+        j = i + 1
+        while j < len(toks) and tag != "O" and "\n" not in text[toks[j - 1].end : toks[j].start]:
+            nxt = toks[j].rules if toks[j].rules != "O" else toks[j].pipeline
+            if nxt != tag:
+                break
+            j += 1
+        words = [t for t in toks[i:j] if any(c.isalnum() for c in text[t.start : t.end])]
+        if tag != "O" and words and all(t.keep >= th.keep_veto for t in words):
+            out[i:j] = [True] * (j - i)
+        i = j
+    return out
 
 
 def _clinical_word(text: str, t: Token) -> bool:

@@ -59,7 +59,7 @@ class Corpus:
 
 
 def load(corpus_dir: Path = CORPUS_DIR, spans_file: Path = BLIND_SPANS) -> list[Corpus]:
-    """The held-out corpora with their blind-time spans."""
+    """The training corpora (held-out v2-v8, training a-g) with their blind-time spans."""
     if not spans_file.exists():
         raise FileNotFoundError(f"{spans_file}: not found (run from the repository root)")
     blind = json.loads(gzip.decompress(spans_file.read_bytes()))["corpora"]
@@ -163,12 +163,14 @@ def _table(corpora: Sequence[Corpus], tokens: dict[str, list[list[Token]]]) -> s
         s = score_spans(c.notes, c.pipeline)
         before[c.name] = (s.recall, s.kept_rate, s.words_kept_rate)
     for c in corpora:
+        if c.name not in rows:
+            continue
         b, a = before[c.name], rows[c.name]
         lines.append(
             f"| {c.name} | {b[0]:.3f} / {b[1]:.3f} / {b[2]:.3f} | "
             f"{a[0]:.3f} / {a[1]:.3f} / {a[2]:.3f} |"
         )
-    held = [c.name for c in corpora if "heldout" in c.name]
+    held = [c.name for c in corpora if "heldout" in c.name and c.name in rows]
     for label, names in (("mean", list(rows)), ("mean, held-out corpora", held)):
         if not names:
             continue
