@@ -44,7 +44,7 @@ from oncoseg.text.deid_extend import (
 from oncoseg.text.deid_hl7 import hl7_spans
 from oncoseg.text.deid_keep import protected_spans
 from oncoseg.text.deid_layout import address_line_spans, contact_line_spans, the_place_spans
-from oncoseg.text.deid_learned import learned_spans
+from oncoseg.text.deid_learned import learned_spans, reaches_model
 from oncoseg.text.deid_lower import lowercase_names
 from oncoseg.text.deid_names import (
     NAME_RULES,
@@ -188,9 +188,12 @@ def find_identifiers(
     notes they never saw decides word by word from their output (text.deid_learned)."""
     if not (learned and safe_words):
         return _layers(text, safe_words=safe_words, ner=ner)
-    rules = [(r.tag, r.start, r.end) for r in _layers(text, safe_words=False, ner=False)]
     pipeline = [(r.tag, r.start, r.end) for r in _layers(text, safe_words=True, ner=False)]
-    found = learned_spans(text, rules, pipeline)  # the model saw no entity layer in training
+    if reaches_model(text):  # the model saw no entity layer in training
+        rules = [(r.tag, r.start, r.end) for r in _layers(text, safe_words=False, ner=False)]
+        found = learned_spans(text, rules, pipeline)
+    else:  # a short text: the layers alone, without the rules-only pass the model reads
+        found = list(pipeline)
     if ner:  # spaCy's entities after the model, kept off protected text as in the layers
         entities = _Spans(text)
         for tag, s, e in ner_spans(text):

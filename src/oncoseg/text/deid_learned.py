@@ -137,12 +137,14 @@ def _terms(text: str, toks: Sequence[Token], th: Thresholds) -> list[bool]:
     out = [False] * len(toks)
     i = 0
     while i < len(toks):
-        tag = toks[i].rules if toks[i].rules != "O" else toks[i].pipeline
+        tag = _layer_tag(toks[i])
         j = i + 1
-        while j < len(toks) and tag != "O" and "\n" not in text[toks[j - 1].end : toks[j].start]:
-            nxt = toks[j].rules if toks[j].rules != "O" else toks[j].pipeline
-            if nxt != tag:
-                break
+        while (
+            j < len(toks)
+            and tag != "O"
+            and _layer_tag(toks[j]) == tag
+            and "\n" not in text[toks[j - 1].end : toks[j].start]
+        ):
             j += 1
         words = [t for t in toks[i:j] if any(c.isalnum() for c in text[t.start : t.end])]
         if tag != "O" and words and all(t.keep >= th.keep_veto for t in words):
@@ -187,9 +189,15 @@ def _ends_sentence(text: str, t: Token) -> bool:
     return text[t.start : t.end] in ".;!?" and (t.end == len(text) or text[t.end].isspace())
 
 
+def _layer_tag(t: Token) -> str:
+    """The rules' tag, else the safe-word layer's, else ``O``."""
+    return t.rules if t.rules != "O" else t.pipeline
+
+
 def _tag(t: Token) -> str:
     """The rules' tag, else the safe-word layer's, else the model's."""
-    return t.rules if t.rules != "O" else t.pipeline if t.pipeline != "O" else t.tag
+    tag = _layer_tag(t)
+    return tag if tag != "O" else t.tag
 
 
 @cache
@@ -245,9 +253,14 @@ def _marginals(feats: list[Features], tagger: Any) -> list[tuple[float, str, flo
 MIN_TOKENS = 80
 
 
+def reaches_model(text: str) -> bool:
+    """Whether the model decides on ``text`` (``MIN_TOKENS`` tokens or more)."""
+    return len(tokens(text)) >= MIN_TOKENS
+
+
 def learned_spans(text: str, rules: Sequence[Span], pipeline: Sequence[Span]) -> list[Span]:
     """The spans to mask in ``text``, given the rules' and the pipeline's (the pipeline's
     alone on a text of fewer than ``MIN_TOKENS`` tokens)."""
-    if len(tokens(text)) < MIN_TOKENS:
+    if not reaches_model(text):
         return list(pipeline)
     return decide(text, scored_tokens(text, rules, pipeline))
