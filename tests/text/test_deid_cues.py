@@ -181,6 +181,35 @@ def test_clinical_words_of_other_languages_are_kept(text: str, kept: str) -> Non
 
 
 @pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("Enrolled in NCT04191135 (subject 0412-007) on Monday.", "NCT04191135"),
+        ("EudraCT No. 2019-001234-56, screening visit 2.", "2019-001234-56"),
+        ("Registered CTRI/2021/03/031234; consent signed.", "CTRI/2021/03/031234"),
+        ("Dx: C90.00 multiple myeloma, ICD-O M9732/3.", "C90.00"),
+        ("Dx: C90.00 multiple myeloma, ICD-O M9732/3.", "M9732/3"),
+        ("ICD C50.41 right breast, morphology 8500/3.", "8500/3"),
+        ("Plan: 40 Gy in 15 fractions to Chest Wall and Supraclavicular Fossa.", "Chest Wall"),
+        ("Target: Tumour Bed Boost; Axillary Levels I-III not treated.", "Axillary Levels I-III"),
+    ],
+)
+def test_public_codes_and_radiotherapy_targets_are_kept(text: str, kept: str) -> None:
+    assert kept in _left(text), _left(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "gone"),
+    [
+        ("Enrolled in NCT04191135 (subject 0412-007) on Monday.", "0412-007"),
+        ("MRN C12.345678 on the wristband.", "345678"),
+        ("Hospital no. A12.34/5 on the label.", "A12.34/5"),
+    ],
+)
+def test_record_numbers_shaped_almost_like_codes_are_removed(text: str, gone: str) -> None:
+    assert gone not in _left(text), _left(text)
+
+
+@pytest.mark.parametrize(
     ("text", "gone"),
     [
         ("Seen by Dr Quenby Pryce-Davies today.", "Pryce-Davies"),

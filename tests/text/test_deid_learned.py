@@ -99,6 +99,19 @@ def test_a_run_of_the_layers_is_left_whole_or_not_at_all() -> None:
     assert _masked(text, code + date, off) == ["C50", ".", "4", "12", "March", "2024"]
 
 
+def test_a_short_lower_case_word_the_model_does_not_mask_leaves_a_run_whole() -> None:
+    text = "Dx Malignes Melanom der Rückenhaut, Dr Anna von Berg"
+    words = ("Malignes", "Melanom", "der", "Rückenhaut")
+    run = [_tok(text, w, 0.1, pipeline="NAME", keep=0.0 if w == "der" else 0.8) for w in words]
+    assert _masked(text, run) == []  # "der" (p 0.1) does not hold the terms masked
+    run[2] = _tok(text, "der", 0.5, pipeline="NAME")
+    assert _masked(text, run) == list(words)  # a word the model holds an identifier does
+    name = [  # a particle of a name: no word of the run a term, so the run stays
+        _tok(text, w, 0.9, rules="NAME", keep=0.0) for w in ("Anna", "von", "Berg")
+    ]
+    assert _masked(text, name) == ["Anna", "von", "Berg"]
+
+
 def test_the_layers_alone_decide_a_text_shorter_than_min_tokens(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -129,6 +142,36 @@ def test_features_see_the_word_lists_the_neighbours_and_the_layers() -> None:
     assert ward["0:safeonly"] == 1.0 and ward["nl"] == 1.0 and ward["-1:nlgap"] == 1.0
     assert df.token_labels(toks, [("NAME", 8, 14)]) == ["O", "O", "NAME", "O", "O"]
     assert df.token_labels(toks, [("NAME", 8, 14)], [(15, 19)]) == ["O", "O", "NAME", "KEEP", "O"]
+
+
+def test_chinese_and_japanese_are_tokens_of_one_character() -> None:
+    text = "9月20日の検診マンモグラフィ 김민수 환자 Müller-Lüdenscheidt"
+    toks, feats = df.features(text, [("DATE", 0, 5)], [("DATE", 0, 5)])
+    words = [text[s:e] for s, e in toks]
+    assert words[:6] == ["9", "月", "20", "日", "の", "検"]
+    assert words[-5:] == ["김민수", "환자", "Müller", "-", "Lüdenscheidt"]  # Korean: spaced words
+    by_word = dict(zip(words, feats, strict=False))
+    assert by_word["検"]["w=検"] == 1.0 and by_word["検"]["cjkclin=1"] == 1.0
+    assert by_word["マ"]["kana"] == 1.0 and "kana" not in by_word["の"]
+    assert by_word["환자"]["cjkclin=0"] == 1.0 and "w=김민수" not in " ".join(by_word["김민수"])
+
+
+def test_frequent_words_of_other_languages_and_compounds_are_features() -> None:
+    from oncoseg.text.deid_vocab import is_compound, is_foreign_common
+
+    assert is_foreign_common("kontrolle") and is_foreign_common("pflege")
+    assert not is_foreign_common("pichlmayr") and not is_foreign_common("kontrol1e")
+    assert not is_foreign_common("patient")  # an English word: the English list has it
+    for word in ("rückenhaut", "leberwerte", "infektionsrisiko", "stammzelltransplantation"):
+        assert is_compound(word), word
+    for word in ("pichlmayr", "hinterleitner", "raghunathan", "harn"):
+        assert not is_compound(word), word
+    text = "Kontrolle der Leberwerte bei Frau Pichlmayr"
+    toks, feats = df.features(text, [], [])
+    flags = {text[s:e]: f for (s, e), f in zip(toks, feats, strict=True)}
+    assert flags["Kontrolle"]["foreign"] == 1.0 and flags["Leberwerte"]["compound"] == 1.0
+    assert "foreign" not in flags["Pichlmayr"] and "compound" not in flags["Pichlmayr"]
+    assert flags["Leberwerte"]["-2:foreign"] == 1.0  # "Kontrolle", two to the left
 
 
 def test_a_word_the_layers_masked_elsewhere_in_the_note_is_a_feature() -> None:

@@ -16,7 +16,15 @@ from typing import Any
 
 from oncoseg.text.deid_names import TITLES, given_names
 from oncoseg.text.deid_rules import GENERIC
-from oncoseg.text.deid_vocab import STOP, is_clinical, is_common, is_medical, is_name_word
+from oncoseg.text.deid_vocab import (
+    STOP,
+    is_clinical,
+    is_common,
+    is_compound,
+    is_foreign_common,
+    is_medical,
+    is_name_word,
+)
 
 Span = tuple[str, int, int]  # (tag, start, end)
 Features = dict[str, float]
@@ -27,13 +35,25 @@ _MARKS = (
     "\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0900-\u0dff"
     "\u0e00-\u0eff\u1000-\u109f\u1ab0-\u1aff\u1dc0-\u1dff\u3099\u309a"
 )
-_TOKEN = re.compile(rf"(?:[^\W_]|[{_MARKS}])+|\S")
+# Chinese and Japanese are read one character at a time (as their named-entity taggers do):
+# a run of them is a sentence, not a word, and a date or a name is a few characters of it
+_CJK = "\u3005\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_TOKEN = re.compile(rf"[{_CJK}]|(?:(?![{_CJK}])[^\W_]|[{_MARKS}])+|\S")
 _TITLE = re.compile(rf"{TITLES}\.?$")
 _GENERIC = frozenset(g.lower() for g in GENERIC)
 _CONTEXT = (
     *("shape", "title", "upper", "digit", "common", "clin", "given", "nameword", "gen"),
-    *("titleword", "stop"),
+    *("titleword", "stop", "foreign"),
 )
+# morphemes of clinical words in Chinese, Japanese and Korean (cancer, surgery, resection,
+# metastasis, chemotherapy, organs, examinations); rare in personal names, never in all of them
+_CJK_CLINICAL = re.compile(
+    "[癌瘤腫肿術术症炎療疗転转淋腺肺肝胃腸肠膵胰腎肾膀胱巣巢痛薬药剤剂錠鏡镜胞髄髓胆頸颈喉咽"
+    "診诊検检査查疾患移除]|암|절제|수술|검사|치료|전이|병기|림프|종양|항암|방사선|화학|요법|"
+    "유방|갑상선|대장|세포|조직|생검|내시경|초음파|혈액|소견|진단|재발"
+)
+_CJK_CHAR = re.compile(f"[{_CJK}]")
+_KATAKANA = re.compile(r"[\u30a0-\u30ff]+")
 
 
 def tokens(text: str) -> list[tuple[int, int]]:
@@ -83,12 +103,16 @@ def _word_features(word: str) -> dict[str, Any]:
         "gen": low in _GENERIC,
         "titleword": bool(_TITLE.match(word)),
         "script": _script(word),
+        "foreign": word.isalpha() and is_foreign_common(low),
+        "compound": is_compound(low),
         "suf3": "" if word.isdigit() else low[-3:],
         "pre2": low[:2] if word.isalpha() else "",
     }
-    if known and not word.isdigit():
-        f["w"] = low  # only words a list knows: the model must not learn names by heart
+    if (known and not word.isdigit()) or _CJK_CHAR.fullmatch(word):
+        f["w"] = low  # only words a list knows (or one character): no names by heart
     if not word.isascii():
+        f["cjkclin"] = str(min(len(_CJK_CLINICAL.findall(word)), 2))
+        f["kana"] = bool(_KATAKANA.fullmatch(word))
         for i, ch in enumerate(word):
             f[f"c{i % 4}"] = ch  # characters of scripts without spaces (CJK, Thai)
     return f

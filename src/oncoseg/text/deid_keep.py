@@ -21,7 +21,14 @@ follows or precedes it, never by a list of the names themselves:
 6. a regimen by its hyphened letters, a word or a small part and capitals at the end
    (``Pola-R-CHP``, ``R-mini-CHOP``, ``Albyl-E``);
 7. a trial's protocol code where a protocol is named (``per AEWS0031``, ``COG
-   AALL0932-based protocol``): letters and digits that would otherwise read as a record number.
+   AALL0932-based protocol``): letters and digits that would otherwise read as a record number;
+8. public codes by their shape: a trial's registry number (``NCT05139056``, ``ISRCTN…``,
+   ``EudraCT 2019-001234-56``, ``ChiCTR…``, ``jRCT…``, ``CTRI/2021/03/031234``), an ICD-10 code
+   with its decimals (``C50.41``, ``C90.00``) and an ICD-O morphology code (``M8140/3``,
+   ``8500/3``): they name a trial or a disease, not a patient;
+9. the radiotherapy target regions oncoseg's notes name, in any case: ``Chest Wall``,
+   ``Tumour Bed``, ``Supraclavicular Fossa``, ``Internal Mammary Chain``, ``Axillary Levels
+   I-III``, ``Whole Breast`` (a title-cased plan is still a plan).
 
 The spans are protected like text.deid_names.PROTECT: no layer masks inside them.
 
@@ -109,9 +116,24 @@ _TRIAL_CODE = re.compile(
 )
 
 
+_PUBLIC_CODE = re.compile(
+    r"\b(?:NCT\d{8}|ISRCTN\d{8}|ACTRN\d{14}|DRKS\d{8}|UMIN\d{9}|KCT\d{7}|ChiCTR-?[A-Z]{0,4}\d{6,12}|"
+    r"jRCT[sd]?\d{8,10}|CTRI/\d{4}/\d{2,3}/\d{4,6}|Eudra[ -]?CT(?:[ \t]*(?:No\.?|number|nr\.?))?"
+    r"[ \t:#]*\d{4}-\d{6}-\d{2}|[A-Z]\d{2}\.\d{1,2}|(?:M-?)?[89]\d{3}/[0-3])(?![\w/\-])"
+)
+
+
+_TARGET = re.compile(
+    r"\b(?i:chest[ \t]+wall|tumou?r[ \t]+bed|(?:supra|infra)clavicular[ \t]+(?:fossa|nodes|region)|"
+    r"internal[ \t]+mammary[ \t]+(?:chain|nodes)|axillary[ \t]+(?:levels?|nodes)(?:[ \t]+I{1,3}"
+    r"(?:[ \t]*[-–][ \t]*I{1,3})?)?|(?:whole|partial)[ \t]+breast)\b"
+)
+
+
 def kept_spans(text: str) -> list[tuple[int, int]]:
     """Spans of the clinical terms above, sorted by their start."""
-    spans = [m.span() for p in (_HEAD, _TITLE_HEAD, _PH, _REGIMEN) for m in p.finditer(text)]
+    patterns = (_HEAD, _TITLE_HEAD, _PH, _REGIMEN, _PUBLIC_CODE, _TARGET)
+    spans = [m.span() for p in patterns for m in p.finditer(text)]
     spans += [m.span(m.lastindex or 0) for m in _TRIAL_CODE.finditer(text)]
     spans += _compound_spans(text)
     spans += [m.span(1) for m in _SYSTEM_AFTER_STAGE.finditer(text)]

@@ -3,12 +3,13 @@
 The rules and the safe-word layer (``text.deid``) reach 0.87-0.96 recall on each new blind
 corpus, whatever they reach on the notes they were written on. This layer is trained on how
 they behave on notes they had *not* seen: for each training corpus (the held-out corpora
-v2-v8, each scored blind once before it joined, and the corpora a-g written blind for
+v2-v9, each scored blind once before it joined, and the corpora a-k written blind for
 training) the features hold the spans the de-identifier of the commit that first ran on that
 corpus found (rules alone and the whole pipeline; tests/text/deid_blind_spans.json.gz), beside
 the word's shape, the word lists' verdicts and its neighbours (``text.deid_features``). So the
 model learns when the layers miss (a ward written in lower case, a foreign street) and when
 they over-mask (a capitalised clinical word they do not know), not that they are always right.
+Chinese and Japanese are read one character at a time (a run of them is a sentence).
 Its labels are the identifier kinds, ``KEEP`` for a marked clinical term and ``O``.
 
 A linear-chain CRF (CRFsuite, via python-crfsuite) gives each token its probability p of being
@@ -17,7 +18,9 @@ part of an identifier and its probability k of being part of a clinical term; th
 
 - the layers' spans stay, the rules' whatever p (``rules_veto`` 0), the safe-word layer's when
   p >= ``pipeline_veto``, both unless every word of the run (one tag, one line) has k >=
-  ``keep_veto`` (``Ann Arbor``, ``C50.4``) and p < ``add``: a run is left whole or not at all;
+  ``keep_veto`` (``Ann Arbor``, ``C50.4``) and p < ``add``, short lower-case words with p <
+  ``add`` aside (the ``der`` of ``Malignes Melanom der Rückenhaut``): a run is left whole or
+  not at all;
 - the model adds a token when p >= ``add``; a common word in lower case or a number the
   layers judge clinical only when p >= ``guard_add``; a clinical or medical word never (only
   by growth);
@@ -147,10 +150,18 @@ def _terms(text: str, toks: Sequence[Token], th: Thresholds) -> list[bool]:
         ):
             j += 1
         words = [t for t in toks[i:j] if any(c.isalnum() for c in text[t.start : t.end])]
-        if tag != "O" and words and all(t.keep >= th.keep_veto for t in words):
+        held = [t for t in words if t.keep >= th.keep_veto]
+        if tag != "O" and held and all(t in held or _joining(text, t, th) for t in words):
             out[i:j] = [True] * (j - i)
         i = j
     return out
+
+
+def _joining(text: str, t: Token, th: Thresholds) -> bool:
+    """A short lower-case word the model does not hold an identifier (``der``, ``de``, ``of``):
+    it does not keep a run of clinical words masked (``Malignes Melanom der Rückenhaut``)."""
+    word = text[t.start : t.end]
+    return word.isalpha() and word.islower() and len(word) <= 4 and t.p < th.add
 
 
 def _clinical_word(text: str, t: Token) -> bool:

