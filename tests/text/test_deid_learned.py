@@ -106,10 +106,25 @@ def test_a_short_lower_case_word_the_model_does_not_mask_leaves_a_run_whole() ->
     assert _masked(text, run) == []  # "der" (p 0.1) does not hold the terms masked
     run[2] = _tok(text, "der", 0.5, pipeline="NAME")
     assert _masked(text, run) == list(words)  # a word the model holds an identifier does
-    name = [  # a particle of a name: no word of the run a term, so the run stays
-        _tok(text, w, 0.9, rules="NAME", keep=0.0) for w in ("Anna", "von", "Berg")
+    name = [  # a name particle is no joining word: "Berg" held a term does not free the run
+        _tok(text, "Anna", 0.9, rules="NAME", keep=0.5),
+        _tok(text, "von", 0.1, rules="NAME"),
+        _tok(text, "Berg", 0.2, rules="NAME", keep=0.5),
     ]
     assert _masked(text, name) == ["Anna", "von", "Berg"]
+    text = "Seen by mr p. fitzgerald today, then Dx C50.4"
+    initial = [  # nor is an initial
+        _tok(text, "p", 0.02, rules="NAME"),
+        _tok(text, ".", 0.02, rules="NAME"),
+        _tok(text, "fitzgerald", 0.1, rules="NAME", keep=0.55),
+    ]
+    assert _masked(text, initial) == ["p", ".", "fitzgerald"]
+
+
+def test_growth_stops_at_a_full_width_sentence_end() -> None:
+    text = "佐藤花子さん。右乳癌"
+    toks = [_tok(text, "佐藤花子", 0.9)] + [_tok(text, c, 0.05) for c in "さん。右乳癌"]
+    assert _masked(text, toks) == ["佐藤花子", "さ", "ん"]
 
 
 def test_the_layers_alone_decide_a_text_shorter_than_min_tokens(
@@ -164,8 +179,9 @@ def test_frequent_words_of_other_languages_and_compounds_are_features() -> None:
     assert not is_foreign_common("patient")  # an English word: the English list has it
     for word in ("rückenhaut", "leberwerte", "infektionsrisiko", "stammzelltransplantation"):
         assert is_compound(word), word
-    for word in ("pichlmayr", "hinterleitner", "raghunathan", "harn"):
-        assert not is_compound(word), word
+    for word in ("pichlmayr", "hinterleitner", "raghunathan", "x" * 5000):
+        assert not is_compound(word), word[:20]
+    assert is_foreign_common("straße") and is_foreign_common("καρκίνος")  # casefolded lists
     text = "Kontrolle der Leberwerte bei Frau Pichlmayr"
     toks, feats = df.features(text, [], [])
     flags = {text[s:e]: f for (s, e), f in zip(toks, feats, strict=True)}
@@ -229,7 +245,7 @@ def test_corpora_outside_its_training(corpus: str, recall: float, kept: float) -
 def test_leave_one_corpus_out_beats_the_blind_time_de_identifier(tmp_path: Path) -> None:
     """Trained on all corpora but one, decided on the one left out with the spans of the
     de-identifier that first scored it blind: recall up, clinical terms kept not down, on
-    three of them (the last held-out corpus and two training corpora; all fourteen take
+    three of them (a held-out corpus and two training corpora; all nineteen take
     `python -m oncoseg.text.deid_train --loco`, docs/text.md has the table)."""
     corpora = dt.load(HERE, HERE / "deid_blind_spans.json.gz")
     left_out = ["deid_heldout_corpus_v8.txt", "deid_train_corpus_a.txt", "deid_train_corpus_g.txt"]
@@ -241,7 +257,7 @@ def test_leave_one_corpus_out_beats_the_blind_time_de_identifier(tmp_path: Path)
         assert learned[c.name][0] > before.recall + 0.01, c.name
         assert learned[c.name][1] >= before.kept_rate - 0.01, c.name
     recall, kept, _ = dt._means(learned)
-    assert recall >= 0.955 and kept >= 0.95  # measured 0.964 and 0.955
+    assert recall >= 0.955 and kept >= 0.965  # measured 0.958 and 0.974 (994a3d9)
 
 
 @pytest.mark.slow

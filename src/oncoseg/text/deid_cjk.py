@@ -21,7 +21,9 @@ from __future__ import annotations
 import re
 
 Span = tuple[str, int, int]
-CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+# Chinese characters (with the iteration mark of 佐々木) and Japanese kana; then Korean syllables
+HAN_KANA = "\u3005\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+CJK = HAN_KANA + "\uac00-\ud7af"
 # words that label a person or address one (kept: they say who, not which one)
 CJK_LABELS = frozenset(
     re.findall(

@@ -1,10 +1,12 @@
 """The learned de-identification layer's tokens and features (``text.deid_learned``).
 
-Each token's features: its shape, case, script, affixes, the word lists' verdicts, the word
-itself only when a list knows it (the model must not learn names by heart), its line, its two
-neighbours on each side, and what the rules alone and the whole pipeline made of it and of the
-tokens beside it. Training labels: an identifier's kind, ``KEEP`` for a clinical term, else
-``O``.
+Each token's features: its shape, case, script, affixes, the word lists' verdicts (English,
+clinical, medical, names, frequent in another language, a compound of known words), the word
+itself only when a list knows it (the model must not learn names by heart; a single Chinese or
+Japanese character is the exception, as in any tagger of those languages, so the characters of
+frequent surnames are learned), its line, its two neighbours on each side, and what the rules
+alone and the whole pipeline made of it and of the tokens beside it. Training labels: an
+identifier's kind, ``KEEP`` for a clinical term, else ``O``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
+from oncoseg.text.deid_cjk import HAN_KANA
 from oncoseg.text.deid_names import TITLES, given_names
 from oncoseg.text.deid_rules import GENERIC
 from oncoseg.text.deid_vocab import (
@@ -37,7 +40,7 @@ _MARKS = (
 )
 # Chinese and Japanese are read one character at a time (as their named-entity taggers do):
 # a run of them is a sentence, not a word, and a date or a name is a few characters of it
-_CJK = "\u3005\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK = HAN_KANA
 _TOKEN = re.compile(rf"[{_CJK}]|(?:(?![{_CJK}])[^\W_]|[{_MARKS}])+|\S")
 _TITLE = re.compile(rf"{TITLES}\.?$")
 _GENERIC = frozenset(g.lower() for g in GENERIC)
@@ -57,7 +60,8 @@ _KATAKANA = re.compile(r"[\u30a0-\u30ff]+")
 
 
 def tokens(text: str) -> list[tuple[int, int]]:
-    """Words (runs of letters and digits) and single other characters, as spans."""
+    """Words (runs of letters and digits), single Chinese or Japanese characters and single
+    other characters, as spans."""
     return [m.span() for m in _TOKEN.finditer(text)]
 
 

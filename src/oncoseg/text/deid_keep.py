@@ -22,10 +22,12 @@ follows or precedes it, never by a list of the names themselves:
    (``Pola-R-CHP``, ``R-mini-CHOP``, ``Albyl-E``);
 7. a trial's protocol code where a protocol is named (``per AEWS0031``, ``COG
    AALL0932-based protocol``): letters and digits that would otherwise read as a record number;
-8. public codes by their shape: a trial's registry number (``NCT05139056``, ``ISRCTN…``,
-   ``EudraCT 2019-001234-56``, ``ChiCTR…``, ``jRCT…``, ``CTRI/2021/03/031234``), an ICD-10 code
-   with its decimals (``C50.41``, ``C90.00``) and an ICD-O morphology code (``M8140/3``,
-   ``8500/3``): they name a trial or a disease, not a patient;
+8. public codes: a trial's registry number by its prefix (``NCT05139056``, ``ISRCTN…``,
+   ``EudraCT 2019-001234-56``, ``ChiCTR…``, ``jRCT…``, ``CTRI/2021/03/031234``); an ICD-10 code
+   with its decimals (``C50.41``) or an ICD-O morphology code (``M8140/3``, ``8500/3``) on a
+   line that names a code or a diagnosis (``ICD``, ``Dx``, ``Diagnose``, ``morphology``) and
+   not right after a record label (``Hospital number K12.34``, ``Lab no. 9123/0`` stay
+   identifiers): they name a trial or a disease, not a patient;
 9. the radiotherapy target regions oncoseg's notes name, in any case: ``Chest Wall``,
    ``Tumour Bed``, ``Supraclavicular Fossa``, ``Internal Mammary Chain``, ``Axillary Levels
    I-III``, ``Whole Breast`` (a title-cased plan is still a plan).
@@ -116,24 +118,51 @@ _TRIAL_CODE = re.compile(
 )
 
 
-_PUBLIC_CODE = re.compile(
-    r"\b(?:NCT\d{8}|ISRCTN\d{8}|ACTRN\d{14}|DRKS\d{8}|UMIN\d{9}|KCT\d{7}|ChiCTR-?[A-Z]{0,4}\d{6,12}|"
-    r"jRCT[sd]?\d{8,10}|CTRI/\d{4}/\d{2,3}/\d{4,6}|Eudra[ -]?CT(?:[ \t]*(?:No\.?|number|nr\.?))?"
-    r"[ \t:#]*\d{4}-\d{6}-\d{2}|[A-Z]\d{2}\.\d{1,2}|(?:M-?)?[89]\d{3}/[0-3])(?![\w/\-])"
+# a trial's registry number: its prefix says what it is ("NCT05139056", "EudraCT-Nr. 2019-…")
+_REGISTRY = re.compile(
+    r"(?<![\w.\-/])(?:(?:NCT|ISRCTN|DRKS)[ \t]?\d{8}|ACTRN\d{14}|UMIN\d{9}|KCT\d{7}|"
+    r"ChiCTR-?[A-Z]{0,4}\d{6,12}|jRCT[sd]?\d{8,10}|CTRI/\d{4}/\d{2,3}/\d{4,6}|"
+    r"Eudra[ \-]?CT(?:[ \t\-]*(?i:no\.?|number|nr\.?))?[ \t:#]*\d{4}-\d{6}-\d{2})"
+    r"(?![\w/\-]|\.\d)"
 )
+# a diagnosis code only where the line names one ("ICD-10 C50.41", "Dx: C90.00", "morphology
+# M8140/3"), never after a record label ("Hospital number K12.34", "Lab no. 9123/0")
+_CODE_CUE = re.compile(
+    r"(?i:\b(?:ICD|CIE|CIM|ICD-?10(?:-CM)?|ICD-?O(?:-3)?|Dx|diagnos\w*|code|morpholog\w*|"
+    r"histolog\w*|topograph\w*))\b[^\n]{0,40}$"
+)
+_ID_LABEL = re.compile(
+    r"(?i:\b(?:MRN|ID|no|nr|number|num|bed|room|case|fall|lab|accession|ref|tel|phone|fax|"
+    r"insurance|sample|ticket|hospital|patient|#)\W{0,3})$"
+)
+_DIAGNOSIS_CODE = re.compile(
+    r"(?<![\w.\-/])(?:[A-Z]\d{2}\.\d{1,3}|M-?[89]\d{3}/[0-3]|[89]\d{3}/[0-3])(?![\w/\-]|\.\d)"
+)
+
+
+def _code_spans(text: str) -> list[tuple[int, int]]:
+    """Registry numbers anywhere; diagnosis codes on a line that names a code or diagnosis,
+    not right after a record label."""
+    out = [m.span() for m in _REGISTRY.finditer(text)]
+    for m in _DIAGNOSIS_CODE.finditer(text):
+        before = text[max(0, m.start() - 60) : m.start()]
+        if _CODE_CUE.search(before) and not _ID_LABEL.search(before):
+            out.append(m.span())
+    return out
 
 
 _TARGET = re.compile(
     r"\b(?i:chest[ \t]+wall|tumou?r[ \t]+bed|(?:supra|infra)clavicular[ \t]+(?:fossa|nodes|region)|"
-    r"internal[ \t]+mammary[ \t]+(?:chain|nodes)|axillary[ \t]+(?:levels?|nodes)(?:[ \t]+I{1,3}"
-    r"(?:[ \t]*[-–][ \t]*I{1,3})?)?|(?:whole|partial)[ \t]+breast)\b"
+    r"internal[ \t]+mammary[ \t]+(?:chain|nodes)|axillary[ \t]+(?:levels?|nodes)(?:[ \t]+"
+    r"(?:IV|I{1,3}|[1-4])(?:[ \t]*[-–][ \t]*(?:IV|I{1,3}|[1-4]))?)?|"
+    r"(?:whole|partial)[ \t]+breast)\b"
 )
 
 
 def kept_spans(text: str) -> list[tuple[int, int]]:
     """Spans of the clinical terms above, sorted by their start."""
-    patterns = (_HEAD, _TITLE_HEAD, _PH, _REGIMEN, _PUBLIC_CODE, _TARGET)
-    spans = [m.span() for p in patterns for m in p.finditer(text)]
+    patterns = (_HEAD, _TITLE_HEAD, _PH, _REGIMEN, _TARGET)
+    spans = [m.span() for p in patterns for m in p.finditer(text)] + _code_spans(text)
     spans += [m.span(m.lastindex or 0) for m in _TRIAL_CODE.finditer(text)]
     spans += _compound_spans(text)
     spans += [m.span(1) for m in _SYSTEM_AFTER_STAGE.finditer(text)]

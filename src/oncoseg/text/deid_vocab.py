@@ -18,7 +18,7 @@ from __future__ import annotations
 import gzip
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 from oncoseg.text.deid_intl import FOREIGN_WORDS
@@ -43,19 +43,23 @@ def is_common(low: str) -> bool:
 
 
 def is_foreign_common(low: str) -> bool:
-    """A frequent word of another language (names among them: a feature, not a verdict)."""
-    return low in _words("deid_foreign_words.txt.gz")
+    """A frequent word of another language (names among them: a feature, not a verdict);
+    looked up casefolded as wordfreq stores its words (``straße`` as ``strasse``, a final
+    ``ς`` as ``σ``)."""
+    return unicodedata.normalize("NFC", low).casefold() in _words("deid_foreign_words.txt.gz")
 
 
 def _known_part(part: str) -> bool:
     return is_foreign_common(part) or is_common(part) or is_clinical(part)
 
 
+@lru_cache(maxsize=1 << 16)
 def is_compound(low: str, depth: int = 1) -> bool:
-    """Known words of four letters or more joined (up to three), with or without a linking
-    ``s``: ``rückenhaut``, ``infektionsrisiko``, ``stammzelltransplantation`` (and surnames such
-    as ``bergmann``: a feature, not a verdict)."""
-    if len(low) < 8 or not low.isalpha():
+    """Known words joined (up to three; the last of four letters or more, the others of four
+    or of three with a linking ``s``): ``rückenhaut``, ``infektionsrisiko``,
+    ``stammzelltransplantation`` (and surnames such as ``bergmann``: a feature, not a
+    verdict). Words over 40 letters are none (the search grows with the square)."""
+    if not 8 <= len(low) <= 40 or not low.isalpha():
         return False
     for i in range(4, len(low) - 3):
         head, tail = low[:i], low[i:]

@@ -167,13 +167,20 @@ list holds single words only). Built by oncoseg.text.deid_wordlists.
 
 
 FOREIGN_NOTICE = """
-Frequent words of other languages (Zipf frequency >= 3.5 in one of: {langs}), alphabetic, three
-letters or more, less the common English words of deid_common_words.txt.gz. Frequent names are
-among them: the list says "frequent somewhere", not "safe". Source: wordfreq 3.1.1 (Robyn
-Speer; code Apache-2.0); its word lists are licensed CC BY-SA 4.0 and so is this derived list
-(https://creativecommons.org/licenses/by-sa/4.0/); they draw on Wikipedia, OpenSubtitles,
-SUBTLEX, NewsCrawl, GlobalVoices, Google Books Ngrams, Twitter and Reddit (see wordfreq's
-README for attributions). Built by oncoseg.text.deid_wordlists --foreign.
+Frequent words of other languages: Zipf frequency >= 3.5 in one of these (wordfreq codes):
+{langs};
+alphabetic, three letters or more, casefolded as wordfreq stores them, less the common
+English words of deid_common_words.txt.gz. Frequent names are among them: the list says
+"frequent somewhere", not "safe"; the learned layer reads it as a yes/no feature (its model
+stores no word of it).
+Source: wordfreq 3.1.1, https://github.com/rspeer/wordfreq, Copyright 2022 Robyn Speer; code
+Apache-2.0. Its word lists are licensed CC BY-SA 4.0, and so is this list derived from them
+(https://creativecommons.org/licenses/by-sa/4.0/). wordfreq's data draws on: Wikipedia;
+OpenSubtitles 2018 (opus.nlpl.eu); SUBTLEX (Marc Brysbaert et al., freely available data; the
+German and Dutch lists by Brysbaert, Keuleers, New and others); NewsCrawl 2014; GlobalVoices;
+Google Books Ngrams 2012 (http://books.google.com/ngrams); the Leeds Internet Corpus (Serge
+Sharoff); ParaCrawl (paracrawl.eu); Twitter and Reddit. See wordfreq's NOTICE.md for the full
+attributions. Provided as is, without warranty. Built by oncoseg.text.deid_wordlists --foreign.
 """
 FOREIGN_LANGS = (
     *("de", "nl", "da", "sv", "nb", "fi", "is", "fr", "es", "pt", "it", "ca", "ro", "pl", "cs"),
@@ -205,8 +212,9 @@ def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - a bui
     ap.add_argument("--diseases", type=Path, help="disease_ner_dictionary...")
     args = ap.parse_args(argv)
     if args.foreign:
-        shipped = gzip.decompress((HERE / "deid_common_words.txt.gz").read_bytes()).decode()
-        english = {w for w in shipped.split() if not w.startswith("#")}
+        from oncoseg.text.deid_vocab import _words
+
+        english = set(_words("deid_common_words.txt.gz"))
         notice = FOREIGN_NOTICE.format(langs=", ".join(FOREIGN_LANGS))
         _write(HERE / "deid_foreign_words.txt.gz", notice, foreign_words(english))
         return
