@@ -53,6 +53,12 @@ def assert_removed(text: str, gone: list[str], kept: list[str]) -> None:
         ("K 3.4. Na 139. Creatinine 1.10.", [], ["K 3.4", "Na 139", "Creatinine 1.10"]),
         ("Hb 12.10. BMI 24.06. Seen at 11.05.", [], ["Hb 12.10", "BMI 24.06", "11.05"]),
         ("Diagnosed in 2019. 3 cycles of FOLFOX, since 2020. 10 mg daily.", [], ["3 cycles"]),
+        ("Controllo giovedì 11/4 alle 9, poi TC.", ["11/4"], ["TC"]),
+        ("Ny tid fredag 22/3 kl. 10 på mottagningen.", ["22/3"], []),
+        ("Kontrola čt 18. 4. v 8:00, CT hrudníku.", ["18. 4"], ["CT hrudníku"]),
+        ("Приём пт 15.3 у онколога, затем 28 марта КТ.", ["15.3", "28 марта"], []),
+        ("Nächster Termin Mittwoch 3.4., dann Carboplatin AUC 5.", ["3.4"], ["AUC 5"]),
+        ("Mittwoch 2.5 mg Dexamethason, st 1.5 mg.", [], ["2.5 mg", "1.5 mg"]),
     ],
 )
 def test_dates_in_other_languages(text: str, gone: list[str], kept: list[str]) -> None:

@@ -12,7 +12,12 @@ from __future__ import annotations
 
 import re
 
-from oncoseg.text.deid_months import MONTH_INTL, ROMAN_MONTH, WEEKDAY_INTL
+from oncoseg.text.deid_months import (
+    MONTH_INTL,
+    ROMAN_MONTH,
+    WEEKDAY_BEFORE_DATE,
+    WEEKDAY_INTL,
+)
 
 # titles before a name, in any of these languages (with or without their dot)
 TITLES_INTL = (
@@ -183,6 +188,15 @@ INTL_DATE_RULES: list[Rule] = [
         1,
     ),  # "vom 24.06. bis": a day and month with their dots, after a word of time
     ("DATE", re.compile(r"(?<=\d{4})[ \t]+r\.(?![\w])"), 0),  # Polish "14.11.2024 r."
+    (
+        "DATE",
+        re.compile(
+            rf"(?<![\w.])(?:{WEEKDAY_INTL}|{WEEKDAY_BEFORE_DATE})\.?,?[ \t]+(?:den[ \t]+)?"
+            r"(?:[12]\d|3[01]|0?[1-9])(?:[./\-]|\.[ \t])(?:1[0-2]|0?[1-9])\.?(?![\w]|[./\-]?\d)"
+            r"(?![ \t]*(?:mg|g|Gy|cm|mm|ml|mL|%|mcg|units?|tabl?\w*|cp)\b)"
+        ),
+        0,
+    ),  # a weekday and a day and month: "giovedì 11/4", "fredag 22/3", "čt 18. 4.", "пт 15.3"
     (
         "DATE",
         re.compile(

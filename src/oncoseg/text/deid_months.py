@@ -61,6 +61,9 @@ MONTH_INTL = alt(
     enero pebrero marso hunyo hulyo setyembre oktubre nobyembre disyembre
     ιανουαρίου φεβρουαρίου μαρτίου απριλίου μαΐου ιουνίου ιουλίου αυγούστου σεπτεμβρίου
     οκτωβρίου νοεμβρίου δεκεμβρίου
+    января февраля марта апреля мая июня июля августа сентября октября ноября декабря
+    січня лютого березня квітня травня червня липня серпня вересня жовтня листопада грудня
+    януари февруари април юни юли септември октомври ноември декември
     jan feb apr jun jul aug sept oct nov dec
     """
 )
@@ -73,6 +76,20 @@ WEEKDAY_INTL = alt(
     domenica segunda-feira terça-feira terca-feira quarta-feira quinta-feira sexta-feira
     maandag dinsdag woensdag donderdag vrijdag zaterdag zondag
     poniedziałek wtorek środa czwartek piątek sobota niedziela
+    mandag tirsdag onsdag torsdag fredag lørdag søndag måndag tisdag lördag söndag
+    maanantai tiistai keskiviikko torstai perjantai lauantai sunnuntai
+    pondělí úterý středa čtvrtek pátek neděle pondelok utorok streda štvrtok piatok nedeľa
+    hétfő kedd szerda csütörtök péntek szombat vasárnap
+    pazartesi salı çarşamba perşembe cumartesi
+    понедельник вторник среда четверг пятница суббота воскресенье
+    """
+)
+# short weekdays taken only right before a day and month (none that is a clinical or common
+# abbreviation: not po, st, mar, dom, ter, sex): Czech and Slovak, Scandinavian, Italian,
+# Spanish, Russian
+WEEKDAY_BEFORE_DATE = alt(
+    """
+    út čt pá št tis fre lør søn mån lör sön gio mié jue vie пн вт ср чт пт сб вс
     """
 )
 # a weekday's two-letter forms (German Mo Di Mi Do Fr Sa So, Dutch ma di wo do vr za zo) are
