@@ -204,6 +204,9 @@ def test_names_whole(text: str, gone: list[str], kept: list[str]) -> None:
         ("Ibu beliau, umur 96 tahun, tinggal bersama.", ["96"], []),
         ("Grandfather (aged 97, 91 yrs at diagnosis) attends.", ["97", "91"], []),
         ("PSA 92 ng/mL; 90 Gy EQD2 to 95% of the PTV.", [], ["92 ng/mL", "90 Gy", "95%"]),
+        ("Пациентка 91 год, гемоглобин 95 г/л.", ["91"], ["95 г/л"]),
+        ("Sjúklingur, 90 ára, býr einn.", ["90"], []),
+        ("Возраст: 93, ECOG 2.", ["93"], ["ECOG 2"]),
     ],
 )
 def test_ages_over_89(text: str, gone: list[str], kept: list[str]) -> None:

@@ -304,16 +304,18 @@ INTL_AGE_RULES: list[Rule] = [
         re.compile(
             r"\b(9\d|1[01]\d)(?=[ \t\-]*(?:ans|Jahre|jährige[rn]?|años|anos|anni|jaar|lat|år|"
             r"vuotta|vuotias|årig[ae]?|årige|jarige|jährig|J\.|yaş\w*|let|ani|éves|ετών|tuổi|"
-            r"god\.|godina|godine|tahun|years?(?:[ \t\-]+old)?|yrs?|y/?o|y\.o\.|歳|岁|세)"
+            r"god\.|godina|godine|tahun|years?(?:[ \t\-]+old)?|yrs?|y/?o|y\.o\.|歳|岁|세|"
+            r"год[аy]?|лет|рік|роки|років|ára|ár|metų|gadi|gadus|aastat|vjeç|χρονών)"
             r"(?!\w))"
         ),
         1,
-    ),  # 93 ans, 93-jährige, 93-årig, 92 J.
+    ),  # 93 ans, 93-jährige, 93-årig, 92 J., 91 год, 90 ára
     (
         "AGE",
         re.compile(
             r"(?:\b(?:Age|AGE|Edad|Alter|Âge|Età|Leeftijd|Ålder|Alder|Wiek|Yaş|Idade|Umur|Usia|"
-            r"Ηλικία)|גיל|العمر)[ \t]*[:=]?[ \t]*(9\d|1[01]\d)\b(?![.,/]\d)"
+            r"Ηλικία|Возраст|Вік|Aldur|Věk|Vek|Életkor|Ikä|Vârsta|Vârstă)|גיל|العمر)[ \t]*[:=]?"
+            r"[ \t]*(9\d|1[01]\d)\b(?![.,/]\d)"
         ),
         1,
     ),  # a label of age in another language or script: "Edad: 93", "גיל: 93"
