@@ -148,6 +148,15 @@ def features(
     """Tokens of ``text`` and each one's features: its word, its line position, its two
     neighbours on each side, and what the rules alone (``rules``) and the whole pipeline
     (``pipeline``) made of it and of the tokens beside it."""
+    toks, feats, _, _ = tagged_features(text, rules, pipeline)
+    return toks, feats
+
+
+def tagged_features(
+    text: str, rules: Sequence[Span], pipeline: Sequence[Span]
+) -> tuple[list[tuple[int, int]], list[Features], list[str], list[str]]:
+    """:func:`features`, and each token's tag from ``rules`` and from ``pipeline``
+    (:func:`tags_of`, computed once for both)."""
     toks = tokens(text)
     words = [text[s:e] for s, e in toks]
     base = [_word_features(w) for w in words]
@@ -190,7 +199,7 @@ def features(
                 if pipe_tag[j] != "O" and rule_tag[j] == "O":
                     f[f"{d}:safeonly"] = 1.0
         out.append(f)
-    return toks, out
+    return toks, out, rule_tag, pipe_tag
 
 
 KEEP = "KEEP"  # the label of a clinical term's tokens

@@ -46,7 +46,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from oncoseg.text.deid_features import KEEP, Features, Span, features, tags_of, tokens
+from oncoseg.text.deid_features import KEEP, Features, Span, tagged_features, tokens
 from oncoseg.text.deid_keep import protected_spans
 from oncoseg.text.deid_numbers import number_spans
 from oncoseg.text.deid_vocab import is_clinical, is_common, is_medical
@@ -244,7 +244,7 @@ def scored_tokens(
 ) -> list[Token]:
     """Each token of ``text`` with the model's probability and tag (``tagger``: an open
     ``pycrfsuite.Tagger``, by default the shipped model)."""
-    toks, feats = features(text, rules, pipeline)
+    toks, feats, rule_tag, pipe_tag = tagged_features(text, rules, pipeline)
     if not toks:
         return []
     if tagger is None:  # the shared tagger holds one sequence at a time: one thread at a time
@@ -252,7 +252,6 @@ def scored_tokens(
             scores = _marginals(feats, _tagger())
     else:
         scores = _marginals(feats, tagger)
-    rule_tag, pipe_tag = tags_of(toks, rules), tags_of(toks, pipeline)
     return [
         Token(s, e, p, tag, r, q, keep)
         for (s, e), (p, tag, keep), r, q in zip(toks, scores, rule_tag, pipe_tag, strict=True)
