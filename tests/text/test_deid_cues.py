@@ -255,3 +255,49 @@ def test_facility_phrases_and_bleeps_are_removed(text: str, gone: str) -> None:
 )
 def test_blood_pressure_and_plain_services_are_kept(text: str, kept: str) -> None:
     assert kept in _left(text), _left(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "gone"),
+    [
+        ("Plan discussed with the family.\nDokumenterat av: pkvarnstrom02\n", "pkvarnstrom"),
+        ("Second check: ywalterson 03/05/2025 09:14", "ywalterson"),
+        ("Follow-up booked.\n— tquimbley / Dr T. Quimbley", "tquimbley"),
+        ("Clinic date: 04/03/25   Typed: 06/03/25 (rq/lm)\n", "rq/lm"),
+        ("Our ref: TK/bd\nDear Dr Osei,", "TK/bd"),
+        ("Hb 9,8 g/dl. Kontrolle am Freitag, Planungs-CT 17.3., Beginn 24.3.", "17.3."),
+        ("Hospitalizace: 9. 4. – 14. 4. 2025, Hb 10,1", "9. 4."),
+        ("TURBT on 14 Dey 1403, then BCG", "Dey 1403"),
+        ("tumour board 12 มี.ค. 68: chemoradiation", "มี.ค."),
+    ],
+)
+def test_logins_typists_and_short_dates_are_removed(text: str, gone: str) -> None:
+    assert gone not in _left(text), _left(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("Lactate 1.4. Creatinine 88. Plan: fluids.", "1.4."),  # a decimal ends the sentence
+        ("Partiell respons iht. RECIST 1.1. Hb 11,2 g/dl.", "RECIST 1.1."),
+        ("1.2. Diagnose: Mammakarzinom, Hb 11,2\n", "1.2."),  # a list's number
+        ("Plan: pembrolizumab\nApproved by: oncology pharmacist", "pembrolizumab"),
+    ],
+)
+def test_decimals_versions_and_words_after_labels_are_kept(text: str, kept: str) -> None:
+    assert kept in _left(text), _left(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "eponym"),
+    [
+        ("DLBCL, stopień IIIA wg Ann Arbor, IPI 2.", "Ann Arbor"),
+        ("Adenocarcinoma gástrico tipo difuso (Lauren), cT3.", "Lauren"),
+        ("APL, high risk (Sanz), started ATRA.", "Sanz"),
+        ("Biopsy of the left fossa of Rosenmüller.", "Rosenmüller"),
+        ("Antécédent de mastectomie de Patey en 2019.", "Patey"),
+        ("Mesorreto completo (grau 3 de Quirke).", "Quirke"),
+    ],
+)
+def test_eponyms_by_the_words_around_them_are_kept(text: str, eponym: str) -> None:
+    assert any(text[s:e] == eponym for s, e in kept_spans(text)), kept_spans(text)

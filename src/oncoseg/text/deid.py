@@ -58,7 +58,7 @@ from oncoseg.text.deid_numbers import phone_runs
 from oncoseg.text.deid_rules import AGE_RULES, ID_RULES, RULES, Rule, place_is_generic
 from oncoseg.text.deid_safe import safe_spans
 from oncoseg.text.deid_shapes import shape_spans
-from oncoseg.text.deid_signoff import signoff_spans
+from oncoseg.text.deid_signoff import login_spans, signoff_spans
 from oncoseg.text.deid_vocab import is_clinical, is_common, is_medical, is_name_word
 
 TAGS = ("NAME", "DATE", "ID", "PHONE", "EMAIL", "ADDRESS", "LOCATION", "AGE")
@@ -231,7 +231,7 @@ def _layers(text: str, *, safe_words: bool, ner: bool) -> list[Redaction]:
         spans.add(tag, s, e)
     for s, e in phone_runs(text) if safe_words else []:  # digit groups: 01 46 72 18 40
         spans.add("PHONE", s, e)
-    for tag, s, e in field_spans(text) + acronym_places(text):
+    for tag, s, e in field_spans(text) + acronym_places(text) + login_spans(text):
         spans.add(tag, s, e)
     spans.apply(NAME_RULES)
     for s, e in gazetteer_names(text) + lowercase_names(text):

@@ -12,7 +12,10 @@ follows or precedes it, never by a list of the names themselves:
 2. a Roman numeral after a single eponym with no capitalised word before it: ``Billroth II
    reconstruction``, ``Bismuth-Corlette IV,`` (not ``John Smith III``);
 3. a staging system named after a stage: ``stage IIIA (Ann Arbor)``, ``stadio IIB secondo
-   Ann Arbor``, ``Stadium II nach Ann-Arbor``;
+   Ann Arbor``, ``Stadium II nach Ann-Arbor``, ``stopień IIIA wg Ann Arbor``; an eponym in
+   brackets after a type, risk or grade (``tipo difuso (Lauren)``, ``high risk (Sanz)``);
+   an eponym after an anatomical or surgical head noun and ``of``/``de`` (``fossa of
+   Rosenmüller``, ``mastectomie de Patey``, ``grau 3 de Quirke``);
 4. ``Ph+``, ``Ph-negative``, ``Ph positive`` (the Philadelphia chromosome);
 5. a hyphened compound whose last part is a clinical word of another language
    (text.deid_cognates) or a common word of seven letters or more: ``Whipple-Operation``,
@@ -66,12 +69,27 @@ _ROMAN = re.compile(
 )
 _WORD_BEFORE = re.compile(r"([^\W\d_][\w'’.\-]*)[ \t]*$")
 _STAGE = (
-    r"(?i:stage|stadio|stadium|estadio|est[áa]dio|stade|staging)[ \t]+[0-4IV]{1,4}"
+    r"(?i:stage|stadio|stadium|estadio|est[áa]dio|stade|staging|stopie[ńn]|stopnia|evre|"
+    r"st[áa]dium|stadij|stadiul?)[ \t]+[0-4IV]{1,4}"
     r"(?:[ \t]?[A-E])?\d?"
 )  # Stadium IV B
 _SYSTEM_AFTER_STAGE = re.compile(
     rf"{_STAGE}[ \t]*(?:\(|,?[ \t]+(?i:per|according[ \t]+to|secondo|nach|selon|seg[úu]n|"
-    rf"segundo|volgens|enligt|ifølge)[ \t]+)({_EP}(?:[ \t\-]{_EP})?)\b"
+    rf"segundo|volgens|enligt|ifølge|wg\.?|według|gemäß|podle|dle|după)[ \t]+)"
+    rf"({_EP}(?:[ \t\-]{_EP})?)\b"
+)
+_CUE_WORD = (
+    r"(?i:type|typ|tipo|risk|riesgo|rischio|risque|risiko|grade|grado|grau|stage|score|"
+    r"diffuse|difuso|diffus|diffuso|intestinal|intestinale|mixed|mixto|misto)"
+)
+_BRACKET_AFTER_CUE = re.compile(rf"\b{_CUE_WORD}[ \t]*\(({_EP}(?:[ \t\-/]{_EP})?)\)")
+_HEAD_BEFORE = re.compile(
+    r"\b(?i:fossa|fosse|fosa|mastectom(?:y|ie|ía|ia)|operation|opération|operación|operação|"
+    r"procedure|procédure|procedimiento|procedimento|technique|técnica|tecnica|sign|signe|"
+    r"signo|segno|maneuver|manoeuvre|manœuvre|maniobra|manobra|grade|grado|grau|triangle|"
+    r"ligament|ligamento|pouch|space|espace|espacio|classification|classificação|"
+    r"clasificación|classificazione)(?:[ \t]+\d)?[ \t]+(?:of|de|di|du|da|del|des|von)[ \t]+"
+    rf"({_EPONYM})(?![\w\-])"
 )
 _PH = re.compile(r"\bPh(?:[+\-]|[ \t\-]+(?:positive|negative|chromosome|pos|neg)\b)")
 
@@ -165,7 +183,8 @@ def kept_spans(text: str) -> list[tuple[int, int]]:
     spans = [m.span() for p in patterns for m in p.finditer(text)] + _code_spans(text)
     spans += [m.span(m.lastindex or 0) for m in _TRIAL_CODE.finditer(text)]
     spans += _compound_spans(text)
-    spans += [m.span(1) for m in _SYSTEM_AFTER_STAGE.finditer(text)]
+    for p in (_SYSTEM_AFTER_STAGE, _BRACKET_AFTER_CUE, _HEAD_BEFORE):
+        spans += [m.span(1) for m in p.finditer(text)]
     return sorted(spans + _roman_spans(text))
 
 

@@ -3,7 +3,11 @@
 
 - dates in other calendars (``15 Rajab 1447``, ``3 Tishrei 5786``, ``12 Mehr 1404``), a
   month in lower case before a year (``finished nov 2025``), a day with a dot before an
-  abbreviated month (``17. Feb. 2026``);
+  abbreviated month (``17. Feb. 2026``), a Persian month that is also a word only before a
+  year (``3 Dey 1403``), Thai months (``10 ก.พ. 68``);
+- a day and a month with their dots (``24.2.``, ``3. 2.``, ``4.–7. 2.``) in a note that
+  writes its decimals with a comma (``Hb 10,2``; where ``1.4.`` ends a sentence on a
+  decimal, it is left), not at a line's start (a list's numbers) nor after ``RECIST``;
 - towns whose name is words hyphened by a particle (``Ivry-sur-Seine``, ``Stoke-on-Trent``,
   ``Châlons-en-Champagne``, ``Frankfurt-am-Main``), an Irish county (``Co. Cork``);
 - a bleep number of four digits or more after ``bp`` or ``bleep`` (``FY1 bp 74431``; a
@@ -33,6 +37,11 @@ _CALENDAR_MONTH = (  # Hijri, Hebrew and Persian (Solar Hijri) months
     r"shevat|adar|nisan|iyar|sivan|tammuz|elul|farvardin|ordibehesht|khordad|mordad|"
     r"shahrivar|mehr|aban|azar|bahman|esfand)"
 )
+_THAI_MONTH = (
+    r"(?:ม\.ค\.|ก\.พ\.|มี\.ค\.|เม\.ย\.|พ\.ค\.|มิ\.ย\.|ก\.ค\.|ส\.ค\.|ก\.ย\.|ต\.ค\.|พ\.ย\.|ธ\.ค\.|"
+    r"มกราคม|กุมภาพันธ์|มีนาคม|เมษายน|พฤษภาคม|มิถุนายน|กรกฎาคม|สิงหาคม|กันยายน|ตุลาคม|"
+    r"พฤศจิกายน|ธันวาคม)"
+)
 _LOWER_MONTH = (
     r"(?:january|february|march|april|june|july|august|september|october|november|december|"
     r"jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)"
@@ -49,6 +58,8 @@ _LICENCE = (
 _RULES: list[tuple[str, re.Pattern[str]]] = [
     ("DATE", re.compile(rf"\b\d{{1,2}}[ \t]+{_CALENDAR_MONTH}(?:[ \t,]+\d{{4}})?(?:[ \t]*AH)?\b")),
     ("DATE", re.compile(rf"\b{_CALENDAR_MONTH}[ \t]+(?:1[34]\d\d|5[78]\d\d)\b")),
+    ("DATE", re.compile(r"\b\d{1,2}[ \t]+(?i:dey|tir)[ \t,]+1[34]\d\d\b")),
+    ("DATE", re.compile(rf"(?<!\d)\d{{1,2}}[ \t]*{_THAI_MONTH}(?:[ \t]*(?:25\d\d|\d\d))?(?!\d)")),
     ("DATE", re.compile(rf"\b{_LOWER_MONTH}\.?[ \t]+(?:19|20)\d\d\b(?![.,/]\d)")),
     ("DATE", re.compile(rf"\b\d{{1,2}}\.[ \t]*{MONTH}[ \t]*(?:19|20)\d\d\b")),
     ("PHONE", re.compile(r"\b(?i:bp|bleep|blp|pager|pgr)[ \t.:#]*(\d{4,6})\b(?![/.,]\d)")),
@@ -62,11 +73,29 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
 ]
+_DAY_MONTH = re.compile(
+    r"(?<![\w.,/:\-])(?:[12]\d|3[01]|0?[1-9])\.(?:[–\-](?:[12]\d|3[01]|0?[1-9])\.)?[ \t]?"
+    r"(?:1[0-2]|0?[1-9])\.(?![ \t]?\d)(?!\w)"
+)
+_DECIMAL_COMMA = re.compile(r"(?<![\d.,])\d{1,3},\d{1,2}(?![\d,])")
+_NOT_DATE_BEFORE = re.compile(r"(?:^[ \t]*|\b(?i:recist|ctcae|version|v))[ \t]*$")
+
+
+def _day_months(text: str) -> list[Span]:
+    """Days and months with their dots where the note's decimals have commas."""
+    if not _DECIMAL_COMMA.search(text):
+        return []
+    out = []
+    for m in _DAY_MONTH.finditer(text):
+        line = text[text.rfind("\n", 0, m.start()) + 1 : m.start()]
+        if not _NOT_DATE_BEFORE.search(line):
+            out.append(("DATE", *m.span()))
+    return out
 
 
 def shape_spans(text: str) -> list[Span]:
     """The spans of the shapes above, by their start, none inside another."""
-    found = []
+    found = _day_months(text)
     for tag, pattern in _RULES:
         for m in pattern.finditer(text):
             s, e = m.span(m.lastindex or 0)

@@ -8,7 +8,13 @@ a sign-off, never a list of the names themselves.
 - initials in quotes or brackets right after a found name whose initials they are (``Juan
   Bautista ("JB")``, not ``Kenneth (MO)``), a nickname in quotes right after one
   (``Robert Jackson Jr. ("Bobby")``, ``Ignacio "Nacho"``);
-- a name in lower case beside a role in brackets (``— aoife (cns)``, ``admin (kirsty)``).
+- a name in lower case beside a role in brackets (``— aoife (cns)``, ``admin (kirsty)``);
+- a user's login where a note is signed or logged: after a signer's label (``Protokoll fört
+  av: jnordin01``, ``記載者: kmorita``, ``2nd check: teberle``) or a dash at a line's start
+  (``— nbhargava / Dr Nidhi B.``), at the line's end or before a date, a slash or a bracket,
+  when it is no word of any list (five letters or more);
+- a typist's initials after a reference or typing label (``Our ref: GH/tk``, ``Typed: 13/02/25
+  (ht/jw)``, ``Dictated: RP/lp``).
 
 Example:
     >>> t = "Plan as above.\\nQuinn T.R. RN\\nthx BH"
@@ -20,7 +26,14 @@ from __future__ import annotations
 
 import re
 
-from oncoseg.text.deid_vocab import STOP, is_clinical, is_common
+from oncoseg.text.deid_vocab import (
+    STOP,
+    is_clinical,
+    is_common,
+    is_compound,
+    is_foreign_common,
+    is_medical_shape,
+)
 
 Span = tuple[str, int, int]
 _CRED = (
@@ -47,6 +60,36 @@ _ROLE = r"(?i:cns|rn|nurse|admin|sec|secretary|dietitian|physio|pharmacist|sw|hc
 _LOWER_ROLE = re.compile(
     rf"(?<![\w'’])([a-z][a-z'’\-]{{2,}})[ \t]*\({_ROLE}\)|\b{_ROLE}[ \t]*\(([a-z][a-z'’\-]{{2,}})\)"
 )
+_SIGNER = (
+    r"(?i:by|av|von|par|por|door|af|check|checked|signed|signature|author|user|login|entered|"
+    r"documented|verified|reviewed|approved|typed|scribe|operator|utente|usuario|usuário|"
+    r"utilisateur|benutzer|bruker|käyttäjä|gebruiker|記載者|作成者|記録者|入力者)"
+)
+_LOGIN = re.compile(
+    rf"(?:{_SIGNER}[ \t]*:|^[ \t]*[–—-])[ \t]*([a-z]{{2,15}}\d{{0,3}}|[a-z]{{1,3}}\.[a-z]{{3,15}}"
+    r"\d{0,3})(?=[ \t]*(?:$|[/(]|\d{1,4}[./\-]\d|[–—]|-[ \t]))",
+    re.M,
+)
+_TYPIST = re.compile(
+    r"\b(?i:typed|dictated|transcribed|our[ \t]+ref|your[ \t]+ref|ref)\b[^\n]{0,40}?\(?"
+    r"\b([A-Za-z]{2,3})/([a-z]{2,3})\b"
+)
+
+
+def _unknown(word: str) -> bool:
+    """A login's letters (five or more) that are no word of any list: ``jnordin``."""
+    low = re.sub(r"[\d.]", "", word)
+    known = is_common(low) or is_clinical(low) or is_foreign_common(low) or is_compound(low)
+    return len(low) >= 5 and not (known or is_medical_shape(low) or low.capitalize() in STOP)
+
+
+def login_spans(text: str) -> list[Span]:
+    """Logins and typists' initials (the last two kinds above): taken by the rules too, as
+    their labels make them sure."""
+    out = [("NAME", *m.span(1)) for m in _LOGIN.finditer(text) if _unknown(m.group(1))]
+    for m in _TYPIST.finditer(text):
+        out += [("NAME", *m.span(1)), ("NAME", *m.span(2))]
+    return out
 
 
 def _plain(word: str) -> bool:
