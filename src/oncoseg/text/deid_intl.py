@@ -23,7 +23,7 @@ from oncoseg.text.deid_months import (
 TITLES_INTL = (
     r"(?:Sra|Srta|Sr|Dra|Dña|Dona|Dom|Don|Dott\.ssa|Dottssa|Dott|Sig\.ra|Sig\.na|Sig|Mme|Mlle|"
     r"Mnr|Mev|Mevr|Mevrouw|Dhr|Hr|Herrn|Herr|Frau|Fr|Smt|Shri|Sri|Kumari|Pan|Pani|Sheikh|"
-    r"Chaplain|Father|Rabbi|Imam|Pastor|Matron|Sister|Mx|Dame|Sir|Lady|Lord)"
+    r"Chaplain|Father|Rabbi|Imam|Pastor|Matron|Sister|Mx|Dame|Sir|Lady|Lord|Md|Mohd|Muhd)"
 )
 # titles written in lower case in quick notes ("dr baker", "mevr. de wit")
 LOWER_TITLES = (

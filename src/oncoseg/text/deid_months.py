@@ -82,14 +82,16 @@ WEEKDAY_INTL = alt(
     hétfő kedd szerda csütörtök péntek szombat vasárnap
     pazartesi salı çarşamba perşembe cumartesi
     понедельник вторник среда четверг пятница суббота воскресенье
+    mánudagur þriðjudagur miðvikudagur fimmtudagur föstudagur laugardagur sunnudagur
     """
 )
 # short weekdays taken only right before a day and month (none that is a clinical or common
 # abbreviation: not po, st, mar, dom, ter, sex): Czech and Slovak, Scandinavian, Italian,
-# Spanish, Russian
+# Spanish, Russian, Icelandic
 WEEKDAY_BEFORE_DATE = alt(
     """
-    út čt pá št tis fre lør søn mån lör sön gio mié jue vie пн вт ср чт пт сб вс
+    út čt pá št tis fre lør søn mån lör sön gio mié jue vie пн вт ср чт пт сб вс þri mið fim
+    fös
     """
 )
 # a weekday's two-letter forms (German Mo Di Mi Do Fr Sa So, Dutch ma di wo do vr za zo) are
