@@ -301,3 +301,20 @@ def test_decimals_versions_and_words_after_labels_are_kept(text: str, kept: str)
 )
 def test_eponyms_by_the_words_around_them_are_kept(text: str, eponym: str) -> None:
     assert any(text[s:e] == eponym for s, e in kept_spans(text)), kept_spans(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("Pain 3/10 at rest, 7/10 at dressing change.", "7/10"),
+        ("Dolor abdominal 4/10, controlado.", "4/10"),
+        ("ECOG 0/1, fit for chemotherapy.", "0/1"),
+        ("Ganglios linfáticos 0/9; biopsias 1/12 fragmentos.", "1/12 fragmentos"),
+    ],
+)
+def test_scores_and_counts_written_as_ratios_are_kept(text: str, kept: str) -> None:
+    assert kept in _left(text), _left(text)
+
+
+def test_a_day_and_month_after_an_unrelated_pain_sentence_is_removed() -> None:
+    assert "3/10" not in _left("Pain controlled. Seen on 3/10 in clinic.")

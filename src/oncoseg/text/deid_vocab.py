@@ -236,7 +236,17 @@ _DURATION_BEFORE = re.compile(
 _DURATION_AFTER = re.compile(r"[ \t]*(?i:ago|later|post|history|hx|hence|previously|prior)\b")
 _COUNT_AFTER = re.compile(
     r"[ \t)]*(?i:nodes?|LNs?|LN\+|SLNs?|positive|\+|pos|neg|involved|cores?|fx|fractions?|#|"
-    r"ER|PR|lymph|axillary|metastatic|harvested|examined|retrieved|sampled|removed)"
+    r"ER|PR|lymph|axillary|metastatic|harvested|examined|retrieved|sampled|removed|"
+    r"gangli\w*|gânglios|linfonod\w*|lymphknoten|lymfeknuder|lymfkörtlar|węzł\w*|fragment\w*|"
+    r"frammenti|biops\w*|carottes|cylind\w*|stanz\w*|zylinder)"
+)
+# a pain or symptom score out of ten ("Pain 3/10", "dolor 2/10", "EVA 3/10", "ból 2/10 w
+# skali NRS", "dolore lombare 5/10", "3/10 at rest, 7/10"): a word of pain or a scale within
+# the sentence's last 40 characters
+_OUT_OF_TEN = re.compile(
+    r"(?i:\b(?:pain\w*|dolor\w*|dor|douleur\w*|ból\w*|bol\w*|pijn\w*|schmerz\w*|smert\w*|"
+    r"smärt\w*|kipu\w*|nrs|vas|eva|ens|nprs|scores?|scale|skala|escala|échelle|scala|fatigue|"
+    r"nausea|distress))\b[^.;\n]{0,40}$"
 )
 # a count whose sentence is about nodes or cores ("Sentinel node: deposit (1.1 mm), 1/14")
 _NODES_IN_SENTENCE = re.compile(r"(?i:\bnodes?\b|\bLNs?\b|\bSLNs?\b|sentinel|\bcores?\b)")
@@ -298,6 +308,8 @@ def number_is_clinical(core: str, before: str, after: str) -> str | None:
         nodes = _NODES_IN_SENTENCE.search(sentence)
         if bp or nodes or _COUNT_CONTEXT.search(before) or _COUNT_AFTER.match(after):
             return None
+        if 0 in (a, b) or (b == 10 and _OUT_OF_TEN.search(sentence)):
+            return None  # no day or month 0 (ECOG 0/1, 0/14); a score out of ten
         duration = _DURATION_BEFORE.search(before) or _DURATION_AFTER.match(after)
         if b in (7, 12, 52) and duration:
             return None
