@@ -59,7 +59,7 @@ class Corpus:
 
 
 def load(corpus_dir: Path = CORPUS_DIR, spans_file: Path = BLIND_SPANS) -> list[Corpus]:
-    """The training corpora (held-out v2-v10, training a-k) with their blind-time spans."""
+    """The training corpora (held-out v2-v11, training a-n) with their blind-time spans."""
     if not spans_file.exists():
         raise FileNotFoundError(f"{spans_file}: not found (run from the repository root)")
     blind = json.loads(gzip.decompress(spans_file.read_bytes()))["corpora"]
