@@ -318,3 +318,7 @@ def test_scores_and_counts_written_as_ratios_are_kept(text: str, kept: str) -> N
 
 def test_a_day_and_month_after_an_unrelated_pain_sentence_is_removed() -> None:
     assert "3/10" not in _left("Pain controlled. Seen on 3/10 in clinic.")
+
+
+def test_units_after_a_reference_label_are_no_typists() -> None:
+    assert "mg/dl" in _left("Glucose 5.1 (ref range 70-99 mg/dl; see ref mg/dl)")

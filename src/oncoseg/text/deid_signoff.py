@@ -72,7 +72,10 @@ _LOGIN = re.compile(
 )
 _TYPIST = re.compile(
     r"\b(?i:typed|dictated|transcribed|our[ \t]+ref|your[ \t]+ref|ref)\b[^\n]{0,40}?\(?"
-    r"\b([A-Za-z]{2,3})/([a-z]{2,3})\b"
+    r"(?<!\d[ \t])\b([A-Za-z]{2,3})/([a-z]{2,3})\b"
+)
+_UNITS = frozenset(
+    re.findall(r"\S+", "mg ug µg ng pg g kg ml dl l mm cm iu mu u mcg meq min hr h d wk mol")
 )
 
 
@@ -88,7 +91,8 @@ def login_spans(text: str) -> list[Span]:
     their labels make them sure."""
     out = [("NAME", *m.span(1)) for m in _LOGIN.finditer(text) if _unknown(m.group(1))]
     for m in _TYPIST.finditer(text):
-        out += [("NAME", *m.span(1)), ("NAME", *m.span(2))]
+        if not {m.group(1).lower(), m.group(2)} & _UNITS:  # "ref range 135-145 mg/dl"
+            out += [("NAME", *m.span(1)), ("NAME", *m.span(2))]
     return out
 
 
