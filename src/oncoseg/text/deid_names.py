@@ -223,7 +223,7 @@ PROTECT = re.compile(
     r"Child[\s\-]+Pugh|Bence[\s\-]+Jones|Reed[\s\-]+Sternberg|Homer[\s\-]+Wright|"
     r"Durie[\s\-]+Salmon|Elston[\s\-]+Ellis|Lambert[\s\-]+Eaton|Zollinger[\s\-]+Ellison|"
     r"Ann[\s\-]+Arbor(?=\s+(?:stag|classif|[IV]))|Van\s+Nuys(?=\s+(?:\d|[Pp]rognostic|VNPI))|"
-    r"MST\s+Continus|\b[A-Z]{2,}(?:-[A-Z][a-z]{1,3})+\b(?![\w\-])|"
+    r"MST\s+Continus|\bKi[\s\-]?67\b|\b[A-Z]{2,}(?:-[A-Z][a-z]{1,3})+\b(?![\w\-])|"
     r"\b(?:St\.?\s+)?[A-Z][a-z]+(?:'s|’s)?\s+(?:disease|syndrome|sign|node|nodule|procedure|operation|"
     r"fascia|pouch|space|triangle|ring|oesophagus|esophagus|lymphoma|sarcoma|tumou?r|"
     r"classification|staging|grade|score|criteria|index|test|incision|thickness|level|stage|"

@@ -313,7 +313,7 @@ def number_is_clinical(core: str, before: str, after: str) -> str | None:
         duration = _DURATION_BEFORE.search(before) or _DURATION_AFTER.match(after)
         if b in (7, 12, 52) and duration:
             return None
-        if max(a, b) > 31:
-            return None
+        if max(a, b) > 31 or min(a, b) > 12:
+            return None  # no month in it (MMSE 24/30)
         return "DATE"
     return "ID"
