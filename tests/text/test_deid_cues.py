@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from oncoseg.text.deid_keep import kept_spans
+from oncoseg.text.deid_vocab import is_medical_shape
 from tests.text.layers import deidentify
 
 
@@ -322,3 +323,45 @@ def test_a_day_and_month_after_an_unrelated_pain_sentence_is_removed() -> None:
 
 def test_units_after_a_reference_label_are_no_typists() -> None:
     assert "mg/dl" in _left("Glucose 5.1 (ref range 70-99 mg/dl; see ref mg/dl)")
+
+
+@pytest.mark.parametrize(
+    ("text", "gone"),
+    [
+        ("Intake RN: Tamsin Quarrie, RN (user tquarrie)", "tquarrie"),
+        ("Kontaktperson: sygeplejerske Ulla, 47 19 83 26 (hverdage).", "47 19 83 26"),
+        ("Pvm: ke 14.8.2024 klo 13.10", "ke 14"),
+        ("Plan: MDT-konference tirsdag d. 17. september; forventet", "tirsdag"),
+        ("Næsta koma 12. nóv. á dagdeild.", "nóv"),
+        ("BCG-Erhaltung ab KW 46 wie geplant", "KW 46"),
+        ("Name: (Mst. Rehana Parvin), age 44", "Mst"),
+    ],
+)
+def test_weekdays_months_calendar_weeks_and_phone_pairs_are_removed(text: str, gone: str) -> None:
+    assert gone not in _left(text), _left(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("Ganglios linfáticos centrales: 3/7 con metástasis.", "3/7 con metástasis"),
+        ("Ekokardiyografi: EF %60. Koloskopi normal.", "EF %60"),
+    ],
+)
+def test_counts_with_their_words_and_leading_percent_signs_are_kept(text: str, kept: str) -> None:
+    assert kept in _left(text), _left(text)
+
+
+def test_an_acronym_spelling_a_found_hospital_is_removed_everywhere() -> None:
+    note = (
+        "Referred to Komfo Anokye Teaching Hospital, Oncology Directorate.\n"
+        "Folder opened under KATH no. 4471; KATH Onc will call. MRI pelvis booked."
+    )
+    left = _left(note)
+    assert "KATH" not in left and "MRI pelvis" in left, left
+
+
+@pytest.mark.parametrize("word", ["Koloskopi", "Dysurie", "Makrohämaturie", "Hypertonie"])
+def test_clinical_words_of_other_languages_by_their_stem(word: str) -> None:
+    assert is_medical_shape(word.lower())
+    assert not is_medical_shape("laurie")

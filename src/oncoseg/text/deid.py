@@ -280,7 +280,7 @@ def _disjoint(
 
 _TITLE_BEFORE = re.compile(
     r"(?:\b(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Doctor|Sir|Dame|Rev|Revd|Herr|Frau|Mme|Mlle|"
-    r"Sr|Sra|Dott|Dra|Md|Mohd|Muhd)\.?|\bM\.)[ \t]+$"
+    r"Sr|Sra|Dott|Dra|Md|Mohd|Muhd|Mst)\.?|\bM\.)[ \t]+$"
 )
 _PARTICLES_BEFORE = re.compile(
     r"(?:(?:\b(?:de|da|di|du|del|della|dos|das|do|van|von|der|den|la|le|los|las|bin|binti|ibn|"

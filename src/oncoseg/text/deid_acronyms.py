@@ -51,7 +51,7 @@ _BRACKET = re.compile(r"\(([A-Z]{3,8})\)")
 _CLAUSE = re.compile(r"[^,;:()\n–—]*$")
 # whole words only: "Clinical Target Volume (CTV)" and "Institutional Review Board (IRB)" hold
 # no hospital word
-_HOSPITAL = re.compile(
+HOSPITAL = re.compile(
     r"\b(?i:hospitals?|hospitalier|h[ôo]pital|hospice|infirmary|clini(?:c|cs|que)|cl[ií]nica|"
     r"klinik\w*|\w*klinikum|centre|center|centrum|zentrum|centro|institut[eo]?|istituto|"
     r"universit\w*|ospedale|szpital|ziekenhuis|krankenhaus|hastanesi|\w*sjukhus\w*|"
@@ -77,7 +77,7 @@ def defined_places(text: str) -> list[tuple[str, int, int]]:
             if not _CAP_START.match(first.group(0)) or first.group(0)[0] != m.group(1)[0]:
                 continue
             run = text[first.start() : m.start()]
-            if spells_place(m.group(1), run) and _HOSPITAL.search(run):
+            if spells_place(m.group(1), run) and HOSPITAL.search(run):
                 out += [("LOCATION", first.start(), words[-1].end()), ("LOCATION", *m.span(1))]
                 break
     return out

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 
-from oncoseg.text.deid_acronyms import defined_places, spells_place
+from oncoseg.text.deid_acronyms import HOSPITAL, defined_places, spells_place
 from oncoseg.text.deid_cjk import CJK, CJK_LABELS, cjk_spans
 from oncoseg.text.deid_extend import ID_LABELS, is_place_acronym
 from oncoseg.text.deid_rules import MONTH
@@ -248,6 +248,20 @@ def _acronym_repeats(text: str, spans: list[Span], defined: bool = False) -> lis
     return out
 
 
+_CAPS = re.compile(r"\b[A-Z]{4,8}\b")
+
+
+def _place_acronyms(text: str, spans: list[Span]) -> list[Span]:
+    """Every use of an acronym that spells a found hospital of the note, wherever it stands
+    (``KATH`` where ``Komfo Anokye Teaching Hospital`` was found), of four letters or more;
+    never a clinical one, nor one of three letters (``MRI`` beside ``Manchester Royal
+    Infirmary``)."""
+    places = {text[s:e] for tag, s, e in spans if tag == "LOCATION" and HOSPITAL.search(text[s:e])}
+    acronyms = {a for a in set(_CAPS.findall(text)) - places if not is_clinical(a)}
+    found = {a for a in acronyms if any(spells_place(a, p) for p in places)}
+    return [("LOCATION", *m.span()) for m in _CAPS.finditer(text) if m.group(0) in found]
+
+
 _CAPS_BEFORE_NAME = re.compile(
     r"(?:^|(?<=[:|(])|\b(?:Dr|Mr|Ms|Mrs|Prof)\.?)[ \t]*((?:[A-Z]{2,12}[ \t]+){0,2}"
     r"[A-Z]{2,12})(?:[ \t]*,)?[ \t]+(?=\S)",
@@ -323,4 +337,5 @@ def close_spans(text: str, spans: list[Span]) -> list[Span]:
     tags = _tags(text, spans + more)
     more += _alias_spans(text, tags)
     more += [r for r in _acronym_repeats(text, more) if r not in more]
+    more += _place_acronyms(text, spans + more)
     return more + _acronym_repeats(text, defined[1::2], defined=True)

@@ -23,7 +23,7 @@ from oncoseg.text.deid_months import (
 TITLES_INTL = (
     r"(?:Sra|Srta|Sr|Dra|Dña|Dona|Dom|Don|Dott\.ssa|Dottssa|Dott|Sig\.ra|Sig\.na|Sig|Mme|Mlle|"
     r"Mnr|Mev|Mevr|Mevrouw|Dhr|Hr|Herrn|Herr|Frau|Fr|Smt|Shri|Sri|Kumari|Pan|Pani|Sheikh|"
-    r"Chaplain|Father|Rabbi|Imam|Pastor|Matron|Sister|Mx|Dame|Sir|Lady|Lord|Md|Mohd|Muhd)"
+    r"Chaplain|Father|Rabbi|Imam|Pastor|Matron|Sister|Mx|Dame|Sir|Lady|Lord|Md|Mohd|Muhd|Mst)"
 )
 # titles written in lower case in quick notes ("dr baker", "mevr. de wit")
 LOWER_TITLES = (
@@ -158,7 +158,8 @@ INTL_DATE_RULES: list[Rule] = [
     (
         "DATE",
         re.compile(
-            rf"(?<![\w.])(?:{WEEKDAY_INTL}\.?,?[ \t]+)?{_DAY}[ \t\-/.]*(?:de[ \t]+)?{MONTH_INTL}\.?"
+            rf"(?<![\w.])(?:{WEEKDAY_INTL}\.?,?[ \t]+(?:d\.[ \t]*|den[ \t]+)?)?{_DAY}[ \t\-/.]*"
+            rf"(?:de[ \t]+)?{MONTH_INTL}\.?"
             rf"(?:[ \t\-/,]+(?:de[ \t]+|del[ \t]+)?(?:\d{{4}}|'\d{{2}})(?!\d))?(?![\w])"
         ),
         0,
@@ -191,12 +192,15 @@ INTL_DATE_RULES: list[Rule] = [
     (
         "DATE",
         re.compile(
-            rf"(?<![\w.])(?:{WEEKDAY_INTL}|{WEEKDAY_BEFORE_DATE})\.?,?[ \t]+(?:den[ \t]+)?"
-            r"(?:[12]\d|3[01]|0?[1-9])(?:[./\-]|\.[ \t])(?:1[0-2]|0?[1-9])\.?(?![\w]|[./\-]?\d)"
+            rf"(?<![\w.])(?:{WEEKDAY_INTL}|{WEEKDAY_BEFORE_DATE})\.?,?[ \t]+"
+            r"(?:den[ \t]+|d\.[ \t]*)?"
+            r"(?:[12]\d|3[01]|0?[1-9])(?:[./\-]|\.[ \t])(?:1[0-2]|0?[1-9])"
+            r"(?:[./\-][ \t]?(?:19|20)?\d\d(?!\d)|\.?)(?![\w]|[./\-]?\d)"
             r"(?![ \t]*(?:mg|g|Gy|cm|mm|ml|mL|%|mcg|units?|tabl?\w*|cp)\b)"
         ),
         0,
-    ),  # a weekday and a day and month: "giovedì 11/4", "fredag 22/3", "čt 18. 4.", "пт 15.3"
+    ),  # a weekday and a day and month: "giovedì 11/4", "fredag 22/3", "čt 18. 4.", "пт 15.3",
+    # with its year if it has one ("ke 7.8.2024", "Fim. 13.2.2025")
     (
         "DATE",
         re.compile(

@@ -54,7 +54,8 @@ MONTH_INTL = alt(
     siječnja veljače ožujka travnja svibnja lipnja srpnja kolovoza rujna listopada studenoga
     studenog prosinca januara februara marta aprila juna jula avgusta septembra oktobra
     novembra decembra
-    janúar febrúar apríl maí júní júlí ágúst nóvember desember
+    janúar febrúar apríl maí júní júlí ágúst nóvember desember nóv ágú
+    september november december
     janvāris februāris aprīlis maijs jūnijs jūlijs augusts septembris oktobris novembris
     decembris sausio vasario kovo balandžio gegužės birželio liepos rugpjūčio rugsėjo spalio
     lapkričio gruodžio
@@ -87,11 +88,11 @@ WEEKDAY_INTL = alt(
 )
 # short weekdays taken only right before a day and month (none that is a clinical or common
 # abbreviation: not po, st, mar, dom, ter, sex): Czech and Slovak, Scandinavian, Italian,
-# Spanish, Russian, Icelandic
+# Spanish, Russian, Icelandic, Finnish (ke, pe: not ma, ti, to, la, su)
 WEEKDAY_BEFORE_DATE = alt(
     """
     út čt pá št tis fre lør søn mån lör sön gio mié jue vie пн вт ср чт пт сб вс þri mið fim
-    fös
+    fös ke pe
     """
 )
 # a weekday's two-letter forms (German Mo Di Mi Do Fr Sa So, Dutch ma di wo do vr za zo) are

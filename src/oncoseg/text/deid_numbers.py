@@ -110,7 +110,8 @@ _PHONE_LABEL = re.compile(
 def phone_runs(text: str) -> list[tuple[int, int]]:
     """Phone numbers written as groups of digits (``01 46 72 18 40``, ``0 (532) 412 55 66``,
     ``514 890-8000 poste 245``): eight digits or more in three groups or more after a phone
-    label, a leading 0, + or bracket, or an extension; ten or more in two groups."""
+    label, a leading 0, + or bracket, or an extension; ten or more in two groups; four pairs
+    of digits or more anywhere (``38 68 41 52``)."""
     out = []
     for m in _PHONE_RUN.finditer(text):
         run = m.group(0)
@@ -119,6 +120,7 @@ def phone_runs(text: str) -> list[tuple[int, int]]:
             continue
         label = _PHONE_LABEL.search(text, max(0, m.start() - 24), m.start())
         lead = run[0] in "0+(" or re.search(r"[A-Za-z]", run)
-        if (groups >= 3 and (label or lead)) or (groups == 2 and digits >= 10):
+        pairs = groups >= 4 and all(len(g) == 2 for g in re.findall(r"\d+", run))
+        if (groups >= 3 and (label or lead)) or (groups == 2 and digits >= 10) or pairs:
             out.append(m.span())
     return out

@@ -4,7 +4,7 @@
 - dates in other calendars (``15 Rajab 1447``, ``3 Tishrei 5786``, ``12 Mehr 1404``), a
   month in lower case before a year (``finished nov 2025``), a day with a dot before an
   abbreviated month (``17. Feb. 2026``), a Persian month that is also a word only before a
-  year (``3 Dey 1403``), Thai months (``10 ก.พ. 68``);
+  year (``3 Dey 1403``), Thai months (``10 ก.พ. 68``), a German calendar week (``ab KW 45``);
 - a day and a month with their dots (``24.2.``, ``3. 2.``, ``4.–7. 2.``) in a note that
   writes its decimals with a comma (``Hb 10,2``) or its full dates with dots (``17.02.2025``)
   (where ``lactate 1.4.`` ends a sentence on a decimal, it is left), not at a line's start
@@ -60,6 +60,7 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
     ("DATE", re.compile(rf"\b\d{{1,2}}[ \t]+{_CALENDAR_MONTH}(?:[ \t,]+\d{{4}})?(?:[ \t]*AH)?\b")),
     ("DATE", re.compile(rf"\b{_CALENDAR_MONTH}[ \t]+(?:1[34]\d\d|5[78]\d\d)\b")),
     ("DATE", re.compile(r"\b\d{1,2}[ \t]+(?i:dey|tir)[ \t,]+1[34]\d\d\b")),
+    ("DATE", re.compile(r"\bKW[ \t]?(?:[1-4]\d|5[0-3]|0?[1-9])(?:/(?:19|20)?\d\d)?\b")),
     ("DATE", re.compile(rf"(?<!\d)\d{{1,2}}[ \t]*{_THAI_MONTH}(?:[ \t]*(?:25\d\d|\d\d))?(?!\d)")),
     ("DATE", re.compile(rf"\b{_LOWER_MONTH}\.?[ \t]+(?:19|20)\d\d\b(?![.,/]\d)")),
     ("DATE", re.compile(rf"\b\d{{1,2}}\.[ \t]*{MONTH}[ \t]*(?:19|20)\d\d\b")),

@@ -10,7 +10,8 @@ a sign-off, never a list of the names themselves.
   (``Robert Jackson Jr. ("Bobby")``, ``Ignacio "Nacho"``);
 - a name in lower case beside a role in brackets (``— aoife (cns)``, ``admin (kirsty)``);
 - a user's login where a note is signed or logged: after a signer's label (``Protokoll fört
-  av: jnordin01``, ``記載者: kmorita``, ``2nd check: teberle``) or a dash at a line's start
+  av: jnordin01``, ``記載者: kmorita``, ``2nd check: teberle``, ``(user kalbrecht)``) or a
+  dash at a line's start
   (``— nbhargava / Dr Nidhi B.``), at the line's end or before a date, a slash or a bracket,
   when it is no word of any list (five letters or more);
 - a typist's initials after a reference or typing label (``Our ref: GH/tk``, ``Typed: 13/02/25
@@ -66,8 +67,9 @@ _SIGNER = (
     r"utilisateur|benutzer|bruker|käyttäjä|gebruiker|記載者|作成者|記録者|入力者)"
 )
 _LOGIN = re.compile(
-    rf"(?:{_SIGNER}[ \t]*:|^[ \t]*[–—-])[ \t]*([a-z]{{2,15}}\d{{0,3}}|[a-z]{{1,3}}\.[a-z]{{3,15}}"
-    r"\d{0,3})(?=[ \t]*(?:$|[/(]|\d{1,4}[./\-]\d|[–—]|-[ \t]))",
+    rf"(?:{_SIGNER}[ \t]*:|(?i:user(?:name)?|login|uid)[ \t]*[:=#]?|^[ \t]*[–—-])[ \t]*"
+    r"([a-z]{2,15}\d{0,3}|[a-z]{1,3}\.[a-z]{3,15}\d{0,3})"
+    r"(?=[ \t]*(?:$|[/()]|\d{1,4}[./\-]\d|[–—]|-[ \t]))",
     re.M,
 )
 _TYPIST = re.compile(

@@ -149,7 +149,9 @@ _FOREIGN_STEM = re.compile(
     r"glioblastom|astrozytom|meningeom|"
     r"wildtyp|mutiert|methyliert|fraktion|bestrahl|strahlen|carcinoom|bestraling|behandeling|"
     r"chemotera|hormonal|endokrin|ormonoter|neoplas|neoplaz|linfoma|leucemi|cancéreu|"
-    r"kanker|krebs"
+    r"kanker|krebs|skopi|scopi|grafi|graphie|grafía|(?<=\w{3})[uú]ri[ae]\b|ämie|hämat|"
+    r"hypertoni|hypotoni|karsinom|sarkoom|lymfom|arteriell|schmerz|blutung|blødning|blödning|"
+    r"insuffiz|insuffic|insufic|infekt|entzünd|terapi|kardio|kardiy"
 )
 
 
@@ -238,7 +240,8 @@ _COUNT_AFTER = re.compile(
     r"[ \t)]*(?i:nodes?|LNs?|LN\+|SLNs?|positive|\+|pos|neg|involved|cores?|fx|fractions?|#|"
     r"ER|PR|lymph|axillary|metastatic|harvested|examined|retrieved|sampled|removed|"
     r"gangli\w*|gânglios|linfonod\w*|lymphknoten|lymfeknuder|lymfkörtlar|węzł\w*|fragment\w*|"
-    r"frammenti|biops\w*|carottes|cylind\w*|stanz\w*|zylinder)"
+    r"frammenti|biops\w*|carottes|cylind\w*|stanz\w*|zylinder|"
+    r"(?:con|com|with|avec|mit|z)[ \t]+(?:met[aá]st\w*|positiv\w*|invas\w*))"
 )
 # a pain or symptom score out of ten ("Pain 3/10", "dolor 2/10", "EVA 3/10", "ból 2/10 w
 # skali NRS", "dolore lombare 5/10", "3/10 at rest, 7/10"): a word of pain or a scale within
@@ -286,8 +289,9 @@ def number_is_clinical(core: str, before: str, after: str) -> str | None:
     if re.fullmatch(r"\d+(?:[.,]\d+)?%?|\d+%", core) and nd <= 2:
         place = _PLACE_NUMBER_BEFORE.search(before)  # Bed 4, House No. 9, Plot 12, Lane 3
         return "LOCATION" if place and not UNIT_AFTER.match(after) else None
-    if re.fullmatch(r"\d*\.\d+%?|\d+\.\d+%?|\d+(?:[.,]\d+)?%|\d{1,3},\d{1,2}", core):
-        return None  # a decimal or a percentage (40,05 Gy: a decimal comma)
+    percent = r"%?\d+(?:[.,]\d+)?%|%\d+(?:[.,]\d+)?"
+    if re.fullmatch(rf"\d*\.\d+%?|\d+\.\d+%?|{percent}|\d{{1,3}},\d{{1,2}}", core):
+        return None  # a decimal or a percentage (40,05 Gy: a decimal comma; Turkish %60)
     if re.fullmatch(r"\d{1,2}[:.]\d{2}(?:[ap]m)?|\d{1,2}:\d{1,2}", core, re.I):
         return None  # a time, a ratio 1:1
     if re.search(r"[+=<>≤≥]", core):
