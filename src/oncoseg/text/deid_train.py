@@ -15,7 +15,7 @@
 The features need the spans of the de-identifier *as it was when each corpus was blind*
 (tests/text/deid_blind_spans.json.gz, rebuilt by tools/deid_blind_spans.sh), so the model
 learns how the rules fail on unseen notes. Training takes about a minute on 2 cores; the
-leave-one-corpus-out over the 24 corpora about 40 minutes.
+leave-one-corpus-out over the 24 corpora about half an hour.
 """
 
 from __future__ import annotations
