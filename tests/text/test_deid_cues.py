@@ -365,3 +365,30 @@ def test_an_acronym_spelling_a_found_hospital_is_removed_everywhere() -> None:
 def test_clinical_words_of_other_languages_by_their_stem(word: str) -> None:
     assert is_medical_shape(word.lower())
     assert not is_medical_shape("laurie")
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("Thorax: keine Pleuraergüsse, keine Aszites.", "Pleuraergüsse"),
+        ("Rundherde im rechten Unterlappen, 7 mm.", "Unterlappen"),
+        ("FLT3-ITD mit einer Allelratio von 0,38.", "Allelratio"),
+        ("Anämie, trombocitopenia (78.000/mm3) y GB 8.900/mmc.", "78.000/mm3"),
+        ("Labs: leucocitos 3.800, linfocitos 420, IgG 520 mg/dL.", "linfocitos 420"),
+    ],
+)
+def test_german_nouns_after_articles_and_counts_per_volume_are_kept(text: str, kept: str) -> None:
+    assert kept in _left(text), _left(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "gone"),
+    [
+        ("Sohn Bart, die in Hoogstraten woont, komt mee.", "Hoogstraten"),
+        ("Gespräch mit Herrn van der Quellinck und Tochter.", "Quellinck"),
+    ],
+)
+def test_places_and_names_after_pronouns_and_particles_are_still_removed(
+    text: str, gone: str
+) -> None:
+    assert gone not in _left(text), _left(text)

@@ -334,6 +334,19 @@ INTL_AGE_RULES: list[Rule] = [
 
 # words of letters in other languages that a capital does not make a name: salutations,
 # labels, closings, relatives, departments (kept by the safe-word layer like English ones)
+# a German noun after its article or negation, adjectives between ("keine Aszites", "einer
+# Allelratio", "im rechten Unterlappen"): German capitalises nouns, and a name is seldom
+# written after an article ("der"/"den" not after van/von: "van der Berg", "den Boer"); the
+# words between are adjectives by their endings ("die in Hoogstraten": a Dutch pronoun)
+_ADJ = (
+    r"(?!(?:unter|über|hinter|wieder|oder|aber|sowie|wie|die|de|te)\b)[a-zäöüß]+(?:en|em|er|es|e)"
+)
+GERMAN_NOUN_BEFORE = re.compile(
+    r"(?:(?<![Vv]an )(?<![Vv]on )\b(?:[Dd]er|den)|\b(?i:die|das|des|dem|ein|eine|einer|eines|"
+    rf"einem|einen|kein|keine|keiner|keines|keinem|keinen))[ \t]+(?:{_ADJ}[ \t]+){{0,2}}$|"
+    rf"\b(?i:im|am|vom|zum|zur|beim)[ \t]+(?:{_ADJ}[ \t]+){{1,2}}$"
+)
+
 FOREIGN_WORDS = frozenset(
     re.findall(
         r"\S+",
@@ -374,6 +387,8 @@ FOREIGN_WORDS = frozenset(
     Fizyk Klinika Oddział Nowotworów Układu Chłonnego Córka Mąż Żona Siostra Poważaniem
     Kära Hej Adress Läkare Lege Sjuksköterska Kontakt Utskrivning Remiss Diagnos Behandling
     Vänliga Hälsningar Vennlig Hilsen Venlig Dotter Datter Hustru
+    Kein Keine Keiner Keinen Keinem Keines Ein Eine Einer Eines Einem Einen Een Geen Ingen
+    Inget Ett
     Groete Woon PID PV1 MSH OBX ORC OBR ORU NTE EVN
     """,
     )

@@ -2,14 +2,13 @@
 or number-like token (the approach of Philter, Norgeot et al. 2020).
 
 A word is kept when it is a common English word (SCOWL), a clinical word (drug and disease
-names, eponyms, systems, regimens, trials, abbreviations) or has the shape of one (``-ectomy``,
-``-itis``, an acronym); a number when its neighbours say it is clinical (a unit, a dose, a
-count of nodes, a score, a year alone). Everything else that starts with a capital or holds
-a digit is masked: a name, town or hospital nobody listed is removed because it is *not* on a
-list. Common words that are also names (Rose, Hope, Baker, Young) are masked where a name
-stands: mid-sentence and capitalised, next to another name, after an initial, on a line of
-names. The rules (text.deid_rules, text.deid_names) still run first and give their tags; this
-layer tags what it adds NAME, LOCATION, ADDRESS, ID or DATE by its neighbours.
+names, eponyms, systems, regimens, trials, abbreviations) or has its shape (``-ectomy``, an
+acronym); a number when its neighbours say it is clinical (a unit, a dose, a score, a year).
+Everything else that starts with a capital or holds a digit is masked: a name, town or hospital
+nobody listed is removed because it is *not* on a list. Common words that are also names (Rose,
+Hope, Baker, Young) are masked where a name stands: mid-sentence and capitalised, next to
+another name, after an initial, on a line of names; a German noun after its article is none.
+The rules run first and give their tags; this layer tags what it adds by its neighbours.
 
 Example:
     >>> [(t, "Seen by J. O'Neill, pN2a (5/14), ref #8812."[s:e]) for t, s, e in safe_spans(
@@ -23,6 +22,7 @@ import re
 from dataclasses import dataclass
 
 from oncoseg.text.deid_cognates import is_cognate_clinical
+from oncoseg.text.deid_intl import GERMAN_NOUN_BEFORE
 from oncoseg.text.deid_names import TITLES, given_names
 from oncoseg.text.deid_numbers import initials_spans, number_spans
 from oncoseg.text.deid_rules import GENERIC
@@ -140,6 +140,8 @@ def _words(text: str, taken: list[bool], names: list[bool]) -> list[_Word]:
         state = _word_state(m.group(0))
         if state == "mask" and _DOSE_AFTER.match(text, e):
             state = "safe"  # a drug by its dose: "Pluvicto 7.4 GBq", "Zometa 4 mg"
+        if state == "mask" and GERMAN_NOUN_BEFORE.search(text, max(0, s - 40), s):
+            state = "ambiguous" if m.group(0) in given_names() else "safe"  # "keine Aszites"
         if m.group(0) in _MONTH_NAMES and not _date_context(text, s, e):
             state = "ambiguous"  # "her daughter May", "Dr Stephen April"; not "in May"
         words.append(_Word(s, e, m.group(0), state))

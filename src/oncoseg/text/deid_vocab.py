@@ -216,6 +216,8 @@ _LABEL_BEFORE = re.compile(
     r"platelets?|wcc|wbc|neuts?|neutrophils?|anc|lymphs?|lymphocytes|creat|creatinine|egfr|"
     r"gfr|bili|bilirubin|alt|ast|alp|ggt|alb|albumin|na|sodium|k|potassium|calcium|mg|glucose|"
     r"hba1c|tsh|t4|ferritin|b12|folate|inr|aptt|troponin|bnp|crp|esr|score|oncotype|rs|"
+    r"leu\w*|neu|neutro\w*|tro|trombo\w*|thrombo\w*|plaquet\w*|piastrin\w*|linfo\w*|"
+    r"lymfo\w*|leuco\w*|leuko\w*|krea\w*|gb|pcr|vsg|h[äe]moglobin\w*|"
     r"(?-i:Cr)|urea|lact|lactate|phos|"
     r"dose|total|weight|wt|height|ht|bmi|bp|hr|rr|pulse|sats|spo2|o2|temp|volume|vol|suv|"
     r"suvmax|hu|mu|cgy|gy|lvef|ef|ps|ecog|kps|karnofsky|qtc|qrs|vol|size|measuring|"
@@ -283,6 +285,8 @@ def number_is_clinical(core: str, before: str, after: str) -> str | None:
         return None  # a sequence variant: c.5946delT, p.V600E; a version: v2.2024
     if re.fullmatch(r"[89]\d{3}/[0-369]", core):
         return None  # an ICD-O morphology code: 8500/3
+    if re.fullmatch(r"\d{1,3}(?:[.,]\d{3})*(?:[.,]\d+)?/(?i:mm3|mm³|mmc|µl|μl|ul|hpf)", core):
+        return None  # a count per volume: 78.000/mm3, 8.900/mmc
     if re.search(r"[A-Za-z]", core):  # codes mixing letters and digits
         year = re.fullmatch(r"(?:19|20)\d\d(?:s|'s)?|[A-Z]{2,5}-?(?:19|20)\d\d", core)
         return "ID" if nd >= 4 and not year else None  # a trial named by its year: BC2001
