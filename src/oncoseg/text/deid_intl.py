@@ -332,8 +332,6 @@ INTL_AGE_RULES: list[Rule] = [
     ),  # "she's 95 next week"
 ]
 
-# words of letters in other languages that a capital does not make a name: salutations,
-# labels, closings, relatives, departments (kept by the safe-word layer like English ones)
 # a German noun after its article or negation, adjectives between ("keine Aszites", "einer
 # Allelratio", "im rechten Unterlappen"): German capitalises nouns, and a name is seldom
 # written after an article ("der"/"den" not after van/von: "van der Berg", "den Boer"); the
@@ -347,6 +345,8 @@ GERMAN_NOUN_BEFORE = re.compile(
     rf"\b(?i:im|am|vom|zum|zur|beim)[ \t]+(?:{_ADJ}[ \t]+){{1,2}}$"
 )
 
+# words of letters in other languages that a capital does not make a name: salutations,
+# labels, closings, relatives, departments (kept by the safe-word layer like English ones)
 FOREIGN_WORDS = frozenset(
     re.findall(
         r"\S+",
