@@ -33,7 +33,7 @@ from oncoseg.text.deid_acronyms import HOSPITAL, defined_places, spells_place
 from oncoseg.text.deid_cjk import CJK, CJK_LABELS, cjk_spans
 from oncoseg.text.deid_extend import ID_LABELS, is_place_acronym
 from oncoseg.text.deid_rules import MONTH
-from oncoseg.text.deid_vocab import STOP, UNIT_AFTER, is_clinical
+from oncoseg.text.deid_vocab import STOP, UNIT_AFTER, is_clinical, is_common
 
 Span = tuple[str, int, int]
 _PLACE_TAGS = ("NAME", "LOCATION", "ADDRESS")
@@ -254,10 +254,12 @@ _CAPS = re.compile(r"\b[A-Z]{4,8}\b")
 def _place_acronyms(text: str, spans: list[Span]) -> list[Span]:
     """Every use of an acronym that spells a found hospital of the note, wherever it stands
     (``KATH`` where ``Komfo Anokye Teaching Hospital`` was found), of four letters or more;
-    never a clinical one, nor one of three letters (``MRI`` beside ``Manchester Royal
-    Infirmary``)."""
+    never a clinical or common word (``STOP``), nor one of three letters (``MRI`` beside
+    ``Manchester Royal Infirmary``)."""
     places = {text[s:e] for tag, s, e in spans if tag == "LOCATION" and HOSPITAL.search(text[s:e])}
-    acronyms = {a for a in set(_CAPS.findall(text)) - places if not is_clinical(a)}
+    acronyms = {
+        a for a in set(_CAPS.findall(text)) - places if not (is_clinical(a) or is_common(a.lower()))
+    }
     found = {a for a in acronyms if any(spells_place(a, p) for p in places)}
     return [("LOCATION", *m.span()) for m in _CAPS.finditer(text) if m.group(0) in found]
 

@@ -333,16 +333,21 @@ INTL_AGE_RULES: list[Rule] = [
 ]
 
 # a German noun after its article or negation, adjectives between ("keine Aszites", "einer
-# Allelratio", "im rechten Unterlappen"): German capitalises nouns, and a name is seldom
-# written after an article ("der"/"den" not after van/von: "van der Berg", "den Boer"); the
-# words between are adjectives by their endings ("die in Hoogstraten": a Dutch pronoun)
+# Allelratio"): German capitalises nouns, and a name is seldom written after an article. The
+# article in lower case, or capitalised at a sentence's start; "der"/"den" not after van/von
+# ("van der Berg", "den Boer"); not a relative pronoun after a comma (", die Wagner heißt");
+# the words between are adjectives by their endings ("die in Hoogstraten": a Dutch pronoun);
+# no contraction ("im benachbarten Reutlingen" is a town)
 _ADJ = (
     r"(?!(?:unter|über|hinter|wieder|oder|aber|sowie|wie|die|de|te)\b)[a-zäöüß]+(?:en|em|er|es|e)"
 )
+_DEFINITE = "der|den|die|das|des|dem"  # also relative pronouns
+_INDEFINITE = "eine|einer|eines|einem|einen|kein|keine|keiner|keines|keinem|keinen"
 GERMAN_NOUN_BEFORE = re.compile(
-    r"(?:(?<![Vv]an )(?<![Vv]on )\b(?:[Dd]er|den)|\b(?i:die|das|des|dem|ein|eine|einer|eines|"
-    rf"einem|einen|kein|keine|keiner|keines|keinem|keinen))[ \t]+(?:{_ADJ}[ \t]+){{0,2}}$|"
-    rf"\b(?i:im|am|vom|zum|zur|beim)[ \t]+(?:{_ADJ}[ \t]+){{1,2}}$"
+    rf"(?:(?<![Vv]an )(?<![Vv]on )(?<!,[ \t])\b(?:{_DEFINITE})|\b(?:{_INDEFINITE})|"
+    rf"(?:^|(?<=[.:;!?][ \t]))(?:{f'{_DEFINITE}|{_INDEFINITE}'.title()}))"
+    rf"[ \t]+(?:{_ADJ}[ \t]+){{0,2}}$",
+    re.M,
 )
 
 # words of letters in other languages that a capital does not make a name: salutations,
@@ -387,7 +392,7 @@ FOREIGN_WORDS = frozenset(
     Fizyk Klinika Oddział Nowotworów Układu Chłonnego Córka Mąż Żona Siostra Poważaniem
     Kära Hej Adress Läkare Lege Sjuksköterska Kontakt Utskrivning Remiss Diagnos Behandling
     Vänliga Hälsningar Vennlig Hilsen Venlig Dotter Datter Hustru
-    Kein Keine Keiner Keinen Keinem Keines Ein Eine Einer Eines Einem Einen Een Geen Ingen
+    Kein Keine Keiner Keinen Keinem Keines Eine Einer Eines Einem Einen Een Geen Ingen
     Inget Ett
     Groete Woon PID PV1 MSH OBX ORC OBR ORU NTE EVN
     """,

@@ -48,7 +48,7 @@ from __future__ import annotations
 import re
 
 from oncoseg.text.deid_cognates import is_cognate_clinical
-from oncoseg.text.deid_names import PROTECT
+from oncoseg.text.deid_names import PROTECT, given_names
 from oncoseg.text.deid_vocab import is_clinical, is_common, is_medical_shape
 
 _EP = r"[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]{2,}"
@@ -78,17 +78,19 @@ _SYSTEM_AFTER_STAGE = re.compile(
     rf"segundo|volgens|enligt|ifølge|wg\.?|według|gemäß|podle|dle|după)[ \t]+)"
     rf"({_EP}(?:[ \t\-]{_EP})?)\b"
 )
-_CUE_WORD = (
-    r"(?i:type|typ|tipo|risk|riesgo|rischio|risque|risiko|grade|grado|grau|stage|score|"
-    r"diffuse|difuso|diffus|diffuso|intestinal|intestinale|mixed|mixto|misto)"
+_TYPE_WORD = (  # a histological type named after its author, a given name too (Lauren)
+    r"(?i:type|typ|tipo|diffuse|difuso|diffus|diffuso|intestinal|intestinale|mixed|mixto|misto)"
 )
-_BRACKET_AFTER_CUE = re.compile(rf"\b{_CUE_WORD}[ \t]*\(({_EP}(?:[ \t\-/]{_EP})?)\)")
+_CUE_WORD = rf"(?:{_TYPE_WORD}|(?i:risk|riesgo|rischio|risque|risiko|grade|grado|grau|stage|score))"
+_BRACKET_AFTER_CUE = re.compile(
+    rf"\b(?:({_TYPE_WORD})|{_CUE_WORD})[ \t]*\(({_EP}(?:[\-/]{_EP})?)\)"
+)
 _HEAD_BEFORE = re.compile(
     r"\b(?i:fossa|fosse|fosa|mastectom(?:y|ie|ía|ia)|operation|opération|operación|operação|"
     r"procedure|procédure|procedimiento|procedimento|technique|técnica|tecnica|sign|signe|"
     r"signo|segno|maneuver|manoeuvre|manœuvre|maniobra|manobra|grade|grado|grau|triangle|"
     r"ligament|ligamento|pouch|space|espace|espacio|classification|classificação|"
-    r"clasificación|classificazione)(?:[ \t]+\d)?[ \t]+(?:of|de|di|du|da|del|des|von)[ \t]+"
+    r"clasificación|classificazione)(?:[ \t]+\d)?[ \t]+(?:of|de|di|du|da|del|des)[ \t]+"
     rf"({_EPONYM})(?![\w\-])"
 )
 _PH = re.compile(r"\bPh(?:[+\-]|[ \t\-]+(?:positive|negative|chromosome|pos|neg)\b)")
@@ -183,8 +185,11 @@ def kept_spans(text: str) -> list[tuple[int, int]]:
     spans = [m.span() for p in patterns for m in p.finditer(text)] + _code_spans(text)
     spans += [m.span(m.lastindex or 0) for m in _TRIAL_CODE.finditer(text)]
     spans += _compound_spans(text)
-    for p in (_SYSTEM_AFTER_STAGE, _BRACKET_AFTER_CUE, _HEAD_BEFORE):
-        spans += [m.span(1) for m in p.finditer(text)]
+    spans += [m.span(1) for m in _SYSTEM_AFTER_STAGE.finditer(text)]
+    spans += [  # a single eponym; a given name only after a histological type ("Lauren")
+        m.span(2) for m in _BRACKET_AFTER_CUE.finditer(text) if m[1] or m[2] not in given_names()
+    ]
+    spans += [m.span(1) for m in _HEAD_BEFORE.finditer(text) if m[1] not in given_names()]
     return sorted(spans + _roman_spans(text))
 
 

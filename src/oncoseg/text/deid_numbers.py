@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from oncoseg.text.deid_vocab import UNIT_AFTER, number_is_clinical
+from oncoseg.text.deid_vocab import UNIT_AFTER, is_value_label, number_is_clinical
 
 Span = tuple[str, int, int]  # (tag, start, end)
 # a chunk ends at a space, or at "." or "," before a space, the end or a capitalised word
@@ -100,6 +100,7 @@ _PHONE_RUN = re.compile(
     r"(?:[ \t]*,?[ \t]*(?i:ext|extn|x|loc|poste|wew|tst|toestel|dw|durchwahl|app|int|ramal|"
     r"anexo|interno)\.?[ \t]*\d{1,6})?(?![\w/]|[.,]?\d)"
 )
+_SERIES_BEFORE = re.compile(r"(?i:\b(?:days?|cycles?|fractions?|weeks?|levels?|d))[ \t:]*$")
 _PHONE_LABEL = re.compile(
     r"(?i:\b(?:tel|t[ée]l|tlf|phone|ph|mob|mobile|cell|contact|fax|landline|bleep|pager|"
     r"telefon|tel[ée]fono|telefone|telefoon|bellen|bereikbaar|numer|nr|no)\b\.?|☎)[ \t:.]*"
@@ -111,7 +112,8 @@ def phone_runs(text: str) -> list[tuple[int, int]]:
     """Phone numbers written as groups of digits (``01 46 72 18 40``, ``0 (532) 412 55 66``,
     ``514 890-8000 poste 245``): eight digits or more in three groups or more after a phone
     label, a leading 0, + or bracket, or an extension; ten or more in two groups; four pairs
-    of digits or more anywhere (``38 68 41 52``)."""
+    of digits or more anywhere but after a clinical label or days (``38 68 41 52``, not ``HR 88
+    92 96 90``, ``days 15 16 17 18``)."""
     out = []
     for m in _PHONE_RUN.finditer(text):
         run = m.group(0)
@@ -120,7 +122,9 @@ def phone_runs(text: str) -> list[tuple[int, int]]:
             continue
         label = _PHONE_LABEL.search(text, max(0, m.start() - 24), m.start())
         lead = run[0] in "0+(" or re.search(r"[A-Za-z]", run)
-        pairs = groups >= 4 and all(len(g) == 2 for g in re.findall(r"\d+", run))
+        before = text[max(0, m.start() - 24) : m.start()]
+        clinical = is_value_label(before) or _SERIES_BEFORE.search(before)  # HR 88 92 96 90
+        pairs = groups >= 4 and all(len(g) == 2 for g in re.findall(r"\d+", run)) and not clinical
         if (groups >= 3 and (label or lead)) or (groups == 2 and digits >= 10) or pairs:
             out.append(m.span())
     return out

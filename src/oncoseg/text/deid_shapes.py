@@ -6,9 +6,9 @@
   abbreviated month (``17. Feb. 2026``), a Persian month that is also a word only before a
   year (``3 Dey 1403``), Thai months (``10 ก.พ. 68``), a German calendar week (``ab KW 45``);
 - a day and a month with their dots (``24.2.``, ``3. 2.``, ``4.–7. 2.``) in a note that
-  writes its decimals with a comma (``Hb 10,2``) or its full dates with dots (``17.02.2025``)
-  (where ``lactate 1.4.`` ends a sentence on a decimal, it is left), not at a line's start
-  (a list's numbers) nor after ``RECIST``;
+  writes its decimals with a comma and a unit (``Hb 10,2 g/dl``) or its full dates with dots
+  (``17.02.2025``); not at a line's start (a list's numbers), after ``RECIST`` nor after a lab
+  or score label (``Lactate 1.4.`` ends a sentence on a decimal);
 - towns whose name is words hyphened by a particle (``Ivry-sur-Seine``, ``Stoke-on-Trent``,
   ``Châlons-en-Champagne``, ``Frankfurt-am-Main``), an Irish county (``Co. Cork``);
 - a bleep number of four digits or more after ``bp`` or ``bleep`` (``FY1 bp 74431``; a
@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 
 from oncoseg.text.deid_rules import MONTH
+from oncoseg.text.deid_vocab import UNIT_AFTER, is_value_label
 
 Span = tuple[str, int, int]
 _CALENDAR_MONTH = (  # Hijri, Hebrew and Persian (Solar Hijri) months
@@ -79,21 +80,21 @@ _DAY_MONTH = re.compile(
     r"(?<![\w.,/:\-])(?:[12]\d|3[01]|0?[1-9])\.(?:[–\-](?:[12]\d|3[01]|0?[1-9])\.)?[ \t]?"
     r"(?:1[0-2]|0?[1-9])\.(?![ \t]?\d)(?!\w)"
 )
-_DOTTED = re.compile(
-    r"(?<![\d.,])\d{1,3},\d{1,2}(?![\d,])|(?<![\d.])\d{1,2}\.[ \t]?\d{1,2}\.[ \t]?(?:19|20)\d\d"
-)  # a decimal comma or a full date with dots
+_DECIMAL_COMMA = re.compile(r"(?<![\d.,])\d{1,3},\d{1,2}(?![\d,])")
+_DOTTED_DATE = re.compile(r"(?<![\d.])\d{1,2}\.[ \t]?\d{1,2}\.[ \t]?(?:19|20)\d\d")
 _NOT_DATE_BEFORE = re.compile(r"(?:^[ \t]*|\b(?i:recist|ctcae|version|v))[ \t]*$")
 
 
 def _day_months(text: str) -> list[Span]:
     """Days and months with their dots where the note's decimals have commas or its dates
     dots."""
-    if not _DOTTED.search(text):
+    commas = (m for m in _DECIMAL_COMMA.finditer(text) if UNIT_AFTER.match(text, m.end()))
+    if not (_DOTTED_DATE.search(text) or next(commas, None)):
         return []
     out = []
     for m in _DAY_MONTH.finditer(text):
         line = text[text.rfind("\n", 0, m.start()) + 1 : m.start()]
-        if not _NOT_DATE_BEFORE.search(line):
+        if not (_NOT_DATE_BEFORE.search(line) or is_value_label(line)):
             out.append(("DATE", *m.span()))
     return out
 

@@ -11,11 +11,12 @@ a sign-off, never a list of the names themselves.
 - a name in lower case beside a role in brackets (``— aoife (cns)``, ``admin (kirsty)``);
 - a user's login where a note is signed or logged: after a signer's label (``Protokoll fört
   av: jnordin01``, ``記載者: kmorita``, ``2nd check: teberle``, ``(user kalbrecht)``) or a
-  dash at a line's start
+  dash at a line's start before a slash or on the note's last line
   (``— nbhargava / Dr Nidhi B.``), at the line's end or before a date, a slash or a bracket,
   when it is no word of any list (five letters or more);
-- a typist's initials after a reference or typing label (``Our ref: GH/tk``, ``Typed: 13/02/25
-  (ht/jw)``, ``Dictated: RP/lp``).
+- a typist's initials right after a reference or typing label and its date (``Our ref: GH/tk``,
+  ``Typed: 13/02/25 (ht/jw)``, ``Dictated: RP/lp``), never a unit or a common word (``mg/dl``,
+  ``and/or``).
 
 Example:
     >>> t = "Plan as above.\\nQuinn T.R. RN\\nthx BH"
@@ -66,15 +67,17 @@ _SIGNER = (
     r"documented|verified|reviewed|approved|typed|scribe|operator|utente|usuario|usuário|"
     r"utilisateur|benutzer|bruker|käyttäjä|gebruiker|記載者|作成者|記録者|入力者)"
 )
+_LOGIN_WORD = r"([a-z]{2,15}\d{0,3}|[a-z]{1,3}\.[a-z]{3,15}\d{0,3})"
 _LOGIN = re.compile(
-    rf"(?:{_SIGNER}[ \t]*:|(?i:user(?:name)?|login|uid)[ \t]*[:=#]?|^[ \t]*[–—-])[ \t]*"
-    r"([a-z]{2,15}\d{0,3}|[a-z]{1,3}\.[a-z]{3,15}\d{0,3})"
+    rf"(?:\b{_SIGNER}[ \t]*:|\b(?i:user(?:name)?|login|uid)[ \t]*[:=#]?)[ \t]*{_LOGIN_WORD}"
     r"(?=[ \t]*(?:$|[/()]|\d{1,4}[./\-]\d|[–—]|-[ \t]))",
     re.M,
 )
+# a dash at a line's start: only before a slash ("— nbhargava / Dr B.") or on the last line
+_DASH_LOGIN = re.compile(rf"^[ \t]*[–—-][ \t]*{_LOGIN_WORD}(?=[ \t]*(?:/|$(?![\s\S]*\S)))", re.M)
 _TYPIST = re.compile(
-    r"\b(?i:typed|dictated|transcribed|our[ \t]+ref|your[ \t]+ref|ref)\b[^\n]{0,40}?\(?"
-    r"(?<!\d[ \t])\b([A-Za-z]{2,3})/([a-z]{2,3})\b"
+    r"\b(?i:typed|dictated|transcribed|our[ \t]+ref|your[ \t]+ref|ref)\b[ \t:.]*"
+    r"(?:\d{1,2}[./]\d{1,2}[./]\d{2,4}[ \t]*)?\(?([A-Za-z]{2,3})/([a-z]{2,3})\b"
 )
 _UNITS = frozenset(
     re.findall(r"\S+", "mg ug µg ng pg g kg ml dl l mm cm iu mu u mcg meq min hr h d wk mol")
@@ -91,9 +94,12 @@ def _unknown(word: str) -> bool:
 def login_spans(text: str) -> list[Span]:
     """Logins and typists' initials (the last two kinds above): taken by the rules too, as
     their labels make them sure."""
-    out = [("NAME", *m.span(1)) for m in _LOGIN.finditer(text) if _unknown(m.group(1))]
+    logins = [*_LOGIN.finditer(text), *_DASH_LOGIN.finditer(text)]
+    out = [("NAME", *m.span(1)) for m in logins if _unknown(m.group(1))]
     for m in _TYPIST.finditer(text):
-        if not {m.group(1).lower(), m.group(2)} & _UNITS:  # "ref range 135-145 mg/dl"
+        parts = (m.group(1).lower(), m.group(2))
+        common = any(len(p) >= 3 and is_common(p) for p in parts)  # and/or, neg/pos
+        if not set(parts) & _UNITS and not common:  # mg/dl
             out += [("NAME", *m.span(1)), ("NAME", *m.span(2))]
     return out
 

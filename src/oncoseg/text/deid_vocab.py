@@ -247,11 +247,11 @@ _COUNT_AFTER = re.compile(
 )
 # a pain or symptom score out of ten ("Pain 3/10", "dolor 2/10", "EVA 3/10", "ból 2/10 w
 # skali NRS", "dolore lombare 5/10", "3/10 at rest, 7/10"): a word of pain or a scale within
-# the sentence's last 40 characters
+# the sentence's last 35 characters (not "Dolores", "bolus")
 _OUT_OF_TEN = re.compile(
-    r"(?i:\b(?:pain\w*|dolor\w*|dor|douleur\w*|ból\w*|bol\w*|pijn\w*|schmerz\w*|smert\w*|"
-    r"smärt\w*|kipu\w*|nrs|vas|eva|ens|nprs|scores?|scale|skala|escala|échelle|scala|fatigue|"
-    r"nausea|distress))\b[^.;\n]{0,40}$"
+    r"(?:\b(?i:pain\w*|dor|douleurs?|ból\w*|bolest\w*|pijn\w*|\w*schmerz\w*|smerte\w*|"
+    r"smärt\w*|kipu\w*|nrs|nprs|scores?|scale|skala|escala|échelle|scala|fatigue|nausea|"
+    r"distress)|\b[Dd]olor(?:e|es)?(?!\w)(?<!Dolores)|\b(?:VAS|EVA|ENS))\b[^.;\n]{0,35}$"
 )
 # a count whose sentence is about nodes or cores ("Sentinel node: deposit (1.1 mm), 1/14")
 _NODES_IN_SENTENCE = re.compile(r"(?i:\bnodes?\b|\bLNs?\b|\bSLNs?\b|sentinel|\bcores?\b)")
@@ -265,6 +265,11 @@ _AMINO = "ACDEFGHIKLMNPQRSTVWY"
 _PROTEIN_CHANGE = re.compile(
     rf"(?:p\.)?[{_AMINO}]\d{{1,4}}(?:_[{_AMINO}]\d{{1,4}})?(?:[{_AMINO}*]|fs\*?\d*|del|ins[A-Z]*|dup)"
 )
+
+
+def is_value_label(before: str) -> bool:
+    """Whether ``before`` ends with a lab, score or measurement label (``Lactate``, ``HR``)."""
+    return bool(_LABEL_BEFORE.search(before))
 
 
 def _digits(s: str) -> int:
