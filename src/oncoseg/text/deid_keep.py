@@ -81,9 +81,9 @@ _SYSTEM_AFTER_STAGE = re.compile(
 _TYPE_WORD = (  # a histological type named after its author, a given name too (Lauren)
     r"(?i:type|typ|tipo|diffuse|difuso|diffus|diffuso|intestinal|intestinale|mixed|mixto|misto)"
 )
-_CUE_WORD = rf"(?:{_TYPE_WORD}|(?i:risk|riesgo|rischio|risque|risiko|grade|grado|grau|stage|score))"
+_RISK_WORD = r"(?i:risk|riesgo|rischio|risque|risiko|grade|grado|grau|stage|score)"
 _BRACKET_AFTER_CUE = re.compile(
-    rf"\b(?:({_TYPE_WORD})|{_CUE_WORD})[ \t]*\(({_EP}(?:[\-/]{_EP})?)\)"
+    rf"\b(?:({_TYPE_WORD})|{_RISK_WORD})[ \t]*\(({_EP}(?:[\-/]{_EP})?)\)"
 )
 _HEAD_BEFORE = re.compile(
     r"\b(?i:fossa|fosse|fosa|mastectom(?:y|ie|ía|ia)|operation|opération|operación|operação|"

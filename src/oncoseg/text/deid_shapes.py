@@ -82,7 +82,7 @@ _DAY_MONTH = re.compile(
 )
 _DECIMAL_COMMA = re.compile(r"(?<![\d.,])\d{1,3},\d{1,2}(?![\d,])")
 _DOTTED_DATE = re.compile(r"(?<![\d.])\d{1,2}\.[ \t]?\d{1,2}\.[ \t]?(?:19|20)\d\d")
-_NOT_DATE_BEFORE = re.compile(r"(?:^[ \t]*|\b(?i:recist|ctcae|version|v))[ \t]*$")
+_NOT_DATE_BEFORE = re.compile(r"(?:^[ \t]*|\b(?i:recist|ctcae))[ \t]*$")  # and is_value_label
 
 
 def _day_months(text: str) -> list[Span]:

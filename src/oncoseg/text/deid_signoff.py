@@ -87,8 +87,8 @@ _UNITS = frozenset(
 def _unknown(word: str) -> bool:
     """A login's letters (five or more) that are no word of any list: ``jnordin``."""
     low = re.sub(r"[\d.]", "", word)
-    known = is_common(low) or is_clinical(low) or is_foreign_common(low) or is_compound(low)
-    return len(low) >= 5 and not (known or is_medical_shape(low) or low.capitalize() in STOP)
+    known = _plain(low) or is_foreign_common(low) or is_compound(low) or is_medical_shape(low)
+    return len(low) >= 5 and not known
 
 
 def login_spans(text: str) -> list[Span]:
