@@ -7,17 +7,19 @@
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
 root=$(pwd)
-# corpus : the commit that scored it blind (held-out corpora v2-v11), or whose de-identifier
+# corpus : the commit that scored it blind (held-out corpora v2-v14), or whose de-identifier
 # first ran on it (training corpora, written blind for training: a-g, whose layers at 8ce0bc8
-# are those of 0d1e9f7, before they were added; h-k at 5121b24; l-n at f67395e)
+# are those of 0d1e9f7, before they were added; h-k at 5121b24; l-n at f67395e; o-q at 4b9813d)
 blind="heldout_corpus_v2:13abe19 heldout_corpus_v3:30adb0a heldout_corpus_v4:d477e77
 heldout_corpus_v5:16b82a7 heldout_corpus_v6:9b5e77a heldout_corpus_v7:205e110
 heldout_corpus_v8:b98da4c heldout_corpus_v9:6b50bd5 heldout_corpus_v10:9d17478
-heldout_corpus_v11:835bf67
+heldout_corpus_v11:835bf67 heldout_corpus_v12:e06e209 heldout_corpus_v13:61356de
+heldout_corpus_v14:24bc650
 train_corpus_a:8ce0bc8 train_corpus_b:8ce0bc8
 train_corpus_c:8ce0bc8 train_corpus_d:8ce0bc8 train_corpus_e:8ce0bc8 train_corpus_f:8ce0bc8
 train_corpus_g:8ce0bc8 train_corpus_h:5121b24 train_corpus_i:5121b24 train_corpus_j:5121b24
-train_corpus_k:5121b24 train_corpus_l:f67395e train_corpus_m:f67395e train_corpus_n:f67395e"
+train_corpus_k:5121b24 train_corpus_l:f67395e train_corpus_m:f67395e train_corpus_n:f67395e
+train_corpus_o:4b9813d train_corpus_p:4b9813d train_corpus_q:4b9813d"
 tmp=$(mktemp -d)
 trap 'for w in "$tmp"/wt_*; do git worktree remove --force "$w" 2>/dev/null || true; done; rm -rf "$tmp"' EXIT
 cat > "$tmp/dump.py" <<'PY'
