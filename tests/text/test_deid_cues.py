@@ -204,6 +204,16 @@ def test_public_codes_and_radiotherapy_targets_are_protected(text: str, code: st
     assert code in spans, spans
 
 
+def test_section_headings_are_protected_at_a_line_start_only() -> None:
+    text = "PAST MEDICAL HISTORY\n1. HTN\nPresenting complaint: pain\nPLAN:\nPlan to review"
+    assert [text[s:e] for s, e in kept_spans(text)] == [
+        "PAST MEDICAL HISTORY",
+        "Presenting complaint",
+        "PLAN",
+    ]  # "Plan to review" is a sentence, not a heading
+    assert kept_spans("Seen by Plan Diagnosis: x") == []  # not at a line's start
+
+
 @pytest.mark.parametrize(
     ("text", "gone"),
     [  # the shape of a code, but a record's number by its label or its neighbours

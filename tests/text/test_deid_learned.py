@@ -183,12 +183,26 @@ def test_frequent_words_of_other_languages_and_compounds_are_features() -> None:
     for word in ("pichlmayr", "hinterleitner", "raghunathan", "x" * 5000):
         assert not is_compound(word), word[:20]
     assert is_foreign_common("straße") and is_foreign_common("καρκίνος")  # casefolded lists
+    for word in ("חום", "سرطان", "수술", "रक्त", "ক্যান্সার"):  # Hebrew to Bengali, vowel signs too
+        assert is_foreign_common(word), word
+    assert not is_foreign_common("kolkata")  # those languages' lists in their own script only
     text = "Kontrolle der Leberwerte bei Frau Pichlmayr"
     toks, feats = df.features(text, [], [])
     flags = {text[s:e]: f for (s, e), f in zip(toks, feats, strict=True)}
     assert flags["Kontrolle"]["foreign"] == 1.0 and flags["Leberwerte"]["compound"] == 1.0
     assert "foreign" not in flags["Pichlmayr"] and "compound" not in flags["Pichlmayr"]
     assert flags["Leberwerte"]["-2:foreign"] == 1.0  # "Kontrolle", two to the left
+
+
+def test_long_words_have_longer_affixes_never_the_whole_word() -> None:
+    assert df._affixes("hemikolektomie") == {"suf4": "omie", "suf5": "tomie", "pre3": "hem"}
+    assert df._affixes("koch") == {} and df._affixes("karsin0m") == {}
+    for word in ("johanss", "lymfadenektomi", "popescu1", "ionescu"):
+        assert word not in df._affixes(word).values()
+    text = "Stan po hemikolektomii prawostronnej"
+    toks, feats = df.features(text, [], [])
+    by_word = {text[s:e]: f for (s, e), f in zip(toks, feats, strict=True)}
+    assert by_word["hemikolektomii"]["suf5=tomii"] == 1.0 and "suf5=po" not in by_word["po"]
 
 
 def test_a_word_the_layers_masked_elsewhere_in_the_note_is_a_feature() -> None:

@@ -87,6 +87,15 @@ def _script(word: str) -> str:
         return "other"
 
 
+def _affixes(low: str) -> dict[str, str]:
+    """A long word's longer affixes, never the word: the Greek and Latin parts clinical words
+    share across languages (``-ektomie``, ``-karsinom``, ``-grafi``, ``chemo-``) and the endings
+    of surnames (``-escu``, ``-sson``)."""
+    if len(low) < 7 or not low.isalpha():
+        return {}
+    return {"suf4": low[-4:], "suf5": low[-5:], "pre3": low[:3]}
+
+
 def _word_features(word: str) -> dict[str, Any]:
     low = word.lower()
     known = is_common(low) or is_clinical(word) or low in STOP or word in STOP
@@ -107,11 +116,12 @@ def _word_features(word: str) -> dict[str, Any]:
         "gen": low in _GENERIC,
         "titleword": bool(_TITLE.match(word)),
         "script": _script(word),
-        "foreign": word.isalpha() and is_foreign_common(low),
+        "foreign": is_foreign_common(low),  # the list holds letters only
         "compound": is_compound(low),
         "suf3": "" if word.isdigit() else low[-3:],
         "pre2": low[:2] if word.isalpha() else "",
     }
+    f.update(_affixes(low))
     if (known and not word.isdigit()) or _CJK_CHAR.fullmatch(word):
         f["w"] = low  # only words a list knows (or one character): no names by heart
     if not word.isascii():

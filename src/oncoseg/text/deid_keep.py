@@ -33,7 +33,10 @@ follows or precedes it, never by a list of the names themselves:
    identifiers): they name a trial or a disease, not a patient;
 9. the radiotherapy target regions oncoseg's notes name, in any case: ``Chest Wall``,
    ``Tumour Bed``, ``Supraclavicular Fossa``, ``Internal Mammary Chain``, ``Axillary Levels
-   I-III``, ``Whole Breast`` (a title-cased plan is still a plan).
+   I-III``, ``Whole Breast`` (a title-cased plan is still a plan);
+10. the section headings of a clinical note at a line's start, before a colon or the line's
+   end, in any case: ``PAST MEDICAL HISTORY``, ``Presenting complaint:``, ``PLAN:`` (a line
+   of capitals opening a note is otherwise read like a letterhead).
 
 The spans are protected like text.deid_names.PROTECT: no layer masks inside them.
 
@@ -178,6 +181,15 @@ _TARGET = re.compile(
     r"(?:whole|partial)[ \t]+breast)\b"
 )
 
+_HEADING = re.compile(
+    r"(?im)^[ \t]*((?:past[ \t]+(?:medical|surgical|oncological)[ \t]+history|"
+    r"history[ \t]+of[ \t]+(?:the[ \t]+)?present(?:ing)?[ \t]+(?:complaint|illness)|"
+    r"(?:presenting|chief)[ \t]+complaint|(?:social|family|drug|smoking)[ \t]+history|"
+    r"review[ \t]+of[ \t]+systems|(?:physical[ \t]+)?examination|treatment[ \t]+summary|"
+    r"clinical[ \t]+(?:history|summary|details)|medications?|allergies|investigations|"
+    r"impression|assessment|diagnosis|plan))[ \t]*(?::|$)"
+)
+
 
 def kept_spans(text: str) -> list[tuple[int, int]]:
     """Spans of the clinical terms above, sorted by their start."""
@@ -186,6 +198,7 @@ def kept_spans(text: str) -> list[tuple[int, int]]:
     spans += [m.span(m.lastindex or 0) for m in _TRIAL_CODE.finditer(text)]
     spans += _compound_spans(text)
     spans += [m.span(1) for m in _SYSTEM_AFTER_STAGE.finditer(text)]
+    spans += [m.span(1) for m in _HEADING.finditer(text)]
     spans += [  # a single eponym; a given name only after a histological type ("Lauren")
         m.span(2) for m in _BRACKET_AFTER_CUE.finditer(text) if m[1] or m[2] not in given_names()
     ]

@@ -2,8 +2,8 @@
 
 ``python -m oncoseg.text.deid_train [--loco] [--grid] [--out PATH]`` (from the repo root):
 
-- ``--loco``: leave-one-corpus-out over the training corpora (the held-out corpora v2-v11,
-  each scored blind once before it joined, and the corpora a-n written blind for training):
+- ``--loco``: leave-one-corpus-out over the training corpora (the held-out corpora v2-v14,
+  each scored blind once before it joined, and the corpora a-q written blind for training):
   train on all but one, decide on that one with the spans its blind-time de-identifier found,
   print recall, clinical terms kept and words kept per corpus and their means, beside the
   blind-time figures;
@@ -15,7 +15,7 @@
 The features need the spans of the de-identifier *as it was when each corpus was blind*
 (tests/text/deid_blind_spans.json.gz, rebuilt by tools/deid_blind_spans.sh), so the model
 learns how the rules fail on unseen notes. Training takes about a minute on 2 cores; the
-leave-one-corpus-out over the 24 corpora about half an hour.
+leave-one-corpus-out over the 30 corpora about 45 minutes.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class Corpus:
 
 
 def load(corpus_dir: Path = CORPUS_DIR, spans_file: Path = BLIND_SPANS) -> list[Corpus]:
-    """The training corpora (held-out v2-v11, training a-n) with their blind-time spans."""
+    """The training corpora (held-out v2-v14, training a-q) with their blind-time spans."""
     if not spans_file.exists():
         raise FileNotFoundError(f"{spans_file}: not found (run from the repository root)")
     blind = json.loads(gzip.decompress(spans_file.read_bytes()))["corpora"]

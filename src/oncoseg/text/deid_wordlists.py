@@ -22,10 +22,11 @@ them from their public sources, each downloaded by its ordinary client::
   surnames or proper nouns of SCOWL's huge lists (Bristol, Lynch and Paget stay maskable;
   eponyms used clinically are in ``deid_clinical.txt`` and protected as phrases such as
   ``Lynch syndrome``).
-- ``deid_foreign_words.txt.gz``: words of 31 other languages written in Latin, Cyrillic or Greek
-  letters with a Zipf frequency of 3.5 or more in that language (about one in 300,000 words of
-  running text) that are not common English words, from wordfreq's lists; a feature of the
-  learned layer (a frequent word of some language, names included), never a verdict alone::
+- ``deid_foreign_words.txt.gz``: words of 38 other languages written in Latin, Cyrillic, Greek,
+  Hebrew, Arabic, Devanagari, Bengali or Hangul letters with a Zipf frequency of 3.5 or more in
+  that language (about one in 300,000 words of running text) that are not common English
+  words, from wordfreq's lists; a feature of the learned layer (a frequent word of some
+  language, names included), never a verdict alone::
 
       pip install wordfreq==3.1.1 && python -m oncoseg.text.deid_wordlists --foreign
 """
@@ -37,6 +38,7 @@ import bz2
 import gzip
 import pickle  # noqa: S403 - the two packages' own data files, read by a developer
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -169,8 +171,9 @@ list holds single words only). Built by oncoseg.text.deid_wordlists.
 FOREIGN_NOTICE = """
 Frequent words of other languages: Zipf frequency >= 3.5 in one of these (wordfreq codes):
 {langs};
-alphabetic, three letters or more, casefolded as wordfreq stores them, less the common
-English words of deid_common_words.txt.gz. Frequent names are among them: the list says
+letters (with their scripts' vowel signs), three or more (two Hangul syllables), those of
+he to ko in their own script only; casefolded as wordfreq stores them, less the common English
+words of deid_common_words.txt.gz. Frequent names are among them: the list says
 "frequent somewhere", not "safe"; the learned layer reads it as a yes/no feature (its model
 stores no word of it).
 Source: wordfreq 3.1.1, https://github.com/rspeer/wordfreq, Copyright 2022 Robyn Speer; code
@@ -182,11 +185,21 @@ Google Books Ngrams 2012 (http://books.google.com/ngrams); the Leeds Internet Co
 Sharoff); ParaCrawl (paracrawl.eu); Twitter and Reddit. See wordfreq's NOTICE.md for the full
 attributions. Provided as is, without warranty. Built by oncoseg.text.deid_wordlists --foreign.
 """
+SCRIPTED = ("he", "ar", "fa", "ur", "hi", "bn", "ko")  # their lists' Latin words are names mostly
 FOREIGN_LANGS = (
     *("de", "nl", "da", "sv", "nb", "fi", "is", "fr", "es", "pt", "it", "ca", "ro", "pl", "cs"),
     *("sk", "hu", "sl", "sh", "lt", "lv", "ru", "uk", "bg", "mk", "el", "tr", "id", "ms", "vi"),
     "fil",
+    *SCRIPTED,
 )
+
+
+def _lettered(word: str) -> bool:
+    """Letters and the vowel signs of their script (``रक्त``), three or more; two Hangul
+    syllables are a whole word (``오심``, nausea)."""
+    shortest = 2 if all("\uac00" <= c <= "\ud7a3" for c in word) else 3
+    marks = all(c.isalpha() or unicodedata.category(c).startswith("M") for c in word)
+    return len(word) >= shortest and marks and word[0].isalpha()
 
 
 def foreign_words(common: set[str], zipf: float = 3.5) -> list[str]:
@@ -198,7 +211,9 @@ def foreign_words(common: set[str], zipf: float = 3.5) -> list[str]:
     out: set[str] = set()
     for lang in FOREIGN_LANGS:
         for word, freq in get_frequency_dict(lang).items():
-            if freq > 0 and math.log10(freq) + 9 >= zipf and len(word) >= 3 and word.isalpha():
+            if lang in SCRIPTED and word.isascii():
+                continue  # Kolkata, Tehran: the English of those languages' pages
+            if freq > 0 and math.log10(freq) + 9 >= zipf and _lettered(word):
                 out.add(word)
     return sorted(out - common)
 
