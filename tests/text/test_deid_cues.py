@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from oncoseg.text.deid import find_identifiers
 from oncoseg.text.deid_intl import GERMAN_NOUN_BEFORE
 from oncoseg.text.deid_keep import kept_spans
 from oncoseg.text.deid_vocab import is_medical_shape
@@ -212,6 +213,11 @@ def test_section_headings_are_protected_at_a_line_start_only() -> None:
         "PLAN",
     ]  # "Plan to review" is a sentence, not a heading
     assert kept_spans("Seen by Plan Diagnosis: x") == []  # not at a line's start
+    crlf = "IMPRESSION\r\nStable."
+    assert [crlf[s:e] for s, e in kept_spans(crlf)] == ["IMPRESSION"]
+    text = "Plan: Dr Smith to see in clinic on 12/03/2025."  # the heading only, never its line
+    gone = [text[r.start : r.end] for r in find_identifiers(text)]
+    assert gone == ["Dr Smith", "12/03/2025"]
 
 
 @pytest.mark.parametrize(

@@ -185,13 +185,34 @@ def test_frequent_words_of_other_languages_and_compounds_are_features() -> None:
     assert is_foreign_common("straße") and is_foreign_common("καρκίνος")  # casefolded lists
     for word in ("חום", "سرطان", "수술", "रक्त", "ক্যান্সার"):  # Hebrew to Bengali, vowel signs too
         assert is_foreign_common(word), word
-    assert not is_foreign_common("kolkata")  # those languages' lists in their own script only
     text = "Kontrolle der Leberwerte bei Frau Pichlmayr"
     toks, feats = df.features(text, [], [])
     flags = {text[s:e]: f for (s, e), f in zip(toks, feats, strict=True)}
     assert flags["Kontrolle"]["foreign"] == 1.0 and flags["Leberwerte"]["compound"] == 1.0
     assert "foreign" not in flags["Pichlmayr"] and "compound" not in flags["Pichlmayr"]
     assert flags["Leberwerte"]["-2:foreign"] == 1.0  # "Kontrolle", two to the left
+
+
+def test_the_foreign_word_list_takes_words_of_letters_and_script_languages_in_their_script(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+    import types
+
+    from oncoseg.text import deid_wordlists as wl
+
+    assert wl._lettered("수술") and wl._lettered("रक्त") and wl._lettered("τοῦ")
+    assert not wl._lettered("की") and not wl._lettered("ab") and not wl._lettered("c50a")
+    assert not wl._lettered("\u0301abc")  # a mark cannot open a word
+    freqs = {  # wordfreq's frequencies: Zipf 3.5 is 10**-5.5
+        "ko": {"수술": 1e-4, "kolkata": 1e-4, "드문": 1e-7},
+        "de": {"kontrolle": 1e-4, "x1y": 1e-4, "patient": 1e-4},
+    }
+    fake = types.ModuleType("wordfreq")
+    fake.get_frequency_dict = lambda lang: freqs.get(lang, {})  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "wordfreq", fake)
+    # an English word is left out; a Latin word of a script language's list too (Kolkata)
+    assert wl.foreign_words({"patient"}) == ["kontrolle", "수술"]
 
 
 def test_long_words_have_longer_affixes_never_the_whole_word() -> None:

@@ -88,9 +88,11 @@ def _script(word: str) -> str:
 
 
 def _affixes(low: str) -> dict[str, str]:
-    """A long word's longer affixes, never the word: the Greek and Latin parts clinical words
-    share across languages (``-ektomie``, ``-karsinom``, ``-grafi``, ``chemo-``) and the endings
-    of surnames (``-escu``, ``-sson``)."""
+    """A long word's longer affixes: the Greek and Latin parts clinical words share across
+    languages (``-ektomie``, ``-karsinom``, ``-grafi``, ``chemo-``) and the endings of surnames
+    (``-escu``, ``-sson``). None is the word itself, though the prefix and a suffix of a word
+    of seven or eight letters span it (the model weighs each affix apart, over all the words
+    that share it)."""
     if len(low) < 7 or not low.isalpha():
         return {}
     return {"suf4": low[-4:], "suf5": low[-5:], "pre3": low[:3]}
@@ -116,7 +118,7 @@ def _word_features(word: str) -> dict[str, Any]:
         "gen": low in _GENERIC,
         "titleword": bool(_TITLE.match(word)),
         "script": _script(word),
-        "foreign": is_foreign_common(low),  # the list holds letters only
+        "foreign": is_foreign_common(low),  # the list holds no digits or punctuation
         "compound": is_compound(low),
         "suf3": "" if word.isdigit() else low[-3:],
         "pre2": low[:2] if word.isalpha() else "",

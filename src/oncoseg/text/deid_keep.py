@@ -187,7 +187,7 @@ _HEADING = re.compile(
     r"(?:presenting|chief)[ \t]+complaint|(?:social|family|drug|smoking)[ \t]+history|"
     r"review[ \t]+of[ \t]+systems|(?:physical[ \t]+)?examination|treatment[ \t]+summary|"
     r"clinical[ \t]+(?:history|summary|details)|medications?|allergies|investigations|"
-    r"impression|assessment|diagnosis|plan))[ \t]*(?::|$)"
+    r"impression|assessment|diagnosis|plan))[ \t]*(?::|\r?$)"
 )
 
 

@@ -195,11 +195,16 @@ FOREIGN_LANGS = (
 
 
 def _lettered(word: str) -> bool:
-    """Letters and the vowel signs of their script (``रक्त``), three or more; two Hangul
-    syllables are a whole word (``오심``, nausea)."""
+    """Letters and the vowel signs of their script (``रक्त``), three characters or more; two
+    Hangul syllables are a whole word (``수술``, surgery). Casefolded Greek keeps its accents
+    apart (``τοῦ``), as the lookup's casefold makes them."""
     shortest = 2 if all("\uac00" <= c <= "\ud7a3" for c in word) else 3
     marks = all(c.isalpha() or unicodedata.category(c).startswith("M") for c in word)
     return len(word) >= shortest and marks and word[0].isalpha()
+
+
+def _latin(word: str) -> bool:
+    return unicodedata.name(word[0], "").startswith("LATIN")
 
 
 def foreign_words(common: set[str], zipf: float = 3.5) -> list[str]:
@@ -211,7 +216,7 @@ def foreign_words(common: set[str], zipf: float = 3.5) -> list[str]:
     out: set[str] = set()
     for lang in FOREIGN_LANGS:
         for word, freq in get_frequency_dict(lang).items():
-            if lang in SCRIPTED and word.isascii():
+            if lang in SCRIPTED and _latin(word):
                 continue  # Kolkata, Tehran: the English of those languages' pages
             if freq > 0 and math.log10(freq) + 9 >= zipf and _lettered(word):
                 out.add(word)
