@@ -108,6 +108,11 @@ _PHONE_LABEL = re.compile(
 )
 
 
+def _series_before(before: str) -> bool:
+    """A clinical label or a series' word before a run of pairs: ``HR 88 92 96 90``."""
+    return is_value_label(before) or bool(_SERIES_BEFORE.search(before))
+
+
 def phone_runs(text: str) -> list[tuple[int, int]]:
     """Phone numbers written as groups of digits (``01 46 72 18 40``, ``0 (532) 412 55 66``,
     ``514 890-8000 poste 245``): eight digits or more in three groups or more after a phone
@@ -117,14 +122,14 @@ def phone_runs(text: str) -> list[tuple[int, int]]:
     out = []
     for m in _PHONE_RUN.finditer(text):
         run = m.group(0)
-        digits, groups = _digits(run), len(re.findall(r"\d+", run))
+        numbers = re.findall(r"\d+", run)
+        digits, groups = _digits(run), len(numbers)
         if not 8 <= digits <= 16 or UNIT_AFTER.match(text, m.end()):
             continue
         label = _PHONE_LABEL.search(text, max(0, m.start() - 24), m.start())
         lead = run[0] in "0+(" or re.search(r"[A-Za-z]", run)
-        before = text[max(0, m.start() - 24) : m.start()]
-        clinical = is_value_label(before) or _SERIES_BEFORE.search(before)  # HR 88 92 96 90
-        pairs = groups >= 4 and all(len(g) == 2 for g in re.findall(r"\d+", run)) and not clinical
+        pairs = groups >= 4 and all(len(g) == 2 for g in numbers)
+        pairs = pairs and not _series_before(text[max(0, m.start() - 24) : m.start()])
         if (groups >= 3 and (label or lead)) or (groups == 2 and digits >= 10) or pairs:
             out.append(m.span())
     return out

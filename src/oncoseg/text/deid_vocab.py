@@ -310,9 +310,9 @@ def number_is_clinical(core: str, before: str, after: str) -> str | None:
     if re.fullmatch(r"\d{1,2}(?:\.\d+)?[\-–]\d{1,2}(?:\.\d+)?", core):
         return None  # a range: 18-24 months, 2.5-5 mg
     if re.fullmatch(r"\d{1,3}(?:[\-–]\d{1,3})?", core):
-        return None if UNIT_AFTER.match(after) or _LABEL_BEFORE.search(before) else "ID"
+        return None if UNIT_AFTER.match(after) or is_value_label(before) else "ID"
     if re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d{4,6}", core):
-        return None if UNIT_AFTER.match(after) or _LABEL_BEFORE.search(before) else "ID"
+        return None if UNIT_AFTER.match(after) or is_value_label(before) else "ID"
     ratio = re.fullmatch(r"(\d{1,3})/(\d{1,3})", core)
     if ratio:  # a count (5/14 nodes, ER 8/8) or a date (3/7): only context tells
         a, b = int(ratio.group(1)), int(ratio.group(2))
