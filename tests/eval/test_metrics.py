@@ -110,6 +110,9 @@ def test_paired_tests_match_scipy() -> None:
     assert out["t_test_p"] == pytest.approx(stats.ttest_rel(a, b).pvalue)
     assert out["wilcoxon_p"] == pytest.approx(stats.wilcoxon(a, b).pvalue)
     assert out["t_test_p"] < 1e-3
+    # the CI of the mean difference is the bootstrap CI of the differences, around the mean
+    assert (out["diff_ci_low"], out["diff_ci_high"]) == bootstrap_ci(a - b)
+    assert 0 < out["diff_ci_low"] < out["mean_diff"] < out["diff_ci_high"]
     b2 = b.copy()
     b2[0] = np.nan  # NaN pairs are dropped
     assert paired_tests(a, b2)["n"] == 24

@@ -109,3 +109,41 @@ def test_threshold_rule_reads_validation_sweeps_only(tmp_path: Path) -> None:
     assert "**0.4** (worst seed follows 92%)" in text
     saved = json.loads((tmp_path / "seeds.json").read_text())["threshold_choice"]
     assert saved["multimodal"]["threshold"] == 0.4
+
+
+def _targets(dice63: float, diff63: float) -> dict:  # type: ignore[type-arg]
+    """An OpenKBP ``by_prescription`` block: PTV63 Dice where prescribed, its paired
+    difference to vision-only, and the share of patients without it where none is drawn."""
+    target = {
+        "prescribed": {"n": 38, "dice": {"mean": dice63}},
+        "not_prescribed": {"n": 45, "drawn_under_1cc": 1.0},
+    }
+    return {
+        "by_prescription": {
+            "models": {
+                "multimodal": {"targets": {"PTV63": target}, "mean_prescribed_dice": {"mean": 0.45}}
+            },
+            "paired_vs_vision": {
+                "multimodal": {
+                    "mean_prescribed_dice": {"mean_diff": 0.017},
+                    "PTV63": {"mean_diff": diff63},
+                }
+            },
+        }
+    }
+
+
+def test_openkbp_targets_are_spread_over_seeds(tmp_path: Path) -> None:
+    runs = {}
+    for seed, (d, diff) in enumerate([(0.062, 0.062), (0.1, 0.09)]):
+        p = tmp_path / f"seed{seed}" / "results.json"
+        p.parent.mkdir()
+        p.write_text(json.dumps({**_doc(0.5, 1.0), **_targets(d, diff)}))
+        runs[seed] = p
+    text = write_seed_summary(runs, tmp_path).read_text()
+    assert "| multimodal PTV63 Dice where prescribed | 0.062 | 0.100 | 0.062–0.100 |" in text
+    assert "| multimodal − vision, PTV63 Dice where prescribed | 0.062 | 0.090 |" in text
+    assert "| multimodal − vision, mean Dice over prescribed targets | 0.017 | 0.017 |" in text
+    assert (
+        "| multimodal: PTV63 under 1 cm³ where not prescribed | 100% | 100% | 100%–100% |" in text
+    )

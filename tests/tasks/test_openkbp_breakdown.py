@@ -67,3 +67,10 @@ def test_targets_by_prescription_and_the_paired_mean(tmp_path: Path) -> None:
     assert titles[0] == "Targets where prescribed (internal test patients)"
     absent_rows = {(r[0], r[1]): r[3] for r in sections[1].rows}
     assert absent_rows[("vision", "PTV63")] == "25%" and ("vision", "PTV70") not in absent_rows
+    # where prescribed, each target's paired difference with its CI: PTV56 is +0.1 in every
+    # patient (a CI of one point), vision-only has no difference column
+    prescribed_rows = {(r[0], r[1]): r for r in sections[0].rows}
+    assert prescribed_rows[("multimodal", "PTV56")][6] == "+0.100 [+0.100, +0.100]"
+    assert prescribed_rows[("vision", "PTV56")][6] == ""
+    mean_row = {r[0]: r for r in sections[2].rows}["multimodal"]
+    assert mean_row[2].startswith("+0.1") and mean_row[2].count("[") == 1

@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 
 from oncoseg.data.dataset import read_case, read_info  # noqa: E402
 from oncoseg.eval.figures import render_png, save_png  # noqa: E402
-from oncoseg.eval.sections import Section, TaskReport, fmt, table  # noqa: E402
+from oncoseg.eval.sections import Section, TaskReport, fmt, fmt_diff, table  # noqa: E402
 from oncoseg.eval.summary import per_case  # noqa: E402
 from oncoseg.io.atomic import write_text  # noqa: E402
 from oncoseg.io.image import Image, load_image  # noqa: E402
@@ -73,7 +73,7 @@ def tables(doc: dict[str, Any], task: Sequence[Section] = ()) -> list[Section]:
             c["site"],
             c["metric"],
             str(c["n"]),
-            f"{c['mean_diff']:+.3f}",
+            fmt_diff(c),
             _p(c["t_test_p"]),
             _p(c["wilcoxon_p"]),
         ]
@@ -82,7 +82,7 @@ def tables(doc: dict[str, Any], task: Sequence[Section] = ()) -> list[Section]:
     out.append(
         table(
             "Paired tests (a vs b, same cases)",
-            ["a", "b", "site", "metric", "n", "mean diff", "t-test p", "Wilcoxon p"],
+            ["a", "b", "site", "metric", "n", "mean diff [95% CI]", "t-test p", "Wilcoxon p"],
             comp,
         )
     )

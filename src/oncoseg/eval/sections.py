@@ -83,6 +83,17 @@ def fmt(s: Mapping[str, Any] | None, digits: int = 3) -> str:
     return text + (f" ({s['n_undefined']} undef.)" if s.get("n_undefined") else "")
 
 
+def fmt_diff(c: Mapping[str, Any] | None, digits: int = 3) -> str:
+    """A paired comparison's mean difference with its bootstrap 95% CI (``+0.012 [-0.004,
+    +0.027]``); the mean alone for results written before the CI was recorded."""
+    if not c or c.get("mean_diff") is None or math.isnan(c["mean_diff"]):
+        return "n/a"
+    text = f"{c['mean_diff']:+.{digits}f}"
+    if c.get("diff_ci_low") is None or math.isnan(c["diff_ci_low"]):
+        return text
+    return text + f" [{c['diff_ci_low']:+.{digits}f}, {c['diff_ci_high']:+.{digits}f}]"
+
+
 def table(
     title: str, header: Sequence[str], rows: Sequence[Sequence[str]], text: str = ""
 ) -> Section:

@@ -71,9 +71,32 @@ def _shares(doc: dict[str, Any]) -> dict[str, float]:
     return out
 
 
+def _by_prescription(doc: dict[str, Any]) -> dict[str, float]:
+    """OpenKBP's per-target figures (``by_prescription``, :mod:`oncoseg.tasks.openkbp.breakdown`):
+    Dice where prescribed, the paired difference to vision-only, nothing drawn where not."""
+    by = doc.get("by_prescription", {})
+    out: dict[str, float] = {}
+    for model, r in by.get("models", {}).items():
+        paired = by.get("paired_vs_vision", {}).get(model, {})
+        out[f"{model} mean Dice over prescribed targets"] = r["mean_prescribed_dice"]["mean"]
+        if "mean_prescribed_dice" in paired:
+            diff = paired["mean_prescribed_dice"]["mean_diff"]
+            out[f"{model} − vision, mean Dice over prescribed targets"] = diff
+        for t, g in r["targets"].items():
+            out[f"{model} {t} Dice where prescribed"] = g["prescribed"]["dice"]["mean"]
+            if t in paired:
+                out[f"{model} − vision, {t} Dice where prescribed"] = paired[t]["mean_diff"]
+            if g["not_prescribed"]["drawn_under_1cc"] is not None:
+                label = f"{model}: {t} under 1 cm³ where not prescribed"
+                out[label] = g["not_prescribed"]["drawn_under_1cc"]
+    return out
+
+
 def seed_rows(docs: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per measured quantity: the value of every seed, min and max."""
-    per_seed = {seed: {**_dice(doc), **_shares(doc)} for seed, doc in docs.items()}
+    per_seed = {
+        seed: {**_dice(doc), **_by_prescription(doc), **_shares(doc)} for seed, doc in docs.items()
+    }
     names = list(next(iter(per_seed.values())))
     rows = []
     for name in names:

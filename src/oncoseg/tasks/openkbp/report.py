@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from oncoseg.eval.sections import Section, TaskReport, fmt, shares_section, table
+from oncoseg.eval.sections import Section, TaskReport, fmt, fmt_diff, shares_section, table
 
 
 def openkbp_report(doc: Mapping[str, Any], fig_dir: Path) -> TaskReport:
@@ -43,18 +43,20 @@ def _target_sections(by: Mapping[str, Any]) -> list[Section]:
     for m, r in by["models"].items():
         for t, g in r["targets"].items():
             p = g["prescribed"]
-            p_val = paired.get(m, {}).get(t, {}).get("wilcoxon_p")
+            vs = paired.get(m, {}).get(t)
             rows.append(
                 [m, t, str(p["n"]), fmt(p["dice"]), fmt(p["hd95"], 1), fmt(p["volume_error_ml"], 1)]
-                + [_p(p_val)]
+                + ([fmt_diff(vs), _p(vs.get("wilcoxon_p"))] if vs else ["", ""])
             )
             share = g["not_prescribed"]["drawn_under_1cc"]
             n_no = g["not_prescribed"]["n"]
             if n_no:
                 absent.append([m, t, str(n_no), "n/a" if share is None else f"{share:.0%}"])
         test = paired.get(m, {}).get("mean_prescribed_dice", {})
-        means.append([m, fmt(r["mean_prescribed_dice"]), _p(test.get("wilcoxon_p"))])
-    head = ["model", "target", "n", "Dice", "HD95 (mm)", "volume error (ml)", "p vs vision"]
+        diff = fmt_diff(test) if test else ""
+        means.append([m, fmt(r["mean_prescribed_dice"]), diff, _p(test.get("wilcoxon_p"))])
+    head = ["model", "target", "n", "Dice", "HD95 (mm)", "volume error (ml)"]
+    head += ["Dice − vision [95% CI]", "p vs vision (Wilcoxon)"]
     return [
         table("Targets where prescribed (internal test patients)", head, rows),
         table(
@@ -64,7 +66,7 @@ def _target_sections(by: Mapping[str, Any]) -> list[Section]:
         ),
         table(
             "Mean Dice over each patient's prescribed targets",
-            ["model", "mean Dice", "p vs vision (Wilcoxon, paired)"],
+            ["model", "mean Dice", "− vision [95% CI]", "p vs vision (Wilcoxon, paired)"],
             means,
         ),
     ]
